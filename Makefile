@@ -1,0 +1,41 @@
+# Two commands on a fresh machine:
+#   make lab   - create .venv, install hqsam-nb, open the tutorial notebooks in JupyterLab
+#   make test  - create .venv, install hqsam-nb with its test tools (and Chromium on Debian), run every test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: lab test lint bench install browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: install
+	$(BIN)/jupyter lab notebooks/
+
+# Chromium for the real-browser widget test (Debian package; nothing downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+test: install browser
+	$(BIN)/ruff check hqsam_nb tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check hqsam_nb tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/bench_pair.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache artifacts

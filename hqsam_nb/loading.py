@@ -1,0 +1,371 @@
+"""Safe, strict loading of SAM and HQ-SAM models from ``segment_anything_hq``.
+
+The official builders (``sam_model_registry[...]``) take a ``checkpoint`` path, but they ``torch.load`` it
+without ``map_location`` (a GPU-saved file crashes on a CPU-only machine), with full pickle (a checkpoint can
+run code), non-strictly (a wrong file loads silently, leaving layers random), they ``print`` the result, and
+they call ``.eval()`` *before* loading, which leaves TinyViT's cached attention biases stale. Here the model
+is built with ``checkpoint=None`` and the state dict is loaded by :func:`load_state_dict` /
+:func:`load_weights`, which fix each of those.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import warnings
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import torch
+
+from .checkpoints import (
+    CheckpointError,
+    check_model_name,
+    official_file,
+    resolve_checkpoint,
+)
+
+if TYPE_CHECKING:
+    from segment_anything_hq import SamPredictor
+    from segment_anything_hq.modeling import Sam
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "RandomWeightsWarning",
+    "StateDictInfo",
+    "WeightsInfo",
+    "build_model",
+    "check_state_dict",
+    "describe_state_dict",
+    "load_model",
+    "load_predictor",
+    "load_state_dict",
+    "load_weights",
+    "pick_device",
+    "random_state_dict",
+    "save_random_checkpoint",
+]
+
+#: Image-encoder widths of the ViT variants (``image_encoder.pos_embed`` is ``1 x 64 x 64 x width``).
+_VIT_WIDTH_TO_MODEL = {768: "vit_b", 1024: "vit_l", 1280: "vit_h"}
+#: A key only TinyViT (``vit_tiny``, Light HQ-SAM / MobileSAM) has.
+_TINYVIT_KEY = "image_encoder.patch_embed.seq.0.c.weight"
+#: A key only HQ-SAM checkpoints have: the High-Quality Output Token.
+_HQ_KEY = "mask_decoder.hf_token.weight"
+#: Prefixes of the parameters HQ-SAM adds to SAM's mask decoder (everything else is SAM's, frozen).
+HQ_PARAM_PREFIXES = ("hf_token", "hf_mlp", "compress_vit_feat", "embedding_encoder", "embedding_maskfeature")
+
+Weights = Literal["pretrained", "random"]
+
+
+class RandomWeightsWarning(UserWarning):
+    """Emitted when a model is built with random weights: its masks are meaningless."""
+
+
+def _registries() -> tuple[dict, dict]:
+    """Import the official registries with their import-time warnings filtered (and only those)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Importing from timm\.models\.(layers|registry) is deprecated",
+                                category=FutureWarning)
+        warnings.filterwarnings("ignore", message=r"Overwriting tiny_vit_.* in registry", category=UserWarning)
+        from segment_anything_hq import sam_model_registry, sam_model_registry_baseline
+    return sam_model_registry, sam_model_registry_baseline
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """Resolve a device: ``None`` picks ``cuda``, then ``mps``, then ``cpu``.
+
+    Raises:
+        ValueError: the device string is not understood, or names an accelerator that is not available.
+    """
+    if device is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device={device!r} is not a device; accepted: None, 'cpu', 'cuda', 'cuda:N', 'mps'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available here; use device=None or 'cpu'")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device={device!r} was requested but MPS is not available here; use device=None or 'cpu'")
+    return dev
+
+
+def build_model(model: str = "vit_tiny", *, hq: bool = True) -> Sam:
+    """Build an official model with its random initialisation (no file read, nothing printed).
+
+    Args:
+        model: ``"vit_tiny"``, ``"vit_b"``, ``"vit_l"`` or ``"vit_h"``.
+        hq: True for HQ-SAM (``sam_model_registry``), False for the original SAM
+            (``sam_model_registry_baseline``).
+    """
+    check_model_name(model)
+    hq_registry, sam_registry = _registries()
+    return (hq_registry if hq else sam_registry)[model](checkpoint=None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading and checking state dicts
+# --------------------------------------------------------------------------------------------------
+
+def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a checkpoint file safely: tensors only, mapped to CPU.
+
+    ``torch.load(..., map_location="cpu", weights_only=True)``: a file that carries pickled code (any object
+    but tensors and plain containers) is refused before anything in it runs. A checkpoint wrapped as
+    ``{"model": state_dict}`` or ``{"state_dict": ...}`` is unwrapped, and a ``module.`` prefix (saved from
+    ``DistributedDataParallel``) is stripped.
+
+    Raises:
+        CheckpointError: unsafe, truncated, empty, an HTML page or Git-LFS pointer, or not a state dict.
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        head = fh.read(256)
+    if not head:
+        raise CheckpointError(f"{path} is empty (0 bytes): an interrupted download? Delete it and fetch it again.")
+    if head.startswith(b"version https://git-lfs"):
+        raise CheckpointError(f"{path} is a Git-LFS pointer, not the weights: fetch the real file (git lfs pull).")
+    if head.lstrip()[:1] == b"<":
+        raise CheckpointError(f"{path} is an HTML/XML page, not a checkpoint: the download returned an error page.")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path} was refused: it holds pickled objects other than tensors ({str(exc).splitlines()[0][:200]}). "
+            "Nothing in it was run. Official checkpoints are plain state dicts; do not load this file unless "
+            "you trust its origin."
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+        raise CheckpointError(
+            f"{path} is not a readable PyTorch checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+            f"it may be truncated or corrupt ({path.stat().st_size} bytes). Delete it and fetch it again."
+        ) from None
+    for wrapper in ("model", "state_dict"):
+        if isinstance(obj, Mapping) and isinstance(obj.get(wrapper), Mapping):
+            logger.info("%s: using the state dict under key %r", path.name, wrapper)
+            obj = obj[wrapper]
+    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a state dict of tensors.")
+    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in obj.items()}
+
+
+@dataclass(frozen=True)
+class StateDictInfo:
+    """What a state dict looks like, read from its tensor shapes.
+
+    Attributes:
+        model: the variant (``"vit_tiny"``, ``"vit_b"``, ``"vit_l"``, ``"vit_h"``) or None if unrecognised.
+        hq: True when it holds HQ-SAM's additions (the HQ output token ``mask_decoder.hf_token``).
+    """
+
+    model: str | None
+    hq: bool
+
+    def describe(self) -> str:
+        kind = "an HQ-SAM" if self.hq else "an original SAM"
+        return f"{kind} checkpoint of {self.model}" if self.model else f"{kind}-like checkpoint of an unknown variant"
+
+
+def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> StateDictInfo:
+    """Detect the variant (from the image encoder's tensor shapes) and whether it is HQ-SAM or SAM."""
+    model = None
+    if _TINYVIT_KEY in state_dict:
+        model = "vit_tiny"
+    elif "image_encoder.pos_embed" in state_dict:
+        model = _VIT_WIDTH_TO_MODEL.get(int(state_dict["image_encoder.pos_embed"].shape[-1]))
+    return StateDictInfo(model=model, hq=_HQ_KEY in state_dict)
+
+
+def _mismatch_message(model: str, hq: bool, state_dict: Mapping[str, torch.Tensor], source: str,
+                      missing: list[str], unexpected: list[str], wrong_shape: list[str]) -> str:
+    info = describe_state_dict(state_dict)
+    wanted = StateDictInfo(model=model, hq=hq).describe()
+    lines = [f"{source} does not fit the requested model: {wanted} was expected, the file looks like "
+             f"{info.describe()}."]
+    if info.model is not None and info.model != model:
+        lines.append(f"It is a {info.model} checkpoint: pass model={info.model!r}, or the {model} file.")
+    if info.hq != hq:
+        if hq:
+            lines.append(
+                "It is an original SAM checkpoint (no HQ output token mask_decoder.hf_token). HQ-SAM needs "
+                f"{official_file(model).filename}; to compare against this SAM, pass it as sam_checkpoint= to "
+                "load_pair."
+            )
+        else:
+            lines.append(
+                "It is an HQ-SAM checkpoint, but an original SAM one was expected here. Leave "
+                "sam_checkpoint=None to take SAM's (frozen) weights from the HQ-SAM checkpoint."
+            )
+    for label, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", wrong_shape)):
+        if keys:
+            more = f" (+{len(keys) - 4} more)" if len(keys) > 4 else ""
+            lines.append(f"{label}: {', '.join(keys[:4])}{more}")
+    return "\n".join(lines)
+
+
+def check_state_dict(expected: Mapping[str, torch.Tensor], state_dict: Mapping[str, torch.Tensor], *,
+                     model: str, hq: bool, source: str = "the checkpoint") -> None:
+    """Raise :class:`CheckpointError` unless ``state_dict`` has exactly ``expected``'s keys and shapes.
+
+    The message says which variant the file looks like and whether it is an original SAM checkpoint given
+    where an HQ-SAM one is expected, or the other way round.
+    """
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    wrong_shape = sorted(
+        f"{k} {tuple(state_dict[k].shape)} vs {tuple(expected[k].shape)}"
+        for k in set(expected) & set(state_dict)
+        if tuple(state_dict[k].shape) != tuple(expected[k].shape)
+    )
+    if missing or unexpected or wrong_shape:
+        raise CheckpointError(_mismatch_message(model, hq, state_dict, source, missing, unexpected, wrong_shape))
+
+
+def load_weights(module: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], *, model: str, hq: bool,
+                 source: str = "the checkpoint") -> None:
+    """Load ``state_dict`` into ``module`` strictly (:func:`check_state_dict`), then call ``module.eval()``.
+
+    ``eval()`` after loading matters: TinyViT caches its attention biases in ``eval()``; the official builder
+    calls it before loading, which leaves the cache holding the random initial biases.
+    """
+    check_state_dict(module.state_dict(), state_dict, model=model, hq=hq, source=source)
+    module.load_state_dict(state_dict, strict=True)
+    module.eval()
+
+
+# --------------------------------------------------------------------------------------------------
+# Models and predictors
+# --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """Which weights a loaded model carries.
+
+    Attributes:
+        model: the variant.
+        hq: HQ-SAM (True) or original SAM (False).
+        weights: ``"pretrained"`` or ``"random"``.
+        path: the file loaded, or None for random weights.
+        official: True when the file is byte-identical to the official release; False for random weights or
+            another file; None when no official file exists to compare with.
+    """
+
+    model: str
+    hq: bool
+    weights: str
+    path: Path | None
+    official: bool | None
+
+    def describe(self) -> str:
+        """One line for a notebook banner."""
+        name = ("HQ-SAM " if self.hq else "SAM ") + self.model
+        if self.weights == "random":
+            return f"{name}: RANDOM weights (seeded) - shapes, counts and speed are real, masks are meaningless"
+        if self.official:
+            return f"{name}: official weights ({self.path.name if self.path else ''})"
+        return f"{name}: weights from {self.path} - NOT the official release, masks may differ from the paper"
+
+
+def random_state_dict(model: str = "vit_tiny", *, hq: bool = True, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A seeded random state dict in the official checkpoint layout (no file, no network).
+
+    The official initialisation, plus N(0, 0.02) noise on every parameter so that none is a constant (TinyViT's
+    attention biases start at zero; with noise, loading them into a stale cache would show). Used for offline
+    exploration (``weights="random"``) and, saved with ``torch.save``, as a synthetic checkpoint in tests and CI.
+    """
+    check_model_name(model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = build_model(model, hq=hq)
+        with torch.no_grad():
+            for param in net.parameters():
+                param.add_(torch.randn_like(param) * 0.02)
+        return net.state_dict()
+
+
+def save_random_checkpoint(path: str | os.PathLike, model: str = "vit_tiny", *, hq: bool = True,
+                           seed: int = 0) -> Path:
+    """Write :func:`random_state_dict` to ``path`` (atomically), as an official checkpoint file would be laid out.
+
+    Example:
+        >>> save_random_checkpoint(tmp / "sam_hq_vit_tiny.pth", "vit_tiny")  # doctest: +SKIP
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(random_state_dict(model, hq=hq, seed=seed), tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None = None,
+               device: str | torch.device | None = None, weights: Weights = "pretrained",
+               hq: bool = True, seed: int = 0) -> tuple[Sam, WeightsInfo]:
+    """Build an official SAM/HQ-SAM model and load its weights safely and strictly.
+
+    Args:
+        model: ``"vit_tiny"`` (Light HQ-SAM), ``"vit_b"``, ``"vit_l"`` or ``"vit_h"``.
+        checkpoint: a file to load instead of the official one (see :func:`~hqsam_nb.checkpoints.resolve_checkpoint`).
+        device: ``None`` (cuda, then mps, then cpu), or a torch device.
+        weights: ``"pretrained"`` (load a checkpoint) or ``"random"`` (seeded random init, no file; a
+            :class:`RandomWeightsWarning` says the masks are meaningless).
+        hq: True for HQ-SAM, False for the original SAM architecture.
+        seed: the seed of ``weights="random"``.
+
+    Returns:
+        The model in eval mode on ``device``, and a :class:`WeightsInfo` saying which weights it carries.
+    """
+    check_model_name(model)
+    if weights not in ("pretrained", "random"):
+        raise ValueError(f"weights={weights!r} is not accepted; use 'pretrained' or 'random'")
+    dev = pick_device(device)
+    net = build_model(model, hq=hq)
+    if weights == "random":
+        if checkpoint is not None:
+            raise ValueError("weights='random' builds a random model: do not pass checkpoint= with it")
+        msg = (f"{'HQ-SAM' if hq else 'SAM'} {model} has RANDOM weights (seed {seed}): shapes, parameter counts "
+               "and timings are real, masks are meaningless")
+        logger.warning(msg)
+        warnings.warn(msg, RandomWeightsWarning, stacklevel=2)
+        load_weights(net, random_state_dict(model, hq=hq, seed=seed), model=model, hq=hq, source="random init")
+        info = WeightsInfo(model, hq, "random", None, False)
+    else:
+        resolved = resolve_checkpoint(model, hq=hq, checkpoint=checkpoint)
+        state_dict = load_state_dict(resolved.path)
+        load_weights(net, state_dict, model=model, hq=hq, source=str(resolved.path))
+        info = WeightsInfo(model, hq, "pretrained", resolved.path, resolved.official)
+    net.to(dev)
+    net.eval()
+    return net, info
+
+
+def load_predictor(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None = None,
+                   device: str | torch.device | None = None, weights: Weights = "pretrained",
+                   hq: bool = True) -> SamPredictor:
+    """Load an official :class:`segment_anything_hq.SamPredictor`, ready on the device.
+
+    Same arguments as :func:`load_model`. The returned predictor is the official class, unchanged:
+    ``predictor.set_image(rgb_uint8_hwc)`` then ``predictor.predict(point_coords=..., point_labels=...,
+    box=..., multimask_output=False, hq_token_only=...)``. Its :class:`WeightsInfo` is attached as
+    ``predictor.weights_info``.
+
+    Example:
+        >>> predictor = load_predictor("vit_tiny", weights="random")  # doctest: +SKIP
+        >>> predictor.set_image(image)                                   # doctest: +SKIP
+    """
+    from segment_anything_hq import SamPredictor
+
+    net, info = load_model(model, checkpoint=checkpoint, device=device, weights=weights, hq=hq)
+    predictor = SamPredictor(net)
+    predictor.weights_info = info
+    return predictor
