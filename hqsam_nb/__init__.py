@@ -38,6 +38,7 @@ from .loading import (
     random_state_dict,
     save_random_checkpoint,
 )
+from .notebook import show_environment, show_weights_banner, weights_banner_html
 from .pair import MaskResult, PairPrediction, PairPredictor, load_pair
 from .prompts import Prompt, make_prompt
 
@@ -75,5 +76,8 @@ __all__ = [
     "random_state_dict",
     "resolve_checkpoint",
     "save_random_checkpoint",
+    "show_environment",
+    "show_weights_banner",
     "verify_file",
+    "weights_banner_html",
 ]
