@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import re
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -140,10 +141,16 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if found:
+            raise CheckpointError(
+                f"{path} was refused: it holds pickled code ({found.group(1)}), not only tensors. Nothing in it "
+                "was run. Official checkpoints are plain state dicts; do not load this file unless you trust "
+                "its origin."
+            ) from None
         raise CheckpointError(
-            f"{path} was refused: it holds pickled objects other than tensors ({str(exc).splitlines()[0][:200]}). "
-            "Nothing in it was run. Official checkpoints are plain state dicts; do not load this file unless "
-            "you trust its origin."
+            f"{path} is not a readable PyTorch checkpoint (the unpickler stopped at an invalid byte); it may be "
+            f"truncated or corrupt ({path.stat().st_size} bytes). Delete it and fetch it again."
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
         raise CheckpointError(

@@ -1,0 +1,178 @@
+"""The pair predictor: parity with the official predictors on the same weights, caching, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_image
+
+import hqsam_nb
+
+IMAGES = {"landscape": (480, 640), "portrait": (640, 360), "small": (50, 70)}
+
+
+def _prompts(h: int, w: int) -> dict[str, dict]:
+    return {
+        "points_with_negatives": {"points": [[w * 0.45, h * 0.5], [w * 0.9, h * 0.1], [w * 0.2, h * 0.8]],
+                                  "labels": [1, 0, 0]},
+        "box": {"box": [w * 0.2, h * 0.25, w * 0.7, h * 0.75]},
+        "box_and_points": {"points": [[w * 0.45, h * 0.5], [w * 0.05, h * 0.05]], "labels": [1, 0],
+                           "box": [w * 0.2, h * 0.25, w * 0.7, h * 0.75]},
+    }
+
+
+def _official(predictor, prompt: dict, **kwargs):
+    points = prompt.get("points")
+    return predictor.predict(
+        point_coords=None if points is None else np.asarray(points),
+        point_labels=None if points is None else np.asarray(prompt["labels"]),
+        box=None if "box" not in prompt else np.asarray(prompt["box"]),
+        **kwargs,
+    )
+
+
+def _assert_same(result: hqsam_nb.MaskResult, masks, scores, logits, index: int = 0) -> None:
+    assert result.mask.dtype == bool and result.mask.shape == masks.shape[1:]
+    assert np.array_equal(result.mask, masks[index])
+    assert result.logits.dtype == np.float32 and result.logits.shape == (256, 256)
+    np.testing.assert_allclose(result.logits, logits[index], atol=1e-4, rtol=0)
+    assert result.score == pytest.approx(float(scores[index]), abs=1e-5)
+
+
+@pytest.mark.parametrize("image_name", list(IMAGES))
+def test_parity_with_official_predictors(image_name: str, tiny_pair, tiny_official) -> None:
+    h, w = IMAGES[image_name]
+    image = make_image(h, w, seed=h)
+    hq_pred, sam_pred = tiny_official
+    hq_pred.set_image(image)
+    sam_pred.set_image(image)
+    tiny_pair.set_image(image)
+    for name, prompt in _prompts(h, w).items():
+        out = tiny_pair.predict(**prompt)
+        _assert_same(out.hq, *_official(hq_pred, prompt, multimask_output=False, hq_token_only=True))
+        _assert_same(out.fused, *_official(hq_pred, prompt, multimask_output=False, hq_token_only=False))
+        _assert_same(out.sam, *_official(sam_pred, prompt, multimask_output=False))
+        assert out.sam_candidates == (out.sam,)
+        assert out.sam.mask.shape == (h, w), name
+
+
+def test_multimask_gives_all_three_sam_candidates(tiny_pair, tiny_official) -> None:
+    h, w = IMAGES["landscape"]
+    image = make_image(h, w, seed=1)
+    hq_pred, sam_pred = tiny_official
+    hq_pred.set_image(image)
+    sam_pred.set_image(image)
+    tiny_pair.set_image(image)
+    prompt = {"points": [[w * 0.45, h * 0.5]], "labels": [1]}
+    out = tiny_pair.predict(**prompt, multimask=True)
+    masks, scores, logits = _official(sam_pred, prompt, multimask_output=True)
+    assert len(out.sam_candidates) == 3 == len(masks)
+    for i, cand in enumerate(out.sam_candidates):
+        _assert_same(cand, masks, scores, logits, index=i)
+    assert out.sam is out.sam_candidates[int(np.argmax(scores))]
+    # The official HQ predictor with multimask_output=True returns ONE mask: best SAM candidate fused with HQ.
+    _assert_same(out.fused, *_official(hq_pred, prompt, multimask_output=True, hq_token_only=False))
+    _assert_same(out.hq, *_official(hq_pred, prompt, multimask_output=True, hq_token_only=True))
+
+
+def test_one_encoder_pass_per_image_and_lru_cache(checkpoint_dir: Path) -> None:
+    pair = hqsam_nb.load_pair("vit_tiny", device="cpu", cache_size=2)
+    a, b, c = (make_image(40, 60, seed=s) for s in range(3))
+    pair.set_image(a)
+    first = pair.predict(box=[5, 5, 50, 30])
+    pair.set_image(b)
+    pair.set_image(a.copy())  # same content, another array: served from the cache
+    assert pair.encoder_passes == 2
+    again = pair.predict(box=[5, 5, 50, 30])
+    assert np.array_equal(first.fused.mask, again.fused.mask)
+    pair.set_image(c)  # evicts b (least recently used)
+    pair.set_image(a)
+    assert pair.encoder_passes == 3
+    pair.set_image(b)
+    assert pair.encoder_passes == 4
+    assert pair.image is not None and pair.original_size == (40, 60)
+
+
+def test_sam_is_the_same_decoder_as_the_hq_checkpoints_frozen_sam(tiny_pair) -> None:
+    hq_dec = tiny_pair.model.mask_decoder
+    assert tiny_pair.sam_decoder.transformer is hq_dec.transformer  # shared, not copied
+    assert tiny_pair.sam_decoder.output_hypernetworks_mlps is hq_dec.output_hypernetworks_mlps
+    assert type(tiny_pair.sam_decoder).__name__ == "MaskDecoder"
+
+
+def test_separate_sam_checkpoint_with_the_same_encoder(tmp_path: Path, checkpoint_dir: Path, tiny_official) -> None:
+    hq_state = torch.load(checkpoint_dir / "sam_hq_vit_tiny.pth", weights_only=True)
+    sam_state = hqsam_nb.random_state_dict("vit_tiny", hq=False, seed=7)
+    for k in sam_state:  # same frozen encoder as the HQ file, a different SAM decoder
+        if not k.startswith("mask_decoder."):
+            sam_state[k] = hq_state[k]
+    path = tmp_path / "mobile_sam.pt"
+    torch.save(sam_state, path)
+    pair = hqsam_nb.load_pair("vit_tiny", sam_checkpoint=path, device="cpu")
+    assert pair.sam_decoder.transformer is not pair.model.mask_decoder.transformer
+    assert pair.sam_info.path == path and pair.sam_info.hq is False
+
+    from segment_anything_hq import SamPredictor
+
+    baseline = hqsam_nb.build_model("vit_tiny", hq=False)
+    baseline.load_state_dict(sam_state)
+    baseline.eval()
+    official = SamPredictor(baseline)
+    image = make_image(64, 96, seed=3)
+    official.set_image(image)
+    pair.set_image(image)
+    prompt = {"points": [[40, 30]], "labels": [1]}
+    _assert_same(pair.predict(**prompt).sam, *_official(official, prompt, multimask_output=False))
+    assert pair.encoder_passes == 1
+
+
+def test_sam_checkpoint_with_another_encoder_gets_its_own_pass(tmp_path: Path) -> None:
+    path = tmp_path / "other_sam.pt"
+    torch.save(hqsam_nb.random_state_dict("vit_tiny", hq=False, seed=9), path)
+    pair = hqsam_nb.load_pair("vit_tiny", sam_checkpoint=path, device="cpu")
+    pair.set_image(make_image(32, 32))
+    out = pair.predict(points=[[16, 16]])
+    assert pair.encoder_passes == 2 and out.sam.mask.shape == (32, 32)
+
+
+def test_bfloat16_encoder_keeps_decoder_inputs_float32(checkpoint_dir: Path) -> None:
+    pair = hqsam_nb.load_pair("vit_tiny", device="cpu", encoder_dtype="bfloat16")
+    pair.set_image(make_image(48, 64))
+    assert pair.image_embedding.dtype == torch.float32
+    out = pair.predict(box=[4, 4, 40, 30])
+    assert out.hq.logits.dtype == np.float32 and np.isfinite(out.hq.logits).all()
+
+
+def test_errors_at_the_boundary(tiny_pair, checkpoint_dir: Path) -> None:
+    fresh = hqsam_nb.load_pair("vit_tiny", device="cpu")
+    with pytest.raises(RuntimeError, match="call pair.set_image"):
+        fresh.predict(points=[[1, 1]])
+    fresh.set_image(make_image(20, 30))
+    with pytest.raises(ValueError, match="outside the image"):
+        fresh.predict(points=[[31, 1]])
+    with pytest.raises(ValueError, match="no prompt given"):
+        fresh.predict()
+    with pytest.raises(ValueError, match="encoder_dtype"):
+        hqsam_nb.load_pair("vit_tiny", device="cpu", encoder_dtype="int8")
+    with pytest.raises(ValueError, match="float16.*GPU"):
+        hqsam_nb.load_pair("vit_tiny", device="cpu", encoder_dtype="float16")
+    with pytest.raises(ValueError, match="sam_checkpoint"):
+        hqsam_nb.load_pair("vit_tiny", weights="random", sam_checkpoint="x.pth")
+
+
+def test_vit_b_parity(vit_b_checkpoint: Path) -> None:
+    """One ViT (not TinyViT) variant end to end: the early feature is the first global-attention block's."""
+    from segment_anything_hq import SamPredictor
+
+    pair = hqsam_nb.load_pair("vit_b", device="cpu")
+    official = SamPredictor(pair.model)  # the same loaded weights, the official predictor class
+    image = make_image(120, 160, seed=5)
+    official.set_image(image)
+    pair.set_image(image)
+    prompt = {"points": [[70, 60], [150, 10]], "labels": [1, 0], "box": [30, 30, 110, 90]}
+    out = pair.predict(**prompt)
+    _assert_same(out.hq, *_official(official, prompt, multimask_output=False, hq_token_only=True))
+    _assert_same(out.fused, *_official(official, prompt, multimask_output=False, hq_token_only=False))
