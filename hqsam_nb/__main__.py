@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     log = logging.getLogger("hqsam_nb")
     try:
         for model in args.models:
-            specs = [official_file(model)] + ([official_file(model, hq=False)] if args.sam and model != "vit_tiny" else [])
+            specs = [official_file(model)]
+            if args.sam and model != "vit_tiny":
+                specs.append(official_file(model, hq=False))
             for spec in specs:
                 log.info("%s: %s (verified)", spec.filename, fetch_checkpoint(spec))
     except CheckpointError as exc:
