@@ -216,7 +216,8 @@ class PairPredictor:
                 ``PIL.Image`` or a path (see :func:`~hqsam_nb.images.as_rgb_uint8`).
         """
         rgb = as_rgb_uint8(image)
-        key = hashlib.blake2b(rgb.data, digest_size=16, person=str(rgb.shape).encode()[:16]).hexdigest()
+        # SHA-256 runs on the CPU's SHA extensions where present (~1 GB/s and more): a 1024x1024 image in ~2 ms.
+        key = f"{rgb.shape}:{hashlib.sha256(rgb.data).hexdigest()}"
         state = self._cache.get(key)
         if state is None:
             state = self._encode(rgb)
