@@ -233,11 +233,40 @@ def _how_to_provide(spec: CheckpointFile) -> str:
     )
 
 
+def _fail_fast_if_unresolvable(spec: CheckpointFile) -> None:
+    """Raise at once when the hub's host name does not resolve (offline): the client would retry for ~25 s."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return  # the client answers from the cache only, without network calls
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError as exc:
+        raise CheckpointUnavailableError(
+            f"Could not find or download the checkpoint {spec.filename} ({spec.size / 1e6:.0f} MB) from "
+            f"{spec.source}: no network ({host}: {exc}). {_how_to_provide(spec)}"
+        ) from None
+
+
 def _download(spec: CheckpointFile, *, force: bool) -> Path:
     """Fetch an official file into its cache; raise :class:`CheckpointUnavailableError` in one readable line."""
     if spec.hq:
-        from huggingface_hub import hf_hub_download
+        from huggingface_hub import hf_hub_download, try_to_load_from_cache
 
+        cached = try_to_load_from_cache(HQ_SAM_REPO, spec.filename, revision=HQ_SAM_REVISION)
+        if isinstance(cached, str) and not force:
+            return Path(cached)  # pinned revision + cached file: no network call at all
+        _fail_fast_if_unresolvable(spec)
+        logger.info("downloading %s (%.0f MB) from %s", spec.filename, spec.size / 1e6, spec.source)
+        # The hub client logs a line per retry ("... thrown while requesting HEAD ..."); our error below says it
+        # once, so its logger is quietened for the duration of the call.
+        hub_logger = logging.getLogger("huggingface_hub")
+        previous_level = hub_logger.level
+        hub_logger.setLevel(logging.ERROR)
         try:
             return Path(hf_hub_download(HQ_SAM_REPO, spec.filename, revision=HQ_SAM_REVISION,
                                         force_download=force))
@@ -247,11 +276,14 @@ def _download(spec: CheckpointFile, *, force: bool) -> Path:
                 f"Could not find or download the checkpoint {spec.filename} ({spec.size / 1e6:.0f} MB) from "
                 f"{spec.source} ({reason}). {_how_to_provide(spec)}"
             ) from None
+        finally:
+            hub_logger.setLevel(previous_level)
     import torch.hub
 
     target = cache_dir() / spec.filename
     if target.exists() and not force:
         return target
+    logger.info("downloading %s (%.0f MB) from %s", spec.filename, spec.size / 1e6, spec.source)
     try:
         torch.hub.download_url_to_file(META_URL.format(filename=spec.filename), str(target), progress=True)
     except Exception as exc:
