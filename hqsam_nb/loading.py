@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 
 import torch
 
+from ._official import import_official
 from .checkpoints import (
     CheckpointError,
     check_model_name,
@@ -69,13 +70,9 @@ class RandomWeightsWarning(UserWarning):
 
 
 def _registries() -> tuple[dict, dict]:
-    """Import the official registries with their import-time warnings filtered (and only those)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Importing from timm\.models\.(layers|registry) is deprecated",
-                                category=FutureWarning)
-        warnings.filterwarnings("ignore", message=r"Overwriting tiny_vit_.* in registry", category=UserWarning)
-        from segment_anything_hq import sam_model_registry, sam_model_registry_baseline
-    return sam_model_registry, sam_model_registry_baseline
+    """The official builders: ``sam_model_registry`` (HQ-SAM) and ``sam_model_registry_baseline`` (SAM)."""
+    official = import_official()
+    return official.sam_model_registry, official.sam_model_registry_baseline
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -370,9 +367,7 @@ def load_predictor(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | N
         >>> predictor = load_predictor("vit_tiny", weights="random")  # doctest: +SKIP
         >>> predictor.set_image(image)                                   # doctest: +SKIP
     """
-    from segment_anything_hq import SamPredictor
-
     net, info = load_model(model, checkpoint=checkpoint, device=device, weights=weights, hq=hq)
-    predictor = SamPredictor(net)
+    predictor = import_official().SamPredictor(net)
     predictor.weights_info = info
     return predictor

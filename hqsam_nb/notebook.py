@@ -18,7 +18,6 @@ __all__ = ["environment_summary", "show_environment", "show_weights_banner", "we
 def environment_summary(device: Any = None) -> dict[str, str]:
     """Versions of the stack and the device that ``device`` resolves to (see :func:`~hqsam_nb.pick_device`)."""
     import numpy
-    import segment_anything_hq  # noqa: F401  (import check)
     import torch
 
     from . import __version__

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from ._official import import_official
 from .checkpoints import check_model_name, resolve_checkpoint
 from .images import ImageLike, as_rgb_uint8
 from .loading import (
@@ -113,9 +114,7 @@ def _sam_decoder_like(hq_decoder: Any, *, share: bool = True) -> MaskDecoder:
     """
     import copy
 
-    from segment_anything_hq.modeling import MaskDecoder
-
-    decoder = MaskDecoder(
+    decoder = import_official().modeling.MaskDecoder(
         transformer_dim=hq_decoder.transformer_dim,
         transformer=hq_decoder.transformer if share else copy.deepcopy(hq_decoder.transformer),
         num_multimask_outputs=hq_decoder.num_multimask_outputs,
@@ -148,8 +147,6 @@ class PairPredictor:
     def __init__(self, model: Sam, sam_decoder: MaskDecoder, *, info: WeightsInfo, sam_info: WeightsInfo,
                  sam_model: Sam | None = None, encoder_dtype: Any = None, cache_size: int = 8,
                  compile: bool = False) -> None:
-        from segment_anything_hq.utils.transforms import ResizeLongestSide
-
         if encoder_dtype not in _ENCODER_DTYPES:
             raise ValueError(f"encoder_dtype={encoder_dtype!r} is not accepted; use None, 'bfloat16' or 'float16'")
         self.model = model
@@ -164,7 +161,7 @@ class PairPredictor:
         # SAM's own image/prompt encoders only when they differ from HQ-SAM's (a foreign sam_checkpoint).
         self._sam_model = sam_model
         self.sam_decoder = sam_decoder
-        self.transform = ResizeLongestSide(model.image_encoder.img_size)
+        self.transform = import_official().utils.transforms.ResizeLongestSide(model.image_encoder.img_size)
         with torch.inference_mode():
             self._dense_pe = model.prompt_encoder.get_dense_pe()
             self._sam_dense_pe = sam_model.prompt_encoder.get_dense_pe() if sam_model is not None else self._dense_pe

@@ -163,3 +163,15 @@ def test_load_predictor_returns_the_official_class(checkpoint_dir: Path) -> None
     assert predictor.weights_info.path == checkpoint_dir / "sam_hq_vit_tiny.pth"
     assert predictor.model.device == torch.device("cpu")
     assert os.path.basename(str(predictor.weights_info.path)) == "sam_hq_vit_tiny.pth"
+
+
+def test_first_import_and_load_are_silent(checkpoint_dir: Path) -> None:
+    """In a fresh interpreter (import-time warnings of timm / the official package happen once): no output."""
+    import subprocess
+    import sys
+
+    code = "import hqsam_nb; hqsam_nb.load_predictor('vit_tiny', device='cpu')"
+    env = {**os.environ, "HQSAM_NB_CHECKPOINTS": str(checkpoint_dir), "PYTHONWARNINGS": "default"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
