@@ -192,9 +192,10 @@ class ParameterTable:
                  "| component | M params | MB (fp32) | trainable | frozen | % of total |",
                  "|---|---:|---:|---:|---:|---:|"]
         for row in (*self.rows, self.hq_additions, total):
-            name = f"**{row.component}**" if row.component in ("total", "HQ additions") else f"`{row.component}`"
-            lines.append(f"| {name} | {row.millions:.4f} | {row.mb:.2f} | {row.trainable:,} | {row.frozen:,} | "
-                         f"{100 * row.params / total.params:.2f} |")
+            bold = row.component in ("total", "HQ additions")
+            name = f"**{row.component}**" if bold else f"`{row.component}`"
+            lines.append(f"| {name} | {row.millions:.4f} | {row.mb:.2f} | {row.trainable:,} | "
+                         f"{row.frozen:,} | {100 * row.params / total.params:.2f} |")
         return "\n".join(lines)
 
 
@@ -250,8 +251,8 @@ def format_parameter_summary(models: Sequence[str] = MODEL_NAMES,
         pub = paper.get(name, {})
         lines.append(
             f"| {name} | {sam.millions:.2f} | {cell(sam.mb, 'sam_mb', pub, '.2f')} | {total.millions:.2f} | "
-            f"{cell(total.mb, 'hq_mb', pub, '.2f')} | {hqa.millions:.3f} | {cell(hqa.mb, 'learnable_mb', pub, '.3f')}"
-            f" | {100 * hqa.params / sam.params:.2f} |"
+            f"{cell(total.mb, 'hq_mb', pub, '.2f')} | {hqa.millions:.3f} | "
+            f"{cell(hqa.mb, 'learnable_mb', pub, '.3f')} | {100 * hqa.params / sam.params:.2f} |"
         )
     return "\n".join(lines)
 
@@ -284,8 +285,8 @@ class ForwardRecord:
     Attributes:
         model: the variant.
         steps: the trace, in execution order.
-        original_size: ``(H, W)`` of the input image; ``input_size``: ``(h, w)`` after resizing the long side to
-            1024 (the rest of the 1024 x 1024 model input is padding).
+        original_size: ``(H, W)`` of the input image; ``input_size``: ``(h, w)`` after resizing the long
+            side to 1024 (the rest of the 1024 x 1024 model input is padding).
         outputs: shapes of ``Sam.forward``'s outputs (``masks``, ``iou_predictions``, ``low_res_logits``).
         features: :data:`FEATURE_NAMES` -> ``C x H x W`` arrays: ``early_vit`` (``C_vit x 64 x 64``, after the
             first global-attention block; TinyViT: after its second stage), ``embedding`` (``256 x 64 x 64``),
@@ -404,7 +405,7 @@ def _recording_predict_masks(decoder: torch.nn.Module, store: dict[str, Any]) ->
 
 @contextlib.contextmanager
 def _meta_prompt_indexing() -> Iterator[None]:
-    """Let the prompt encoder's ``points[labels == k]`` indexing run on meta tensors (shapes are unaffected)."""
+    """Let the prompt encoder's ``points[labels == k]`` indexing run on meta tensors (shapes unaffected)."""
     try:
         import torch.fx.experimental._config as fx_config
     except ImportError:  # pragma: no cover - older torch
@@ -465,8 +466,8 @@ def record_forward(model: Sam, image: ImageLike, points: Any = None, labels: Any
     each official attention module computed (hooks on its ``q_proj`` and ``k_proj``).
 
     Args:
-        model: an HQ-SAM ``Sam`` (e.g. ``pair.model``), on any device; on ``meta`` only the shapes are recorded.
-        image: RGB ``H x W x 3`` (see :func:`~hqsam_nb.images.as_rgb_uint8`); on meta only its shape is used.
+        model: an HQ-SAM ``Sam`` (e.g. ``pair.model``), on any device; on ``meta`` only shapes are recorded.
+        image: RGB ``H x W x 3`` (see :func:`~hqsam_nb.images.as_rgb_uint8`); on meta only its shape counts.
         points, labels, box: the prompt, ``(x, y)`` pixels of the original image (see
             :func:`~hqsam_nb.prompts.make_prompt`).
         multimask, hq_token_only: passed to ``Sam.forward`` (they select what it returns).
@@ -626,12 +627,14 @@ def stage_costs(model: Sam, image: ImageLike, points: Any = None, labels: Any = 
         state["emb"], state["interm"] = model.image_encoder(model.preprocess(record["image"])[None])
 
     def prompt_encoder() -> None:
-        state["sparse"], state["dense"] = model.prompt_encoder(points=pts, boxes=record.get("boxes"), masks=None)
+        sparse_dense = model.prompt_encoder(points=pts, boxes=record.get("boxes"), masks=None)
+        state["sparse"], state["dense"] = sparse_dense
         state["pe"] = model.prompt_encoder.get_dense_pe()
 
     def decoder_kwargs() -> dict[str, Any]:
-        return dict(image_embeddings=state["emb"], image_pe=state["pe"], sparse_prompt_embeddings=state["sparse"],
-                    dense_prompt_embeddings=state["dense"], multimask_output=False, hq_token_only=False)
+        return dict(image_embeddings=state["emb"], image_pe=state["pe"],
+                    sparse_prompt_embeddings=state["sparse"], dense_prompt_embeddings=state["dense"],
+                    multimask_output=False, hq_token_only=False)
 
     def sam_dec() -> None:
         sam_decoder(**decoder_kwargs(), interm_embeddings=None)
@@ -680,7 +683,8 @@ def stage_costs(model: Sam, image: ImageLike, points: Any = None, labels: Any = 
 
 def format_costs(costs: Sequence[StageCost]) -> str:
     """Stage costs as a markdown table (GFLOPs, ms, share of the whole model's FLOPs)."""
-    whole = sum(c.flops for c in costs if c.stage in ("image encoder", "prompt encoder", "HQ-SAM mask decoder"))
+    parts = ("image encoder", "prompt encoder", "HQ-SAM mask decoder")
+    whole = sum(c.flops for c in costs if c.stage in parts)
     lines = ["| stage | GFLOPs | ms | % of HQ-SAM FLOPs |", "|---|---:|---:|---:|"]
     for c in costs:
         ms = "-" if c.ms is None else f"{c.ms:.1f}"
@@ -701,8 +705,8 @@ def pca_rgb(features: np.ndarray, *, valid: tuple[int, int] | None = None) -> np
 
     Args:
         features: float array ``C x H x W`` with ``C >= 3``.
-        valid: optional ``(h, w)``: fit the PCA on the top-left ``h x w`` region only (the image, not the padding),
-            the whole map is still projected.
+        valid: optional ``(h, w)``: fit the PCA on the top-left ``h x w`` region only (the image, not the
+            padding); the whole map is still projected.
 
     Returns:
         ``uint8`` array ``H x W x 3``.
@@ -730,7 +734,8 @@ def pca_rgb(features: np.ndarray, *, valid: tuple[int, int] | None = None) -> np
 
 def _valid_grid(record: ForwardRecord, side: int) -> tuple[int, int]:
     """The part of a ``side x side`` map (of the padded 1024 input) that covers the image."""
-    return (math.ceil(record.input_size[0] * side / 1024), math.ceil(record.input_size[1] * side / 1024))
+    # Rounded down: a last row/column that is partly padding is left out.
+    return (max(1, record.input_size[0] * side // 1024), max(1, record.input_size[1] * side // 1024))
 
 
 def plot_features(record: ForwardRecord, names: Sequence[str] = FEATURE_NAMES) -> Figure:
@@ -751,9 +756,13 @@ def plot_features(record: ForwardRecord, names: Sequence[str] = FEATURE_NAMES) -
 
 
 def plot_token_story(record: ForwardRecord, image: ImageLike) -> Figure:
-    """Top row: SAM's token mask, the HQ token's mask, their sum (the paper's default output), each as logits > 0.
-    Bottom row: final token-to-image attention (mean over heads) of SAM's token 0 and the HQ token, and the
-    difference. Everything is cropped to the image and shown on the 256 x 256 / 64 x 64 grids of the model."""
+    """The token story in eight panels, cropped to the image (padding removed), on the model's own grids.
+
+    Top row: the image and prompt; SAM's token-0 mask, the HQ token's mask and their sum (the paper's default
+    output), each as logits > 0 on the 256 x 256 grid. Bottom row: the HQ token's logits (what it adds to
+    SAM's), and the final token-to-image attention (mean over heads, 64 x 64 grid) of SAM's token 0, of the HQ
+    token, and their difference.
+    """
     import matplotlib.pyplot as plt
 
     if record.token_logits is None:
@@ -764,32 +773,38 @@ def plot_token_story(record: ForwardRecord, image: ImageLike) -> Figure:
     panels = [("SAM token 0", record.token_logits[0]), ("HQ token", record.token_logits[hq]),
               ("SAM + HQ (fused)", record.token_logits[0] + record.token_logits[hq])]
     fig, axes = plt.subplots(2, 4, figsize=(13, 6.4))
-    small = np.asarray(
-        torch.nn.functional.interpolate(torch.as_tensor(rgb).permute(2, 0, 1)[None].float(), size=(vh, vw),
-                                        mode="bilinear", align_corners=False)[0].permute(1, 2, 0).clamp(0, 255)
-    ).astype(np.uint8)
+    resized = torch.nn.functional.interpolate(torch.as_tensor(rgb).permute(2, 0, 1)[None].float(),
+                                              size=(vh, vw), mode="bilinear", align_corners=False)
+    small = np.asarray(resized[0].permute(1, 2, 0).clamp(0, 255)).astype(np.uint8)
     axes[0, 0].imshow(small)
     p = record.prompt
     scale = (vw / record.original_size[1], vh / record.original_size[0])
     if p.points is not None:
         colours = np.where(p.labels == 1, "lime", "red")
-        axes[0, 0].scatter(p.points[:, 0] * scale[0], p.points[:, 1] * scale[1], c=colours, s=40, edgecolors="k")
+        axes[0, 0].scatter(p.points[:, 0] * scale[0], p.points[:, 1] * scale[1], c=colours, s=40,
+                           edgecolors="k")
     if p.box is not None:
         x0, y0, x1, y1 = p.box * np.array([*scale, *scale])
         axes[0, 0].add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="yellow", lw=2))
     axes[0, 0].set_title("image + prompt", fontsize=9)
+    overlay_colour = np.array([0.0, 0.8, 1.0])
     for ax, (title, logits) in zip(axes[0, 1:], panels, strict=True):
+        inside = logits[:vh, :vw] > 0
+        overlay = np.zeros((vh, vw, 4))
+        overlay[..., :3] = overlay_colour
+        overlay[..., 3] = inside * 0.6
         ax.imshow(small)
-        ax.imshow(np.ma.masked_where(logits[:vh, :vw] <= 0, np.ones((vh, vw))), cmap="autumn", alpha=0.55,
-                  vmin=0, vmax=1)
-        ax.set_title(f"{title}: {(logits > 0).mean() * 100:.1f}% of pixels", fontsize=9)
+        ax.imshow(overlay)
+        ax.set_title(f"{title}: {inside.mean() * 100:.1f}% of pixels", fontsize=9)
+    correction = record.token_logits[hq][:vh, :vw]
+    lim_logits = float(np.abs(correction).max()) or 1.0
+    axes[1, 0].imshow(correction, cmap="coolwarm", vmin=-lim_logits, vmax=lim_logits)
+    axes[1, 0].set_title("HQ token logits = the correction\nadded to SAM's (red +, blue -)", fontsize=9)
     ah, aw = _valid_grid(record, 64)
     sam_att, hq_att = record.attention_map("sam_0")[:ah, :aw], record.attention_map("hq")[:ah, :aw]
     top = max(sam_att.max(), hq_att.max())
-    axes[1, 0].imshow(small)
-    axes[1, 0].set_title("(same image)", fontsize=9)
-    for ax, (title, att) in zip(axes[1, 1:3], (("attention: SAM token 0", sam_att), ("attention: HQ token", hq_att)),
-                                strict=True):
+    att_panels = (("attention: SAM token 0", sam_att), ("attention: HQ token", hq_att))
+    for ax, (title, att) in zip(axes[1, 1:3], att_panels, strict=True):
         ax.imshow(att, cmap="magma", vmin=0, vmax=top)
         ax.set_title(f"{title} (final layer)", fontsize=9)
     diff = hq_att - sam_att
@@ -803,7 +818,7 @@ def plot_token_story(record: ForwardRecord, image: ImageLike) -> Figure:
 
 
 def plot_framework() -> Figure:
-    """HQ-SAM's framework figure redrawn with matplotlib: frozen SAM parts in blue, HQ-SAM's additions in orange.
+    """HQ-SAM's framework figure redrawn with matplotlib: frozen SAM in blue, HQ-SAM's additions in orange.
 
     Left to right: image -> ViT encoder (early feature tapped after the first global-attention block) ->
     image embedding; prompt -> prompt encoder -> tokens; SAM's output tokens plus the HQ output token go
@@ -827,42 +842,47 @@ def plot_framework() -> Figure:
         "penc": (1.8, 0.4, 2.2, 1.1, "prompt encoder\n(frozen)", frozen),
         "tokens": (4.5, 0.2, 1.9, 1.5, "output tokens (frozen)\n+ HQ output token\n(learnable)", learn),
         "dec": (6.8, 0.2, 2.0, 1.5, "SAM mask decoder\ntwo-way transformer\n(frozen)", frozen),
-        "fuse": (6.8, 3.0, 2.0, 2.2, "global-local fusion\n(learnable)\ncompress_vit_feat\nembedding_encoder\n"
-                                    "embedding_maskfeature", learn),
+        "fuse": (6.8, 3.0, 2.0, 2.2, "global-local fusion\n(learnable)\ncompress_vit_feat\n"
+                                    "embedding_encoder\nembedding_maskfeature", learn),
         "hqfeat": (9.3, 3.5, 1.6, 1.0, "HQ features\n32 x 256 x 256", data),
-        "mlp": (9.3, 0.9, 1.6, 1.0, "HQ token MLP\nhf_mlp (learnable)", learn),
-        "prod": (11.3, 2.2, 1.5, 1.0, "point-wise\nproduct\n-> HQ mask", data),
-        "sum": (11.3, 4.4, 1.5, 1.2, "SAM mask\n+ HQ mask\n(error correction)", data),
+        "mlp": (9.3, 1.9, 1.6, 1.0, "HQ token MLP\nhf_mlp (learnable)", learn),
+        "prod": (11.3, 3.5, 1.5, 1.0, "point-wise\nproduct\n-> HQ mask", data),
+        "sum": (11.3, 0.3, 1.5, 1.2, "SAM mask\n+ HQ mask\n(error correction)", data),
     }
-    centres = {}
+    placed = {}
     for key, (x, y, w, h, text, colour) in boxes.items():
         ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.04", fc=colour, ec="#333333", lw=1.2))
         ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=8.5)
-        centres[key] = (x, y, w, h)
+        placed[key] = (x, y, w, h)
 
-    def side(key: str, where: str) -> tuple[float, float]:
-        x, y, w, h = centres[key]
-        return {"l": (x, y + h / 2), "r": (x + w, y + h / 2), "t": (x + w / 2, y + h), "b": (x + w / 2, y)}[where]
+    def anchor(key: str, where: str) -> tuple[float, float]:
+        """A point on a box's side: l/r/t/b, optionally at a fraction along it (``"t.25"``)."""
+        x, y, w, h = placed[key]
+        f = float("0." + where[2:]) if len(where) > 1 else 0.5
+        points = {"l": (x, y + h * f), "r": (x + w, y + h * f), "t": (x + w * f, y + h), "b": (x + w * f, y)}
+        return points[where[0]]
 
-    arrows = [("image", "r", "vit", "l", ""), ("vit", "r", "emb", "l", ""), ("vit", "b", "early", "t", "early"),
-              ("early", "r", "fuse", "l", "local"), ("emb", "r", "fuse", "l", "global"),
-              ("prompt", "r", "penc", "l", ""), ("penc", "r", "tokens", "l", ""), ("tokens", "r", "dec", "l", ""),
-              ("emb", "b", "dec", "t", ""), ("dec", "t", "fuse", "b", "mask feature"),
-              ("fuse", "r", "hqfeat", "l", ""), ("dec", "r", "mlp", "l", "HQ token"),
-              ("hqfeat", "r", "prod", "t", ""), ("mlp", "r", "prod", "b", ""), ("prod", "t", "sum", "b", ""),
-              ("dec", "r", "sum", "l", "SAM mask")]
+    arrows = [("image", "r", "vit", "l", ""), ("vit", "r", "emb", "l", ""),
+              ("vit", "b", "early", "t", "early"), ("early", "r", "fuse", "l.2", "local"),
+              ("emb", "r", "fuse", "l.8", "global"), ("prompt", "r", "penc", "l", ""),
+              ("penc", "r", "tokens", "l", ""), ("tokens", "r", "dec", "l", ""),
+              ("emb", "b", "dec", "t.25", ""), ("dec", "t.75", "fuse", "b.75", "mask feature"),
+              ("fuse", "r.5", "hqfeat", "l", ""), ("dec", "r.7", "mlp", "l", "HQ token"),
+              ("hqfeat", "r", "prod", "l.7", ""), ("mlp", "r", "prod", "l.2", ""),
+              ("prod", "b", "sum", "t", "HQ mask"), ("dec", "r.3", "sum", "l.4", "SAM mask")]
     for a, sa, b, sb, label in arrows:
-        start, end = side(a, sa), side(b, sb)
-        rad = 0.0 if abs(start[1] - end[1]) < 0.05 or abs(start[0] - end[0]) < 0.05 else 0.15
+        start, end = anchor(a, sa), anchor(b, sb)
         ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, lw=1.2, color="#444444",
-                                     connectionstyle=f"arc3,rad={rad}"))
+                                     connectionstyle="arc3,rad=0"))
         if label:
-            ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.12, label, fontsize=7.5, ha="center",
-                    color="#7f3b08", bbox={"fc": "white", "ec": "none", "pad": 0.5, "alpha": 0.8})
+            ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, label, fontsize=7.5, ha="center",
+                    va="center", color="#7f3b08",
+                    bbox={"fc": "white", "ec": "none", "pad": 0.5, "alpha": 0.9})
     ax.add_patch(FancyBboxPatch((0.1, 6.05), 0.35, 0.3, boxstyle="round,pad=0.02", fc=frozen, ec="#333333"))
     ax.text(0.55, 6.2, "frozen SAM", va="center", fontsize=9)
     ax.add_patch(FancyBboxPatch((2.1, 6.05), 0.35, 0.3, boxstyle="round,pad=0.02", fc=learn, ec="#333333"))
     ax.text(2.55, 6.2, "learnable HQ-SAM additions", va="center", fontsize=9)
-    ax.set_title("HQ-SAM: SAM kept frozen, plus an HQ output token and global-local feature fusion", fontsize=11)
+    ax.set_title("HQ-SAM: SAM kept frozen, plus an HQ output token and global-local feature fusion",
+                 fontsize=11)
     fig.tight_layout()
     return fig
