@@ -396,11 +396,15 @@ def _recording_predict_masks(decoder: torch.nn.Module, store: dict[str, Any]) ->
         store["predict_masks"] = out
         return out
 
+    shadowed = vars(decoder).get("predict_masks")  # an instance attribute someone else set, if any
     decoder.predict_masks = recording
     try:
         yield
     finally:
-        del decoder.predict_masks  # the instance attribute; the class method shows through again
+        if shadowed is None:
+            del decoder.predict_masks  # the class method shows through again
+        else:
+            decoder.predict_masks = shadowed
 
 
 @contextlib.contextmanager
