@@ -29,15 +29,21 @@ __all__ = [
     "MASK_COLORS",
     "NEGATIVE_COLOR",
     "POSITIVE_COLOR",
+    "comparison_panel",
     "composite",
+    "crop_zoom",
     "difference_rgba",
+    "disagreement_boxes",
     "draw_box",
     "draw_points",
+    "draw_prompt",
+    "label_panels",
     "mask_contour",
     "mask_rgba",
     "masks_rgba",
     "overlay_mask",
     "overlay_masks",
+    "wipe_image",
 ]
 
 Color = tuple[int, int, int]
@@ -394,3 +400,190 @@ def draw_box(image: np.ndarray, box: Any, color: Sequence[int] = (0, 200, 0), th
     x0, y0, x1, y1 = (int(round(v)) for v in b)
     cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), col, t, lineType=cv2.LINE_AA)
     return out
+
+
+# --- where SAM and HQ-SAM differ ----------------------------------------------------------------------
+
+def disagreement_boxes(sam_mask: np.ndarray, hq_mask: np.ndarray, n: int = 2, size: int | None = None,
+                       min_pixels: int = 1) -> list[tuple[int, int, int, int]]:
+    """Square windows where SAM and HQ-SAM disagree most, for a boundary zoom.
+
+    The disagreement map is ``sam_mask XOR hq_mask``. The window of side ``size`` holding the most
+    disagreeing pixels is taken first (a box filter finds it in one pass; among equally good windows the one
+    centred on its disagreement), its pixels are then discounted, and the search repeats, so the windows do
+    not overlap on the disagreement they show.
+
+    Args:
+        sam_mask, hq_mask: ``bool`` ``H x W``.
+        n: at most this many windows.
+        size: side of the square window in pixels; default ``max(32, min(H, W) // 5)`` (capped at the image).
+        min_pixels: stop when the best remaining window holds fewer disagreeing pixels than this.
+
+    Returns:
+        Up to ``n`` boxes ``(x0, y0, x1, y1)`` (ints, ``x1``/``y1`` exclusive, inside the image), the most
+        disagreeing first; empty when the masks agree everywhere.
+    """
+    import cv2
+
+    sam_mask = _check_mask(sam_mask, name="sam_mask")
+    hq_mask = _check_mask(hq_mask, sam_mask.shape, name="hq_mask")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be an int >= 0, got {n!r}")
+    h, w = sam_mask.shape
+    if size is None:
+        size = max(32, min(h, w) // 5)
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be an int >= 1 (window side in pixels), got {size!r}")
+    sh, sw = min(int(size), h), min(int(size), w)
+    diff = (sam_mask ^ hq_mask).astype(np.float32)
+    boxes: list[tuple[int, int, int, int]] = []
+    for _ in range(int(n)):
+        # counts[y, x] = diff[y:y + sh, x:x + sw].sum(): the window anchored at its top-left corner
+        counts = cv2.boxFilter(diff, -1, (sw, sh), anchor=(0, 0), normalize=False,
+                               borderType=cv2.BORDER_CONSTANT)[: h - sh + 1, : w - sw + 1]
+        y0, x0 = np.unravel_index(int(np.argmax(counts)), counts.shape)
+        if counts[y0, x0] < max(min_pixels, 0.5):
+            break
+        best = float(counts[y0, x0])
+        # among equally good windows, prefer the one centred on the disagreement it holds
+        ys, xs = np.nonzero(diff[y0:y0 + sh, x0:x0 + sw])
+        cy = int(np.clip(round(y0 + ys.mean()) - sh // 2, 0, h - sh))
+        cx = int(np.clip(round(x0 + xs.mean()) - sw // 2, 0, w - sw))
+        if counts[cy, cx] >= best:
+            y0, x0 = cy, cx
+        boxes.append((int(x0), int(y0), int(x0) + sw, int(y0) + sh))
+        diff[y0:y0 + sh, x0:x0 + sw] = 0
+    return boxes
+
+
+def crop_zoom(image: np.ndarray, box: Sequence[int], out_size: int | None = None) -> np.ndarray:
+    """Crop ``box = (x0, y0, x1, y1)`` (ints, exclusive ends) and enlarge it with nearest-neighbour sampling.
+
+    Nearest-neighbour keeps single pixels visible as squares: the point of a boundary zoom.
+
+    Args:
+        image: ``H x W`` or ``H x W x C`` array (any dtype OpenCV resizes: uint8, bool as uint8, float32).
+        box: the crop, clipped to the image.
+        out_size: the longer side of the result; default: the crop's own size (no enlargement).
+    """
+    import cv2
+
+    x0, y0, x1, y1 = (int(v) for v in box)
+    h, w = image.shape[:2]
+    x0, x1 = max(0, x0), min(w, x1)
+    y0, y1 = max(0, y0), min(h, y1)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"box {tuple(box)} does not overlap the {w} x {h} image")
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    if out_size is None:
+        return crop
+    scale = out_size / max(crop.shape[:2])
+    dsize = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    if crop.dtype == np.bool_:
+        return cv2.resize(crop.view(np.uint8), dsize, interpolation=cv2.INTER_NEAREST).astype(bool)
+    return cv2.resize(crop, dsize, interpolation=cv2.INTER_NEAREST)
+
+
+def wipe_image(left: np.ndarray, right: np.ndarray, position: float,
+               line_color: Sequence[int] = (255, 255, 255), line_width: int = 2) -> np.ndarray:
+    """A "wipe" between two renderings of one image: ``left`` left of the cut, ``right`` from the cut on.
+
+    Args:
+        left, right: ``uint8`` ``H x W x 3`` of one shape (e.g. SAM's and HQ-SAM's overlays).
+        position: the cut as a fraction of the width in ``[0, 1]``: 0 shows only ``right``, 1 only ``left``.
+        line_color: colour of the vertical line drawn at the cut (``line_width`` 0 for none).
+
+    Returns:
+        A new ``uint8`` ``H x W x 3``.
+    """
+    left = _check_image(left, "left")
+    right = _check_image(right, "right")
+    if left.shape != right.shape:
+        raise ValueError(f"left {left.shape} and right {right.shape} must have the same shape")
+    pos = _check_alpha(position) if not isinstance(position, bool) else float(position)
+    w = left.shape[1]
+    cut = int(round(pos * w))
+    out = right.copy()
+    out[:, :cut] = left[:, :cut]
+    if line_width > 0 and 0 < cut < w:
+        half = line_width // 2
+        out[:, max(0, cut - half): min(w, cut - half + line_width)] = _check_color(line_color, "line_color")
+    return out
+
+
+def label_panels(panels: Sequence[np.ndarray], titles: Sequence[str] | None = None, gap: int = 4,
+                 height: int | None = None, background: Sequence[int] = (255, 255, 255)) -> np.ndarray:
+    """Put images side by side with a title bar over each: one ``uint8`` picture (a GIF frame, a thumbnail).
+
+    Args:
+        panels: ``uint8`` ``H x W x 3`` images; resized (keeping aspect ratio) to a common height.
+        titles: one short string per panel (ASCII: OpenCV's Hershey fonts), or None for no title bars.
+        gap: pixels between panels.
+        height: the panels' common height; default the first panel's height.
+        background: colour of the gaps and the title bars.
+
+    Returns:
+        ``uint8`` ``(bar + height) x total_width x 3``.
+    """
+    import cv2
+
+    panels = [_check_image(p, f"panels[{i}]") for i, p in enumerate(panels)]
+    if not panels:
+        raise ValueError("panels is empty")
+    if titles is not None and len(titles) != len(panels):
+        raise ValueError(f"got {len(titles)} titles for {len(panels)} panels")
+    height = int(height or panels[0].shape[0])
+    resized = [p if p.shape[0] == height else
+               cv2.resize(p, (max(1, round(p.shape[1] * height / p.shape[0])), height),
+                          interpolation=cv2.INTER_AREA) for p in panels]
+    scale = max(0.4, height / 600)
+    thickness = max(1, round(scale * 1.5))
+    bar = 0 if titles is None else int(32 * scale) + 8
+    width = sum(p.shape[1] for p in resized) + gap * (len(resized) - 1)
+    bg = _check_color(background, "background")
+    out = np.empty((bar + height, width, 3), np.uint8)
+    out[:] = bg
+    x = 0
+    for i, p in enumerate(resized):
+        out[bar:, x:x + p.shape[1]] = p
+        if titles is not None:
+            cv2.putText(out, str(titles[i]), (x + 6, bar - 10), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
+                        thickness, cv2.LINE_AA)
+        x += p.shape[1] + gap
+    return out
+
+
+def comparison_panel(image: np.ndarray, prediction: Any, fused: bool = False, prompt: bool = True,
+                     height: int | None = None) -> np.ndarray:
+    """image | SAM | HQ-SAM (| fused) as one labelled ``uint8`` picture, e.g. a frame of a comparison GIF.
+
+    Args:
+        image: ``uint8`` ``H x W x 3``.
+        prediction: a :class:`~hqsam_nb.PairPrediction` (anything with ``.sam``, ``.hq``, ``.fused`` results
+            holding ``.mask`` and ``.score``, and a ``.prompt``).
+        fused: add the fused (SAM + HQ token) mask as a fourth panel.
+        prompt: draw the prompt's points and box on every panel.
+        height: output panel height; default the image's.
+    """
+    image = _check_image(image)
+    results = [("SAM", prediction.sam, MASK_COLORS[0]), ("HQ-SAM", prediction.hq, MASK_COLORS[1])]
+    if fused:
+        results.append(("fused", prediction.fused, MASK_COLORS[2]))
+    base = draw_prompt(image, prediction.prompt) if prompt else image
+    panels = [base]
+    titles = ["image + prompt" if prompt else "image"]
+    for name, res, color in results:
+        panel = overlay_mask(image, res.mask, color)
+        panels.append(draw_prompt(panel, prediction.prompt) if prompt else panel)
+        titles.append(f"{name} {res.score:.2f}")
+    return label_panels(panels, titles, height=height)
+
+
+def draw_prompt(image: np.ndarray, prompt: Any) -> np.ndarray:
+    """Draw a :class:`~hqsam_nb.Prompt`'s box and points (either may be None) on a copy of ``image``."""
+    out = image
+    if getattr(prompt, "box", None) is not None:
+        out = draw_box(out, prompt.box)
+    if getattr(prompt, "points", None) is not None:
+        out = draw_points(out, prompt.points, prompt.labels)
+    return out if out is not image else image.copy()
