@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,7 +219,11 @@ def rle_to_mask(rle: dict[str, Any]) -> np.ndarray:
         obj = mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
     else:
         obj = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
-    return mask_utils.decode(obj).astype(bool)
+    with warnings.catch_warnings():
+        # pycocotools 2.0.x under numpy 2 (its Cython RLEs object); harmless, fixed upstream in later releases
+        warnings.filterwarnings("ignore", message="__array__ implementation doesn't accept a copy keyword",
+                                category=DeprecationWarning)
+        return mask_utils.decode(obj).astype(bool)
 
 
 def save_coco_json(path: str | os.PathLike, records: Sequence[MaskRecord], *, file_name: str = "",
