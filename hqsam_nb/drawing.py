@@ -314,8 +314,9 @@ def overlay_mask(image: np.ndarray, mask: np.ndarray, color: Sequence[int] = MAS
     crop = out[y0:y1, x0:x1]
     cv2.copyTo(cv2.LUT(crop, lut), m8, crop)
     if width:
-        contour = mask_contour(mask, width)[y0:y1, x0:x1]
-        crop[contour] = col
+        contour = mask_contour(mask[y0:y1, x0:x1], width)  # the crop holds all of the mask
+        solid = cv2.merge([np.full(contour.shape, int(c), np.uint8) for c in col])
+        cv2.copyTo(solid, contour.view(np.uint8), crop)
     return out
 
 
