@@ -9,6 +9,8 @@ Coordinates are ``(x, y)`` pixels of the original image; masks are ``bool`` ``H 
 
 from __future__ import annotations
 
+import functools
+import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -47,17 +49,37 @@ __all__ = [
 
 _BOX_COLOR = (0, 200, 0)
 
+#: Resolution of figures shown in notebooks (pixels per inch).
+FIGURE_DPI = 100
+
 
 def _rgb01(color: Sequence[int]) -> tuple[float, float, float]:
     return tuple(c / 255 for c in color)  # type: ignore[return-value]
 
 
-def _figure(figsize: tuple[float, float]) -> Figure:
-    # Figure() rather than pyplot.figure(): no global state, nothing left open in scripts and tests;
-    # Jupyter shows a returned Figure through its rich repr.
+@functools.lru_cache(maxsize=1)
+def _figure_class() -> type:
     from matplotlib.figure import Figure
 
-    return Figure(figsize=figsize, layout="constrained")
+    class NotebookFigure(Figure):
+        """A ``Figure`` that Jupyter shows as PNG even when ``matplotlib.pyplot`` was never imported."""
+
+        def _repr_png_(self) -> bytes:
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", dpi=FIGURE_DPI)
+            return buf.getvalue()
+
+    return NotebookFigure
+
+
+def _figure(figsize: tuple[float, float]) -> Figure:
+    """A new figure that is not registered with pyplot: no global state, nothing left open in loops.
+
+    Jupyter displays it through ``_repr_png_``: the inline backend's formatter, which pyplot installs, is
+    missing when pyplot was never imported; where it is installed it takes precedence, so the figure is shown
+    once either way.
+    """
+    return _figure_class()(figsize=figsize, layout="constrained")
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SAMPLE_NAMES", "Sample", "list_samples", "load_sample", "suggest_prompt"]
+__all__ = ["SAMPLE_NAMES", "Sample", "list_samples", "load_sample", "samples_markdown", "suggest_prompt"]
 
 
 @dataclass(frozen=True)
@@ -205,3 +205,10 @@ def list_samples(kind: str = "all") -> list[dict[str, str]]:
     if kind not in rows:
         raise ValueError(f"kind must be 'all', 'photo' or 'generated', got {kind!r}")
     return rows[kind]()
+
+
+def samples_markdown(kind: str = "all") -> str:
+    """:func:`list_samples` as a Markdown table, for ``IPython.display.Markdown`` in a notebook."""
+    lines = ["| name | source | what is in it |", "|---|---|---|"]
+    lines += [f"| `{r['name']}` | {r['source']} | {r['description']} |" for r in list_samples(kind)]
+    return "\n".join(lines)

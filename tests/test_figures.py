@@ -98,3 +98,9 @@ def test_figures_with_a_real_pair_prediction(tiny_pair, tmp_path) -> None:
     with Image.open(path) as img:
         assert img.size[0] > 300
     boundary_zoom_figure(image, pred.sam.mask, pred.hq.mask)
+
+
+def test_figures_render_as_png_in_notebooks_without_pyplot() -> None:
+    fig = compare_figure(make_image(64, 96, 6), fake_prediction())
+    png = fig._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000

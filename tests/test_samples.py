@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hqsam_nb import make_prompt
-from hqsam_nb.samples import SAMPLE_NAMES, list_samples, load_sample, suggest_prompt
+from hqsam_nb.samples import SAMPLE_NAMES, list_samples, load_sample, samples_markdown, suggest_prompt
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
@@ -35,6 +35,8 @@ def test_list_samples_and_unknown_name() -> None:
         load_sample("nope")
     with pytest.raises(ValueError, match="kind"):
         list_samples("videos")
+    table = samples_markdown().splitlines()
+    assert len(table) == 2 + len(SAMPLE_NAMES) and table[2].startswith(f"| `{SAMPLE_NAMES[0]}` |")
 
 
 def test_generated_samples_are_deterministic() -> None:
