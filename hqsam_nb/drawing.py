@@ -26,6 +26,7 @@ import numpy as np
 __all__ = [
     "DIFF_COLORS",
     "DIFF_LABELS",
+    "FUSED_COLOR",
     "MASK_COLORS",
     "NEGATIVE_COLOR",
     "POSITIVE_COLOR",
@@ -73,6 +74,9 @@ DIFF_LABELS: dict[str, str] = {
     "sam_only": "only SAM",
     "both": "both",
 }
+
+#: The fused mask's colour in comparisons (violet: apart from the green of prompts and of "only HQ-SAM").
+FUSED_COLOR: Color = MASK_COLORS[4]
 
 #: Marker colours of positive (foreground) and negative (background) points, as in SAM's notebooks.
 POSITIVE_COLOR: Color = (0, 200, 0)
@@ -537,7 +541,7 @@ def label_panels(panels: Sequence[np.ndarray], titles: Sequence[str] | None = No
     resized = [p if p.shape[0] == height else
                cv2.resize(p, (max(1, round(p.shape[1] * height / p.shape[0])), height),
                           interpolation=cv2.INTER_AREA) for p in panels]
-    scale = max(0.4, height / 600)
+    scale = max(0.55, height / 500)
     thickness = max(1, round(scale * 1.5))
     bar = 0 if titles is None else int(32 * scale) + 8
     width = sum(p.shape[1] for p in resized) + gap * (len(resized) - 1)
@@ -569,22 +573,29 @@ def comparison_panel(image: np.ndarray, prediction: Any, fused: bool = False, pr
     image = _check_image(image)
     results = [("SAM", prediction.sam, MASK_COLORS[0]), ("HQ-SAM", prediction.hq, MASK_COLORS[1])]
     if fused:
-        results.append(("fused", prediction.fused, MASK_COLORS[2]))
-    base = draw_prompt(image, prediction.prompt) if prompt else image
+        results.append(("fused", prediction.fused, FUSED_COLOR))
+    # markers sized for the output: about 6 px discs and 2 px lines after resizing to `height`
+    shrink = image.shape[0] / (height or image.shape[0])
+    radius, thickness = max(3, round(6 * shrink)), max(2, round(2 * shrink))
+    base = draw_prompt(image, prediction.prompt, radius, thickness) if prompt else image
     panels = [base]
     titles = ["image + prompt" if prompt else "image"]
     for name, res, color in results:
-        panel = overlay_mask(image, res.mask, color)
-        panels.append(draw_prompt(panel, prediction.prompt) if prompt else panel)
+        panel = overlay_mask(image, res.mask, color, contour_width=max(1, round(shrink)))
+        panels.append(draw_prompt(panel, prediction.prompt, radius, thickness) if prompt else panel)
         titles.append(f"{name} {res.score:.2f}")
     return label_panels(panels, titles, height=height)
 
 
-def draw_prompt(image: np.ndarray, prompt: Any) -> np.ndarray:
-    """Draw a :class:`~hqsam_nb.Prompt`'s box and points (either may be None) on a copy of ``image``."""
+def draw_prompt(image: np.ndarray, prompt: Any, radius: int | None = None, thickness: int | None = None
+                ) -> np.ndarray:
+    """Draw a :class:`~hqsam_nb.Prompt`'s box and points (either may be None) on a copy of ``image``.
+
+    ``radius`` (points) and ``thickness`` (box) default to sizes that scale with the image.
+    """
     out = image
     if getattr(prompt, "box", None) is not None:
-        out = draw_box(out, prompt.box)
+        out = draw_box(out, prompt.box, thickness=thickness)
     if getattr(prompt, "points", None) is not None:
-        out = draw_points(out, prompt.points, prompt.labels)
+        out = draw_points(out, prompt.points, prompt.labels, radius=radius)
     return out if out is not image else image.copy()

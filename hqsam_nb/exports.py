@@ -396,7 +396,7 @@ def save_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], *, duration_
              loop: int = 0) -> Path:
     """Write ``uint8`` ``H x W x 3`` frames as an animated GIF, atomically.
 
-    Frames of different sizes are padded (white, bottom/right) to the largest. Colours are quantised to
+    Frames of different sizes are centred on a white canvas of the largest size. Colours are quantised to
     GIF's 256-colour palette by Pillow.
 
     Args:
@@ -417,7 +417,8 @@ def save_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], *, duration_
     padded = []
     for f in frames:
         canvas = np.full((hmax, wmax, 3), 255, np.uint8)
-        canvas[: f.shape[0], : f.shape[1]] = f
+        y0, x0 = (hmax - f.shape[0]) // 2, (wmax - f.shape[1]) // 2
+        canvas[y0:y0 + f.shape[0], x0:x0 + f.shape[1]] = f
         padded.append(Image.fromarray(canvas))
     return _atomic_write_with(path, lambda buf: padded[0].save(
         buf, format="GIF", save_all=True, append_images=padded[1:], duration=int(duration_ms), loop=int(loop),

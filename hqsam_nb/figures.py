@@ -19,6 +19,7 @@ import numpy as np
 from .drawing import (
     DIFF_COLORS,
     DIFF_LABELS,
+    FUSED_COLOR,
     MASK_COLORS,
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
@@ -165,7 +166,7 @@ def compare_figure(image: np.ndarray, prediction: Any, *, fused: bool = False, a
     image = _check_image(image)
     results = [("SAM", prediction.sam, MASK_COLORS[0]), ("HQ-SAM", prediction.hq, MASK_COLORS[1])]
     if fused:
-        results.append(("fused (SAM + HQ)", prediction.fused, MASK_COLORS[2]))
+        results.append(("fused (SAM + HQ)", prediction.fused, FUSED_COLOR))
     h, w = image.shape[:2]
     n = 1 + len(results)
     fig = _figure((panel_size * n, panel_size * h / w + (0.5 if title else 0.3)))
@@ -182,14 +183,23 @@ def compare_figure(image: np.ndarray, prediction: Any, *, fused: bool = False, a
     return fig
 
 
-def _diff_legend(ax: Axes, counts: dict[str, int] | None = None, loc: str = "lower right",
-                 fontsize: int = 9) -> None:
+def _diff_handles(counts: dict[str, int] | None = None) -> list[Any]:
     from matplotlib.patches import Patch
 
-    handles = [Patch(facecolor=_rgb01(DIFF_COLORS[k]), edgecolor="black", linewidth=0.5,
-                     label=DIFF_LABELS[k] + ("" if counts is None else f" ({counts[k]:,} px)"))
-               for k in ("hq_only", "sam_only", "both")]
-    ax.legend(handles=handles, loc=loc, fontsize=fontsize, framealpha=0.85)
+    return [Patch(facecolor=_rgb01(DIFF_COLORS[k]), edgecolor="black", linewidth=0.5,
+                  label=DIFF_LABELS[k] + ("" if counts is None else f" ({counts[k]:,} px)"))
+            for k in ("hq_only", "sam_only", "both")]
+
+
+def _diff_legend(ax: Axes, counts: dict[str, int] | None = None, loc: str = "lower right",
+                 fontsize: int = 9) -> None:
+    ax.legend(handles=_diff_handles(counts), loc=loc, fontsize=fontsize, framealpha=0.85)
+
+
+def _figure_diff_legend(fig: Figure) -> None:
+    """The difference map's legend once, under all panels."""
+    fig.legend(handles=_diff_handles(), loc="outside lower center", ncols=3, fontsize=10, frameon=False,
+               title="difference map")
 
 
 def difference_counts(sam_mask: np.ndarray, hq_mask: np.ndarray) -> dict[str, int]:
@@ -270,7 +280,7 @@ def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.nd
     sam_view = overlay_mask(image, sam_mask, MASK_COLORS[0], alpha, contour_width=1)
     hq_view = overlay_mask(image, hq_mask, MASK_COLORS[1], alpha, contour_width=1)
     diff_view = composite((image * 0.65).astype(np.uint8), difference_rgba(sam_mask, hq_mask, 0.75))
-    fig = _figure((panel_size * 4, panel_size * len(regions) + (0.6 if title else 0.3)))
+    fig = _figure((panel_size * 4, panel_size * len(regions) + 0.9))
     axes = np.atleast_2d(fig.subplots(len(regions), 4))
     out_px = 256
     for row, box in zip(axes, regions, strict=True):
@@ -287,7 +297,7 @@ def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.nd
             ax.imshow(crop_zoom(view, box, out_px), interpolation="nearest")
             ax.set_axis_off()
             ax.set_title(name, fontsize=10)
-    _diff_legend(axes[0, 3], loc="upper right", fontsize=7)
+    _figure_diff_legend(fig)
     fig.suptitle(title or "Where SAM and HQ-SAM disagree most (enlarged)", fontsize=12)
     return fig
 
@@ -307,7 +317,7 @@ def gallery_figure(items: Sequence[tuple[str, np.ndarray, Any]], *, fused: bool 
     if not items:
         raise ValueError("items is empty: give (name, image, prediction) triples")
     ncols = 5 if fused else 4
-    fig = _figure((panel_size * ncols, panel_size * len(items) * 0.85 + 0.3))
+    fig = _figure((panel_size * ncols, panel_size * len(items) * 0.85 + 0.8))
     axes = np.atleast_2d(fig.subplots(len(items), ncols))
     for row, (name, image, pred) in zip(axes, items, strict=True):
         image = _check_image(image, f"image of {name!r}")
@@ -315,10 +325,10 @@ def gallery_figure(items: Sequence[tuple[str, np.ndarray, Any]], *, fused: bool 
         show_prompt(row[0], pred.prompt)
         cols = [("SAM", pred.sam, MASK_COLORS[0]), ("HQ-SAM", pred.hq, MASK_COLORS[1])]
         if fused:
-            cols.append(("fused", pred.fused, MASK_COLORS[2]))
+            cols.append(("fused", pred.fused, FUSED_COLOR))
         for ax, (label, res, color) in zip(row[1:], cols, strict=False):
             _image_axes(ax, overlay_mask(image, res.mask, color, alpha), f"{label} {res.score:.2f}")
         diff = composite((image * 0.65).astype(np.uint8), difference_rgba(pred.sam.mask, pred.hq.mask, 0.75))
         _image_axes(row[-1], diff, f"IoU(SAM, HQ) {mask_iou(pred.sam.mask, pred.hq.mask):.2f}")
-    _diff_legend(axes[0, -1], loc="lower right", fontsize=7)
+    _figure_diff_legend(fig)
     return fig
