@@ -1,0 +1,48 @@
+"""The wipe widget: its picture follows the slider; SAM left of the line, HQ-SAM right of it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import make_image
+
+from hqsam_nb.drawing import MASK_COLORS, overlay_mask
+from hqsam_nb.wipe import encode_png, wipe_widget
+
+
+def decode(png: bytes) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def test_encode_png_round_trip() -> None:
+    img = make_image(20, 30, 1)
+    np.testing.assert_array_equal(decode(encode_png(img)), img)
+
+
+def test_wipe_widget_follows_the_slider() -> None:
+    image = make_image(40, 60, 2)
+    sam = np.zeros((40, 60), bool)
+    sam[5:35, 5:55] = True
+    hq = np.zeros((40, 60), bool)
+    hq[10:30, 10:50] = True
+    w = wipe_widget(image, sam, hq, position=0.5)
+    left = overlay_mask(image, sam, MASK_COLORS[0])
+    right = overlay_mask(image, hq, MASK_COLORS[1])
+    shown = decode(w.image.value)
+    np.testing.assert_array_equal(shown[:, :28], left[:, :28])
+    np.testing.assert_array_equal(shown[:, 32:], right[:, 32:])
+    w.slider.value = 1.0  # all SAM
+    np.testing.assert_array_equal(decode(w.image.value), left)
+    w.slider.value = 0.0
+    np.testing.assert_array_equal(decode(w.image.value), right)
+
+
+def test_wipe_widget_shrinks_large_images_and_checks_shapes() -> None:
+    image = make_image(200, 400, 3)
+    m = np.zeros((200, 400), bool)
+    w = wipe_widget(image, m, m, max_size=100)
+    assert decode(w.image.value).shape == (50, 100, 3)
+    with pytest.raises(ValueError, match="hq_mask"):
+        wipe_widget(image, m, m[:10])
