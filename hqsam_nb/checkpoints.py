@@ -21,10 +21,11 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from .atomic import atomic_write_json
 
 logger = logging.getLogger(__name__)
 
@@ -172,17 +173,6 @@ def _read_ledger() -> dict[str, list]:
         return {}
 
 
-def _write_json_atomic(path: Path, data: object) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def file_sha256(path: str | os.PathLike) -> str:
     """SHA-256 of a file, remembered by (real path, size, mtime) so that each file is hashed once."""
     real = Path(path).resolve()
@@ -197,7 +187,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     ledger = _read_ledger()  # re-read: another process may have added entries meanwhile
     ledger[key] = [stat.st_size, stat.st_mtime_ns, digest]
     try:
-        _write_json_atomic(_ledger_path(), ledger)
+        atomic_write_json(_ledger_path(), ledger)
     except OSError as exc:  # a read-only cache only costs a re-hash next time
         logger.debug("could not record the hash of %s: %s", real, exc)
     return digest

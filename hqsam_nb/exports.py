@@ -12,28 +12,25 @@ makes it.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import logging
 import os
-import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_path, atomic_write_bytes
 from .drawing import _check_mask
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "MaskRecord",
-    "atomic_path",
-    "atomic_write_bytes",
     "load_coco_json",
     "load_mask_png",
     "load_polygons_json",
@@ -54,39 +51,6 @@ FORMAT_VERSION = 1
 
 
 # --- atomic writes ----------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success move it onto ``path``, on error delete it.
-
-    Example:
-        >>> with atomic_path("out.txt") as tmp:              # doctest: +SKIP
-        ...     tmp.write_text("all or nothing")
-    """
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise IsADirectoryError(f"{str(target)!r} is a directory; give a file path")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, ``os.replace``)."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return Path(path).expanduser()
-
 
 def _atomic_write_with(path: str | os.PathLike, write: Callable[[io.BytesIO], None]) -> Path:
     buf = io.BytesIO()

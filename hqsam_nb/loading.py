@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 import torch
 
 from ._official import import_official
+from .atomic import atomic_path
 from .checkpoints import (
     CheckpointError,
     check_model_name,
@@ -304,12 +305,9 @@ def save_random_checkpoint(path: str | os.PathLike, model: str = "vit_tiny", *, 
     Example:
         >>> save_random_checkpoint(tmp / "sam_hq_vit_tiny.pth", "vit_tiny")  # doctest: +SKIP
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(random_state_dict(model, hq=hq, seed=seed), tmp)
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        torch.save(random_state_dict(model, hq=hq, seed=seed), tmp)
+    return Path(path)
 
 
 def load_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None = None,

@@ -13,9 +13,9 @@ from conftest import make_image
 
 from hqsam_nb import Prompt, make_prompt
 from hqsam_nb import exports as ex
+from hqsam_nb.atomic import atomic_write_bytes
 from hqsam_nb.exports import (
     MaskRecord,
-    atomic_write_bytes,
     load_coco_json,
     load_mask_png,
     load_polygons_json,
