@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .atomic import atomic_path, atomic_write_bytes
+from .atomic import atomic_write_bytes
 from .drawing import _check_mask
 
 logger = logging.getLogger(__name__)
