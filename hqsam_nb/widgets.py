@@ -14,6 +14,7 @@ The canvas is an ``ipycanvas.MultiCanvas`` with three layers, each redrawn only 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -27,6 +28,7 @@ from typing import Any
 import ipywidgets as W  # noqa: N812
 import numpy as np
 from ipycanvas import MultiCanvas, hold_canvas
+from ipycanvas.canvas import _CANVAS_MANAGER
 
 from .drawing import (
     DIFF_COLORS,
@@ -66,6 +68,23 @@ VIEWS: dict[str, str] = {
 VIEW_COLORS = {"sam": MASK_COLORS[0], "hq": MASK_COLORS[1], "fused": MASK_COLORS[2]}
 _BOX_COLOR = "#ffd400"
 _MAX_LOG = 500
+
+
+@contextlib.contextmanager
+def _held() -> Any:
+    """``hold_canvas()`` that nests and survives errors: the outermost one sends everything drawn inside in
+    one message, so new masks and prompts reach the browser in the same frame. (``hold_canvas`` itself
+    flushes on every exit, and an exception inside it would leave ipycanvas caching every later command.)"""
+    if _CANVAS_MANAGER._caching:
+        yield
+        return
+    with hold_canvas():
+        try:
+            yield
+        except BaseException:
+            _CANVAS_MANAGER.flush()
+            _CANVAS_MANAGER._caching = False
+            raise
 
 
 def _rgb(color: tuple[int, int, int]) -> str:
@@ -391,10 +410,14 @@ class PromptCanvas(W.VBox):
             self.mode.value = "negative" if self.editor.negative_mode else "positive"
         if update.prompt:
             self._decode()
-            self._redraw_masks()
-            self._redraw_prompts()
-        elif update.preview:
-            self._redraw_prompts()
+        if update.prompt or update.preview:
+            t1 = time.perf_counter()
+            with _held():  # masks and prompts in one message: they appear in the same frame
+                if update.prompt:
+                    self._redraw_masks()
+                self._redraw_prompts()
+            if self._current_event is not None:
+                self._current_event["draw_ms"] = (time.perf_counter() - t1) * 1e3
         if update.prompt or update.mode:
             self._update_status()
         event = self._current_event
@@ -454,7 +477,7 @@ class PromptCanvas(W.VBox):
         if self.image is None:
             return
         h, w = self.editor.mapping.canvas_size
-        with hold_canvas():
+        with _held():
             if (self.canvas.width, self.canvas.height) != (w, h):
                 self.canvas.width, self.canvas.height = w, h
             self._draw_image()
@@ -466,7 +489,7 @@ class PromptCanvas(W.VBox):
         mapping = self.editor.mapping
         small = _resize_image(self.image, mapping.display_size)
         layer = self.image_layer
-        with hold_canvas():
+        with _held():
             layer.clear()
             for p in range(mapping.panels):
                 layer.put_image_data(small, p * mapping.display_size[1], 0)
@@ -489,23 +512,19 @@ class PromptCanvas(W.VBox):
                                mask_rgba(hq, VIEW_COLORS["hq"], alpha=0.45)], axis=1)
 
     def _redraw_masks(self) -> None:
-        t0 = time.perf_counter()
         rgba = self._mask_rgba()
-        with hold_canvas():
+        with _held():
             self.mask_layer.clear()
             if rgba is not None:
                 self.mask_layer.put_image_data(rgba, 0, 0)
         self._mask_layer_digest = None if rgba is None else _digest(rgba)
         self.draw_counts["mask"] += 1
-        if self._current_event is not None:
-            self._current_event["draw_ms"] += (time.perf_counter() - t0) * 1e3
 
     def _redraw_prompts(self) -> None:
-        t0 = time.perf_counter()
         mapping = self.editor.mapping
         state = self.editor.state
         layer = self.prompt_layer
-        with hold_canvas():
+        with _held():
             layer.clear()
             for panel in range(mapping.panels):
                 if state.box is not None:
@@ -544,8 +563,6 @@ class PromptCanvas(W.VBox):
                     layer.fill_style = _rgb(VIEW_COLORS["sam" if panel == 0 else "hq"])
                     layer.fill_text(name, x, 20)
         self.draw_counts["prompt"] += 1
-        if self._current_event is not None:
-            self._current_event["draw_ms"] += (time.perf_counter() - t0) * 1e3
 
     def _update_legend(self) -> None:
         view = self.view.value

@@ -194,6 +194,14 @@ def test_errors_in_callbacks_are_shown_not_swallowed(widget, pair, monkeypatch):
     assert str(widget.errors[-1]) == "decoder exploded"
     assert "decoder exploded" in widget.status.value
 
+    monkeypatch.undo()
+    monkeypatch.setattr(widget, "_mask_rgba", lambda: 1 / 0)  # an error while drawing
+    Events(widget).click(20, 10)
+    assert isinstance(widget.errors[-1], ZeroDivisionError)
+    from ipycanvas.canvas import _CANVAS_MANAGER
+
+    assert _CANVAS_MANAGER._caching is False  # later drawing still reaches the browser
+
 
 def test_image_chooser_sample_upload_and_cached_embedding(widget, pair):
     from PIL import Image
