@@ -50,10 +50,9 @@ HISTORY_FORMAT = "hqsam_nb/prompt-history"
 KEY_BINDINGS: dict[str, str] = {
     "z": "undo",
     "y": "redo",
-    "Escape": "clear (or cancel a box being drawn)",
-    "n": "toggle positive / negative clicks",
-    "Shift": "held while clicking: a negative point",
-    "1 2 3": "pick SAM's candidate (multimask)",
+    "Esc": "clear",
+    "n": "negative mode on/off",
+    "1 2 3": "SAM candidate",
 }
 
 Label = Literal[0, 1]
@@ -383,7 +382,7 @@ class PromptEditor:
             return self.undo()
         if k == "y":
             return self.redo()
-        if k == "Escape":
+        if k in ("Escape", "Esc"):
             if self.drag_start is not None:
                 self.drag_start = self.drag_end = None
                 return EditorUpdate(preview=True)

@@ -65,7 +65,8 @@ VIEWS: dict[str, str] = {
     "side": "side by side",
     "diff": "difference",
 }
-VIEW_COLORS = {"sam": MASK_COLORS[0], "hq": MASK_COLORS[1], "fused": MASK_COLORS[2]}
+# Blue SAM, orange HQ-SAM, violet fused: none of them the green / red of the point markers.
+VIEW_COLORS = {"sam": MASK_COLORS[0], "hq": MASK_COLORS[1], "fused": MASK_COLORS[4]}
 _BOX_COLOR = "#ffd400"
 _MAX_LOG = 500
 
@@ -158,13 +159,15 @@ class PromptCanvas(W.VBox):
                                     value="positive", description="Click adds",
                                     tooltips=["a click adds a foreground point",
                                               "a click adds a background point (n)"],
-                                    style={"button_width": "96px"})
+                                    style={"button_width": "96px", "description_width": "initial"})
         self.view = W.ToggleButtons(options=[(label, key) for key, label in VIEWS.items()], value=view,
-                                    description="Show", style={"button_width": "92px"})
+                                    description="Show",
+                                    style={"button_width": "104px", "description_width": "initial"})
         self.multimask = W.Checkbox(value=multimask, description="SAM multimask (3 candidates)", indent=False,
                                     layout=W.Layout(width="220px"))
         self.candidate = W.ToggleButtons(options=[("best", -1)], value=-1, description="Candidate",
-                                         style={"button_width": "72px"}, disabled=not multimask)
+                                         style={"button_width": "72px", "description_width": "initial"},
+                                         layout=W.Layout(display=None if multimask else "none"))
         self.undo_button = W.Button(description="Undo (z)", icon="undo", layout=W.Layout(width="110px"))
         self.redo_button = W.Button(description="Redo (y)", icon="repeat", layout=W.Layout(width="110px"))
         self.clear_button = W.Button(description="Clear (Esc)", icon="trash", layout=W.Layout(width="120px"))
@@ -172,8 +175,9 @@ class PromptCanvas(W.VBox):
         self.status.add_class("hqsam-status")
         keys = " · ".join(f"<kbd>{k}</kbd> {v}" for k, v in KEY_BINDINGS.items())
         self.help = W.HTML(
-            "<b>Click</b> the image: a point · <b>drag</b>: a box · points and a box combine. "
-            f"<span style='color:#555'>Keys (click the image first): {keys}</span>")
+            "<b>Click</b>: positive point · <b>Shift+click</b> (or negative mode): negative point · "
+            "<b>drag</b>: box (points and a box combine)<br>"
+            f"<span style='color:#555'>Keys, after clicking the image once: {keys}</span>")
         self.legend = W.HTML(value="")
         samples = self._sample_options()
         self.sample_choice = W.Dropdown(options=samples, value=None, description="Sample",
@@ -451,7 +455,7 @@ class PromptCanvas(W.VBox):
             with self.candidate.hold_trait_notifications():
                 self.candidate.options = options
                 self.candidate.value = keep
-        self.candidate.disabled = not self.multimask.value
+        self.candidate.layout.display = None if self.multimask.value else "none"
 
     def _view_changed(self) -> None:
         if self.image is None:
@@ -480,6 +484,8 @@ class PromptCanvas(W.VBox):
         with _held():
             if (self.canvas.width, self.canvas.height) != (w, h):
                 self.canvas.width, self.canvas.height = w, h
+            # 1:1 pixels (no blurry upscaling), shrinking with the page when it is narrower than the canvas
+            self.canvas.layout = W.Layout(width=f"{w}px", height="auto", max_width="100%")
             self._draw_image()
             self._redraw_masks()
             self._redraw_prompts()
