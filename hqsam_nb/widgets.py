@@ -188,7 +188,7 @@ class PromptCanvas(W.VBox):
         self.upload = W.FileUpload(accept="image/*", multiple=False, description="Upload")
         self.export_name = W.Text(value="prompt", description="Save as", layout=W.Layout(width="220px"))
         self.export_masks_button = W.Button(description="Masks (PNG + COCO)", icon="download",
-                                            layout=W.Layout(width="170px"))
+                                            layout=W.Layout(width="190px"))
         self.export_history_button = W.Button(description="History (JSON)", icon="history",
                                               layout=W.Layout(width="140px"))
         self.output = W.Output(layout=W.Layout(max_height="160px", overflow="auto"))

@@ -284,6 +284,13 @@ def _run_checks(page, kernel: Kernel, kind: str) -> dict:
     page.wait_for_timeout(1500)
     page.locator(".hqsam-prompt-canvas").screenshot(path=str(ARTIFACTS / f"widget_{kind}.png"))
     page.screenshot(path=str(ARTIFACTS / f"page_{kind}.png"), full_page=False)
+    if kind == "lab":  # the two comparison views, for people to look at
+        for label, name in (("side by side", "side"), ("difference", "diff")):
+            page.get_by_role("button", name=label, exact=True).click()
+            _wait_state(kernel, lambda st, v=name: kernel.value("canvas.view.value") == v)
+            page.wait_for_timeout(1500)
+            page.locator(".hqsam-prompt-canvas").screenshot(path=str(ARTIFACTS / f"widget_{kind}_{name}.png"))
+        assert kernel.value("[repr(e) for e in canvas.errors]") == []
 
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     report = {"kind": kind, "clicks": CLICKS, "median": med, "per_click": rows}
