@@ -156,16 +156,16 @@ class PromptCanvas(W.VBox):
         self.canvas.add_class("hqsam-canvas")
         self.image_layer, self.mask_layer, self.prompt_layer = self.canvas[0], self.canvas[1], self.canvas[2]
         self.mode = W.ToggleButtons(options=[("+ positive", "positive"), ("− negative", "negative")],
-                                    value="positive", description="Click adds",
+                                    value="positive", description="",
                                     tooltips=["a click adds a foreground point",
                                               "a click adds a background point (n)"],
                                     style={"button_width": "96px", "description_width": "initial"})
         self.view = W.ToggleButtons(options=[(label, key) for key, label in VIEWS.items()], value=view,
-                                    description="Show",
+                                    description="",
                                     style={"button_width": "104px", "description_width": "initial"})
         self.multimask = W.Checkbox(value=multimask, description="SAM multimask (3 candidates)", indent=False,
                                     layout=W.Layout(width="220px"))
-        self.candidate = W.ToggleButtons(options=[("best", -1)], value=-1, description="Candidate",
+        self.candidate = W.ToggleButtons(options=[("best", -1)], value=-1, description="",
                                          style={"button_width": "72px", "description_width": "initial"},
                                          layout=W.Layout(display=None if multimask else "none"))
         self.undo_button = W.Button(description="Undo (z)", icon="undo", layout=W.Layout(width="110px"))
@@ -216,9 +216,9 @@ class PromptCanvas(W.VBox):
         row = W.HBox
         return [
             row([self.sample_choice, self.path_text, self.path_button, self.upload]),
-            row([self.mode, self.undo_button, self.redo_button, self.clear_button]),
-            row([self.view]),
-            row([self.multimask, self.candidate]),
+            row([_label("Click adds"), self.mode, self.undo_button, self.redo_button, self.clear_button]),
+            row([_label("Show"), self.view]),
+            row([_label(""), self.multimask, self.candidate]),
             self.help,
             self.canvas,
             self.legend,
@@ -676,6 +676,10 @@ class PromptCanvas(W.VBox):
                                     file_name=self.source or ""))
         self._message("exported " + ", ".join(str(path) for path in paths))
         return [Path(path) for path in paths]
+
+
+def _label(text: str) -> W.Label:
+    return W.Label(text, layout=W.Layout(width="80px"))
 
 
 def _escape(text: str) -> str:

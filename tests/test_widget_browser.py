@@ -279,8 +279,19 @@ def _run_checks(page, kernel: Kernel, kind: str) -> dict:
     assert undone["box"] is None and undone["logits"] == after_clicks["logits"]
     assert undone["errors"] == [], undone["errors"]
 
+    page.keyboard.press("y")  # the box back
+    redone = _wait_state(kernel, lambda st: _action(st) == "redo")
+    assert redone["box"] == with_box["box"]
+
+    # Shift held while clicking: a negative point
+    page.keyboard.down("Shift")
+    page.mouse.click(*at(0.85, 0.15))
+    page.keyboard.up("Shift")
+    negative = _wait_state(kernel, lambda st: _action(st) == "point")
+    assert negative["labels"][-1] == 0 and len(negative["points"]) == CLICKS + 1, negative
+    assert negative["errors"] == [], negative["errors"]
+
     ARTIFACTS.mkdir(exist_ok=True)
-    page.keyboard.press("y")  # the box back, for the screenshot
     page.wait_for_timeout(1500)
     page.locator(".hqsam-prompt-canvas").screenshot(path=str(ARTIFACTS / f"widget_{kind}.png"))
     page.screenshot(path=str(ARTIFACTS / f"page_{kind}.png"), full_page=False)
