@@ -33,6 +33,7 @@ from ipycanvas.canvas import _CANVAS_MANAGER
 from .drawing import (
     DIFF_COLORS,
     DIFF_LABELS,
+    FUSED_COLOR,
     MASK_COLORS,
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
@@ -65,8 +66,8 @@ VIEWS: dict[str, str] = {
     "side": "side by side",
     "diff": "difference",
 }
-# Blue SAM, orange HQ-SAM, violet fused: none of them the green / red of the point markers.
-VIEW_COLORS = {"sam": MASK_COLORS[0], "hq": MASK_COLORS[1], "fused": MASK_COLORS[4]}
+# The figures' colours: blue SAM, orange HQ-SAM, violet fused (none of them the green / red of the points).
+VIEW_COLORS = {"sam": MASK_COLORS[0], "hq": MASK_COLORS[1], "fused": FUSED_COLOR}
 _BOX_COLOR = "#ffd400"
 _MAX_LOG = 500
 
