@@ -1,0 +1,328 @@
+"""PromptCanvas driven from Python with synthetic mouse/keyboard events, as ipycanvas delivers them."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from conftest import make_image
+
+from hqsam_nb.exports import load_coco_json, load_mask_png
+from hqsam_nb.prompt_state import PromptState, mask_sha256
+from hqsam_nb.widgets import PromptCanvas
+
+IMAGE = make_image(240, 320, seed=11)  # shown at half size with max_display=(120, 160)
+
+
+class Events:
+    """Send browser events to the canvas the way ipycanvas does (through its message handler)."""
+
+    def __init__(self, widget: PromptCanvas) -> None:
+        self.handle = widget.canvas._canvases[-1]._handle_frontend_event
+
+    def send(self, event: str, **content) -> None:
+        self.handle(None, {"event": event, **content}, [])
+
+    def click(self, x: float, y: float) -> None:
+        self.send("mouse_down", x=x, y=y)
+        self.send("mouse_up", x=x, y=y)
+
+    def drag(self, x0: float, y0: float, x1: float, y1: float, steps: int = 3) -> None:
+        self.send("mouse_down", x=x0, y=y0)
+        for t in np.linspace(0, 1, steps + 2)[1:-1]:
+            self.send("mouse_move", x=x0 + t * (x1 - x0), y=y0 + t * (y1 - y0))
+        self.send("mouse_up", x=x1, y=y1)
+
+    def key(self, key: str, shift: bool = False, ctrl: bool = False) -> None:
+        self.send("key_down", key=key, shift_key=shift, ctrl_key=ctrl, meta_key=False)
+
+
+class CountingPair:
+    """A real PairPredictor with its predict calls counted."""
+
+    def __init__(self, pair) -> None:
+        self._pair = pair
+        self.calls = 0
+
+    def __getattr__(self, name):
+        return getattr(self._pair, name)
+
+    def predict(self, *args, **kwargs):
+        self.calls += 1
+        return self._pair.predict(*args, **kwargs)
+
+
+@pytest.fixture
+def pair(tiny_pair):
+    return CountingPair(tiny_pair)
+
+
+@pytest.fixture
+def widget(pair, tmp_path):
+    w = PromptCanvas(pair, IMAGE, max_display=(120, 160), export_dir=tmp_path / "exports")
+    yield w
+    w.close()
+
+
+def _expected(pair, state: PromptState, multimask=False):
+    p = state.to_prompt(IMAGE.shape[:2])
+    return pair._pair.predict(p.points, p.labels, p.box, multimask=multimask)
+
+
+def test_click_maps_to_original_pixels_and_decodes(widget, pair):
+    ev = Events(widget)
+    assert widget.canvas.width == 160 and widget.canvas.height == 120
+    counts = dict(widget.draw_counts)
+    ev.click(40.5, 30.25)
+    assert widget.state == PromptState(((81.0, 60.5),), (1,))
+    assert pair.calls == 1
+    expected = _expected(pair, widget.state)
+    for key in ("sam", "hq", "fused"):
+        np.testing.assert_array_equal(widget.masks[key], getattr(expected, key).mask)
+    # only the mask and prompt layers were redrawn, not the image
+    assert widget.draw_counts == {"image": counts["image"], "mask": counts["mask"] + 1,
+                                  "prompt": counts["prompt"] + 1}
+    assert widget.errors == []
+    assert "decode" in widget.status.value and "1 positive" in widget.status.value
+    log = widget.event_log[-1]
+    assert log["action"] == "point" and log["decode_ms"] > 0 and log["t_sent"] >= log["t_recv"]
+
+
+def test_drag_draws_a_box_and_previews_without_decoding(widget, pair):
+    ev = Events(widget)
+    ev.click(60, 60)
+    calls, masks_drawn = pair.calls, widget.draw_counts["mask"]
+    ev.send("mouse_down", x=10, y=10)
+    ev.send("mouse_move", x=50, y=40)
+    ev.send("mouse_move", x=90, y=70)
+    assert pair.calls == calls and widget.draw_counts["mask"] == masks_drawn  # preview: prompt layer only
+    ev.send("mouse_up", x=200, y=70)  # released outside the canvas: clamped to the image's right edge
+    assert widget.state.box == (20.0, 20.0, 320.0, 140.0)
+    assert widget.state.points == ((120.0, 120.0),)  # box + points combine
+    assert pair.calls == calls + 1
+    np.testing.assert_array_equal(widget.masks["hq"], _expected(pair, widget.state).hq.mask)
+
+
+def test_negative_points_by_toggle_key_and_shift(widget):
+    ev = Events(widget)
+    widget.mode.value = "negative"  # the toggle buttons
+    ev.click(10, 10)
+    ev.key("n")  # shortcut: back to positive, and the toggle follows
+    assert widget.mode.value == "positive"
+    ev.click(20, 10)
+    ev.key("Shift", shift=True)  # Shift held while clicking
+    assert "negative" in widget.status.value
+    ev.click(30, 10)
+    ev.click(40, 10)
+    assert widget.state.labels == (0, 1, 0, 1)
+
+
+def test_undo_redo_clear_by_keys_and_buttons(widget, pair):
+    ev = Events(widget)
+    ev.click(50, 50)
+    first = {k: v.copy() for k, v in widget.masks.items()}
+    ev.click(100, 60)
+    ev.drag(20, 20, 120, 100)
+    assert len(widget.state.points) == 2 and widget.state.box is not None
+    ev.key("Escape")
+    assert widget.state.is_empty and widget.prediction is None and widget._mask_layer_digest is None
+    ev.key("z")
+    assert widget.state.box is not None
+    widget.undo_button.click()
+    ev.key("z")
+    assert widget.state == PromptState(((100.0, 100.0),), (1,))
+    for key in first:  # back to the first click: the very same masks
+        np.testing.assert_array_equal(widget.masks[key], first[key])
+    ev.key("y")
+    widget.redo_button.click()
+    assert widget.state.box is not None
+    widget.clear_button.click()
+    assert widget.state.is_empty
+    assert "Undo (z)" in widget.undo_button.description and "Esc" in widget.clear_button.description
+    assert "<kbd>z</kbd>" in widget.help.value
+
+
+def test_views_redraw_masks_only_and_side_by_side_maps_both_panels(widget, pair):
+    ev = Events(widget)
+    ev.click(80, 60)
+    calls, images = pair.calls, widget.draw_counts["image"]
+    digests = set()
+    for view in ("sam", "hq", "fused", "diff"):
+        widget.view.value = view
+        digests.add(widget._mask_layer_digest)
+    assert len(digests) == 4  # four different layers (random weights: the masks differ)
+    assert pair.calls == calls and widget.draw_counts["image"] == images  # no decode, no image redraw
+    widget.view.value = "side"
+    assert (widget.canvas.width, widget.canvas.height) == (160, 60)  # two panels, each fitted to 80 px
+    ev.click(100, 30)  # right panel, x = 20 within it
+    assert widget.state.points[-1] == (80.0, 120.0)
+    ev.click(20, 30)  # the same pixel in the left panel
+    assert widget.state.points[-1] == (80.0, 120.0)
+    assert "SAM (left)" in widget.legend.value
+
+
+def test_multimask_candidates_by_buttons_and_keys(widget, pair):
+    ev = Events(widget)
+    widget.multimask.value = True
+    ev.click(60, 50)
+    assert len(widget.prediction.sam_candidates) == 3
+    assert [v for _, v in widget.candidate.options] == [-1, 0, 1, 2]
+    calls = pair.calls
+    ev.key("2")
+    assert widget.candidate.value == 1 and pair.calls == calls  # no decode to pick a candidate
+    np.testing.assert_array_equal(widget.masks["sam"], widget.prediction.sam_candidates[1].mask)
+    widget.candidate.value = 2
+    np.testing.assert_array_equal(widget.masks["sam"], widget.prediction.sam_candidates[2].mask)
+
+
+def test_errors_in_callbacks_are_shown_not_swallowed(widget, pair, monkeypatch):
+    widget.path_text.value = "/no/such/image.png"
+    widget.path_button.click()
+    assert isinstance(widget.errors[-1], FileNotFoundError)
+    assert "Error" in widget.status.value and "does not exist" in widget.status.value
+    assert any("FileNotFoundError" in out["text"] for out in widget.output.outputs)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("decoder exploded")
+
+    monkeypatch.setattr(pair, "predict", broken)
+    Events(widget).click(10, 10)
+    assert str(widget.errors[-1]) == "decoder exploded"
+    assert "decoder exploded" in widget.status.value
+
+    monkeypatch.undo()
+    monkeypatch.setattr(widget, "_mask_rgba", lambda: 1 / 0)  # an error while drawing
+    Events(widget).click(20, 10)
+    assert isinstance(widget.errors[-1], ZeroDivisionError)
+    from ipycanvas.canvas import _CANVAS_MANAGER
+
+    assert _CANVAS_MANAGER._caching is False  # later drawing still reaches the browser
+
+
+def test_image_chooser_sample_upload_and_cached_embedding(widget, pair):
+    from PIL import Image
+
+    passes = pair.encoder_passes
+    name = widget.sample_choice.options[0][1]
+    widget.sample_choice.value = name
+    assert widget.source == f"sample:{name}" and pair.encoder_passes == passes + 1
+    buf = io.BytesIO()
+    Image.fromarray(IMAGE).save(buf, format="PNG")
+    widget.upload.value = ({"name": "mine.png", "content": memoryview(buf.getvalue()), "type": "image/png",
+                            "size": len(buf.getvalue()), "last_modified": datetime.now(timezone.utc)},)
+    assert widget.source == "upload:mine.png"
+    np.testing.assert_array_equal(widget.image, IMAGE)
+    assert pair.encoder_passes == passes + 1  # the first image's embedding came from the cache
+    assert widget.state.is_empty and widget.errors == []
+
+
+def test_export_masks_and_history_replay_identically(widget, pair, tmp_path):
+    ev = Events(widget)
+    widget.multimask.value = True
+    ev.click(70, 50)
+    ev.key("Shift")
+    ev.click(20, 20)
+    ev.drag(30, 20, 130, 110)
+    ev.key("3")
+    paths = widget.export_masks()
+    assert sorted(p.name for p in paths) == ["prompt_coco.json", "prompt_fused.png", "prompt_hq.png",
+                                             "prompt_sam.png"]
+    mask, meta = load_mask_png(tmp_path / "exports" / "prompt_sam.png", with_meta=True)
+    np.testing.assert_array_equal(mask, widget.prediction.sam_candidates[2].mask)
+    assert meta["prompt"]["labels"] == [1, 0]
+    records = load_coco_json(tmp_path / "exports" / "prompt_coco.json")
+    np.testing.assert_array_equal(records[1].mask, widget.masks["hq"])
+    assert records[0].prompt["box"] == list(widget.state.box)
+
+    ev.key("z")  # undone: replay must stop there, and keep the undone box for redo
+    history_path = widget.save_history()
+    saved = json.loads(history_path.read_text())
+    assert saved["position"] == 2 and len(saved["actions"]) == 3
+
+    fresh = PromptCanvas(pair, make_image(240, 320, seed=12), max_display=(120, 160))
+    fresh.set_image(IMAGE)
+    replay = fresh.replay(history_path)
+    assert replay.matches is True
+    assert fresh.state == widget.state
+    for key in ("sam", "hq", "fused"):
+        assert mask_sha256(fresh.masks[key]) == mask_sha256(widget.masks[key])
+    fresh.redo()
+    assert fresh.state.box is not None
+
+
+# --- 1000 random events -------------------------------------------------------------------------------
+class FakePair:
+    """The PairPredictor interface with cheap deterministic masks (disks at points, the box filled)."""
+
+    def __init__(self) -> None:
+        self.image = None
+        self.encoder_passes = 0
+
+    def set_image(self, image):
+        self.image = image
+        self.encoder_passes += 1
+
+    @property
+    def original_size(self):
+        return self.image.shape[:2]
+
+    def predict(self, points=None, labels=None, box=None, multimask=False):
+        from hqsam_nb.prompts import make_prompt
+
+        prompt = make_prompt(points, labels, box, image_size=self.original_size)
+        h, w = self.original_size
+        yy, xx = np.mgrid[0:h, 0:w]
+        mask = np.zeros((h, w), bool)
+        if prompt.box is not None:
+            x0, y0, x1, y1 = prompt.box
+            mask |= (xx >= x0) & (xx < x1) & (yy >= y0) & (yy < y1)
+        for (x, y), lab in zip(prompt.points if prompt.points is not None else [],
+                               prompt.labels if prompt.labels is not None else [], strict=True):
+            disk = (xx - x) ** 2 + (yy - y) ** 2 < 15**2
+            mask = mask | disk if lab == 1 else mask & ~disk
+        res = SimpleNamespace(mask=mask, score=0.5, logits=None)
+        hq = SimpleNamespace(mask=np.roll(mask, 2, axis=1), score=0.6, logits=None)
+        cands = (res, hq, res) if multimask else (res,)
+        return SimpleNamespace(sam=res, hq=hq, fused=hq, sam_candidates=cands, prompt=prompt, decode_ms=0.1)
+
+
+def test_1000_random_events_then_undo_to_empty_restores_the_initial_state(tmp_path):
+    rng = np.random.default_rng(7)
+    w = PromptCanvas(FakePair(), IMAGE, max_display=(120, 160), export_dir=tmp_path)
+    ev = Events(w)
+    initial = (w.state, w.prediction, w._mask_layer_digest, w.mode.value, w.undo_button.disabled)
+    keys = ["z", "y", "Escape", "n", "Shift", "1", "2", "3", "q", "Z"]
+    views = ["sam", "hq", "fused", "side", "diff"]
+    for i in range(1000):
+        r = rng.random()
+        x, y = float(rng.uniform(-40, 200)), float(rng.uniform(-40, 160))
+        if r < 0.35:
+            ev.send("mouse_move", x=x, y=y)
+        elif r < 0.55:
+            ev.send("mouse_down", x=x, y=y)
+        elif r < 0.75:
+            ev.send("mouse_up", x=x, y=y)
+        elif r < 0.78:
+            ev.send("mouse_out", x=x, y=y)
+        elif r < 0.97:
+            ev.key(str(rng.choice(keys)), shift=bool(rng.random() < 0.2), ctrl=bool(rng.random() < 0.1))
+        elif r < 0.985:
+            w.view.value = views[i % len(views)]
+        else:
+            w.multimask.value = not w.multimask.value
+        assert w.errors == [], f"event {i} raised {w.errors[-1]!r}"
+        if w.prediction is not None:
+            assert w.masks["hq"].shape == IMAGE.shape[:2]
+        for px, py in w.state.points:
+            assert 0 <= px <= 320 and 0 <= py <= 240
+    assert w.editor.position > 10
+    w.mode.value = "positive"
+    w.view.value = "fused"
+    while w.editor.can_undo:
+        ev.key("z")
+    assert (w.state, w.prediction, w._mask_layer_digest, w.mode.value, w.undo_button.disabled) == initial
+    assert w.errors == []
