@@ -5,13 +5,14 @@ Validation happens here, once, at the public boundary; everything downstream tru
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
 
-__all__ = ["ImageLike", "as_rgb_uint8", "load_image"]
+__all__ = ["ImageLike", "as_rgb_uint8", "image_sha256", "load_image"]
 
 ImageLike = Union[np.ndarray, "os.PathLike[str]", str, Any]  # Any: PIL.Image.Image (imported lazily)
 
@@ -101,3 +102,15 @@ def as_rgb_uint8(image: ImageLike) -> np.ndarray:
     elif arr.shape[2] == 4:
         arr = arr[:, :, :3]
     return np.ascontiguousarray(arr)
+
+
+def image_sha256(image: np.ndarray) -> str:
+    """SHA-256 of an image array's shape, dtype and bytes: equal digests mean identical images.
+
+    Used as the key of the pair predictor's embedding cache and to tie a saved prompt history to its image.
+    SHA-256 runs on the CPU's SHA extensions where present: a 1024 x 1024 RGB image takes about 2 ms.
+    """
+    a = np.ascontiguousarray(image)
+    digest = hashlib.sha256(f"{a.shape}{a.dtype}".encode())
+    digest.update(a.data)
+    return digest.hexdigest()

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .images import image_sha256
 from .prompts import Prompt, make_prompt
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
     "Replay",
     "fit_display",
     "history_to_dict",
-    "image_sha256",
     "mask_sha256",
     "replay_history",
     "resize_mask_nearest",
@@ -406,14 +406,6 @@ def mask_sha256(mask: np.ndarray) -> str:
     m = np.ascontiguousarray(mask, dtype=bool)
     h = hashlib.sha256(f"{m.shape}".encode())
     h.update(np.packbits(m).tobytes())
-    return h.hexdigest()
-
-
-def image_sha256(image: np.ndarray) -> str:
-    """SHA-256 of an RGB ``uint8`` image (shape and bytes)."""
-    a = np.ascontiguousarray(image)
-    h = hashlib.sha256(f"{a.shape}{a.dtype}".encode())
-    h.update(a.tobytes())
     return h.hexdigest()
 
 
