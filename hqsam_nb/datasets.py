@@ -335,7 +335,12 @@ def synthetic_dataset(n: int = 50, seed: int = 0,
                       sizes: tuple[tuple[int, int], ...] = BENCHMARK_SIZES) -> Dataset:
     """The built-in thin-structure benchmark (:mod:`hqsam_nb.synthetic`) as a :class:`Dataset`."""
     specs = benchmark_specs(n, seed, sizes)
-    return Dataset("synthetic", [_Entry(s.name, s.draw) for s in specs], f"synthetic(n={n}, seed={seed})")
+    # The source names the benchmark, not its length: the first k scenes of any n are the same scenes, so a
+    # run over n = 20 can be extended to n = 50 in the same output folder.
+    source = f"synthetic(seed={seed})"
+    if sizes != BENCHMARK_SIZES:
+        source = f"synthetic(seed={seed}, sizes={sizes})"
+    return Dataset("synthetic", [_Entry(s.name, s.draw) for s in specs], source)
 
 
 def open_dataset(spec: str | os.PathLike, *, layout: str = "auto", n: int | None = None, seed: int = 0,
