@@ -88,8 +88,8 @@ def plot_summary(table: Sequence[Mapping[str, Any]], *, title: str | None = None
         ax.bar_label(bars, fmt="%.1f", fontsize=8)
     ax.set_xticks(range(2), ["mIoU", "mBIoU"])
     ax.set_ylabel("percent")
-    ax.set_ylim(0, 105)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_ylim(0, 118)
+    ax.legend(fontsize=8, loc="upper center", ncols=3, frameon=False)
     n = row.get("n_images", 0)
     ax.set_title(f"{title or ''}\n{row.get('setting', '')} prompt, {n} images".strip(), fontsize=10)
     return fig
