@@ -744,18 +744,18 @@ def _valid_grid(record: ForwardRecord, side: int) -> tuple[int, int]:
 
 def plot_features(record: ForwardRecord, names: Sequence[str] = FEATURE_NAMES) -> Figure:
     """PCA-to-RGB pictures of the recorded features (cropped to the image, padding removed)."""
-    import matplotlib.pyplot as plt
+    from .figures import new_figure
 
     if not record.features:
         raise RuntimeError("no features were recorded (a meta-device model records shapes only)")
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.4), squeeze=False)
+    fig = new_figure((3.2 * len(names), 3.4))
+    axes = fig.subplots(1, len(names), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         feat = record.features[name]
         vh, vw = _valid_grid(record, feat.shape[-1])
         ax.imshow(pca_rgb(feat, valid=(vh, vw))[:vh, :vw])
         ax.set_title(f"{name}\n{' x '.join(map(str, feat.shape))}", fontsize=9)
         ax.axis("off")
-    fig.tight_layout()
     return fig
 
 
@@ -767,7 +767,9 @@ def plot_token_story(record: ForwardRecord, image: ImageLike) -> Figure:
     SAM's), and the final token-to-image attention (mean over heads, 64 x 64 grid) of SAM's token 0, of the HQ
     token, and their difference.
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from .figures import new_figure
 
     if record.token_logits is None:
         raise RuntimeError("no token masks were recorded (a meta-device model records shapes only)")
@@ -776,7 +778,8 @@ def plot_token_story(record: ForwardRecord, image: ImageLike) -> Figure:
     vh, vw = _valid_grid(record, record.token_logits.shape[-1])
     panels = [("SAM token 0", record.token_logits[0]), ("HQ token", record.token_logits[hq]),
               ("SAM + HQ (fused)", record.token_logits[0] + record.token_logits[hq])]
-    fig, axes = plt.subplots(2, 4, figsize=(13, 6.4))
+    fig = new_figure((13, 6.4))
+    axes = fig.subplots(2, 4)
     resized = torch.nn.functional.interpolate(torch.as_tensor(rgb).permute(2, 0, 1)[None].float(),
                                               size=(vh, vw), mode="bilinear", align_corners=False)
     small = np.asarray(resized[0].permute(1, 2, 0).clamp(0, 255)).astype(np.uint8)
@@ -789,7 +792,7 @@ def plot_token_story(record: ForwardRecord, image: ImageLike) -> Figure:
                            edgecolors="k")
     if p.box is not None:
         x0, y0, x1, y1 = p.box * np.array([*scale, *scale])
-        axes[0, 0].add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="yellow", lw=2))
+        axes[0, 0].add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="yellow", lw=2))
     axes[0, 0].set_title("image + prompt", fontsize=9)
     overlay_colour = np.array([0.0, 0.8, 1.0])
     for ax, (title, logits) in zip(axes[0, 1:], panels, strict=True):
@@ -817,7 +820,6 @@ def plot_token_story(record: ForwardRecord, image: ImageLike) -> Figure:
     axes[1, 3].set_title("HQ - SAM attention (red: HQ looks more)", fontsize=9)
     for ax in axes.ravel():
         ax.axis("off")
-    fig.tight_layout()
     return fig
 
 
@@ -829,11 +831,13 @@ def plot_framework() -> Figure:
     through SAM's (frozen) two-way decoder; global-local fusion builds the HQ features; the HQ token's MLP
     times the HQ features gives the HQ mask, added to SAM's mask (error correction).
     """
-    import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+    from .figures import new_figure
+
     frozen, learn, data = "#cfe2f3", "#f9cb9c", "#eeeeee"
-    fig, ax = plt.subplots(figsize=(13, 6.2))
+    fig = new_figure((13, 6.2), layout=None)
+    ax = fig.subplots()
     ax.set_xlim(0, 13)
     ax.set_ylim(0, 6.6)
     ax.axis("off")

@@ -173,10 +173,8 @@ def read_mask(path: str | os.PathLike, *, max_soft_fraction: float = 0.05) -> np
         if not np.issubdtype(arr.dtype, np.integer):
             raise DatasetError(f"mask {str(path)!r} has dtype {arr.dtype}; "
                                "expected an 8-bit or 16-bit grey image")
-        if int(arr.max()) > 255:  # 16-bit
-            arr = (arr.astype(np.uint32) * 255 // 65535).astype(np.uint8)
-        else:
-            arr = arr.astype(np.uint8)
+        sixteen_bit = int(arr.max()) > 255
+        arr = (arr.astype(np.uint32) * 255 // 65535).astype(np.uint8) if sixteen_bit else arr.astype(np.uint8)
     counts = np.bincount(arr.reshape(-1), minlength=256)
     levels = np.flatnonzero(counts)
     if len(levels) <= 2:

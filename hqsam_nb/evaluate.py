@@ -37,15 +37,15 @@ import math
 import os
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .atomic import atomic_write_bytes, atomic_write_text
 from .metrics import boundary_iou, logits_to_mask, mask_iou
 from .protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
 
@@ -208,26 +208,8 @@ def evaluate_example(pair: PairPredictor, name: str, image: np.ndarray, mask: np
 
 
 # -- storage ------------------------------------------------------------------------------------------------
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write via ``write(tmp)`` to a temporary file beside ``path``, fsync, then ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        write(tmp_path)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; give the file the permissions open() would
-        with open(tmp_path, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
-
-
 def _write_text(path: Path, text: str) -> None:
-    _atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+    atomic_write_text(path, text)
 
 
 def load_records(out_dir: str | os.PathLike, *, repair: bool = False) -> list[dict[str, Any]]:
@@ -262,7 +244,7 @@ def load_records(out_dir: str | os.PathLike, *, repair: bool = False) -> list[di
         if fixed and not fixed.endswith(b"\n"):
             fixed += b"\n"
         if fixed != raw:
-            _atomic_write(path, lambda p: p.write_bytes(fixed))
+            atomic_write_bytes(path, fixed)
     return records
 
 
@@ -380,10 +362,11 @@ def write_reports(out_dir: str | os.PathLike, records: list[dict[str, Any]], con
                "table": table, "speed": speed, "units": "mIoU / mBIoU in percent; times in milliseconds"}
     _write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=True) + "\n")
     if plots:
-        from .result_plots import plot_per_image, plot_summary, save_figure
+        from .exports import save_figure
+        from .result_plots import plot_per_image, plot_summary
 
-        save_figure(plot_summary(table, title=meta.get("title")), out / "summary.png")
-        save_figure(plot_per_image(records), out / "per_image.png")
+        save_figure(out / "summary.png", plot_summary(table, title=meta.get("title")), bbox_inches="tight")
+        save_figure(out / "per_image.png", plot_per_image(records), bbox_inches="tight")
     return table, speed
 
 

@@ -31,6 +31,7 @@ from .drawing import (
     mask_rgba,
     overlay_mask,
 )
+from .metrics import mask_iou
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -41,7 +42,7 @@ __all__ = [
     "compare_figure",
     "difference_figure",
     "gallery_figure",
-    "mask_iou",
+    "new_figure",
     "show_box",
     "show_mask",
     "show_points",
@@ -73,22 +74,15 @@ def _figure_class() -> type:
     return NotebookFigure
 
 
-def _figure(figsize: tuple[float, float]) -> Figure:
+def new_figure(figsize: tuple[float, float], **kwargs: Any) -> Figure:
     """A new figure that is not registered with pyplot: no global state, nothing left open in loops.
 
-    Jupyter displays it through ``_repr_png_``: the inline backend's formatter, which pyplot installs, is
-    missing when pyplot was never imported; where it is installed it takes precedence, so the figure is shown
-    once either way.
+    Every figure of this package is made here (``layout="constrained"`` unless given). Jupyter displays it
+    through ``_repr_png_``: the inline backend's formatter, which pyplot installs, is missing when pyplot was
+    never imported; where it is installed it takes precedence, so the figure is shown once either way.
     """
-    return _figure_class()(figsize=figsize, layout="constrained")
-
-
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two ``bool`` masks; 1.0 when both are empty."""
-    a = _check_mask(a, name="a")
-    b = _check_mask(b, a.shape, name="b")
-    union = np.count_nonzero(a | b)
-    return 1.0 if union == 0 else np.count_nonzero(a & b) / union
+    kwargs.setdefault("layout", "constrained")
+    return _figure_class()(figsize=figsize, **kwargs)
 
 
 # --- drawing into an Axes ---------------------------------------------------------------------------
@@ -169,7 +163,7 @@ def compare_figure(image: np.ndarray, prediction: Any, *, fused: bool = False, a
         results.append(("fused (SAM + HQ)", prediction.fused, FUSED_COLOR))
     h, w = image.shape[:2]
     n = 1 + len(results)
-    fig = _figure((panel_size * n, panel_size * h / w + (0.5 if title else 0.3)))
+    fig = new_figure((panel_size * n, panel_size * h / w + (0.5 if title else 0.3)))
     axes = fig.subplots(1, n)
     _image_axes(axes[0], image, "image + prompt" if show_prompts else "image")
     if show_prompts:
@@ -233,7 +227,7 @@ def difference_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarr
     base = (image.astype(np.float32) * (1 - dim)).astype(np.uint8)
     if ax is None:
         h, w = image.shape[:2]
-        fig = _figure((size, size * h / w + 0.4))
+        fig = new_figure((size, size * h / w + 0.4))
         ax = fig.subplots()
     else:
         fig = ax.figure
@@ -273,14 +267,14 @@ def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.nd
         disagreement_boxes(sam_mask, hq_mask, n=n, size=size)
     h, w = image.shape[:2]
     if not regions:
-        fig = _figure((panel_size * 2, panel_size * h / w + 0.4))
+        fig = new_figure((panel_size * 2, panel_size * h / w + 0.4))
         ax = fig.subplots()
         _image_axes(ax, image, "SAM and HQ-SAM agree on every pixel: nothing to zoom into")
         return fig
     sam_view = overlay_mask(image, sam_mask, MASK_COLORS[0], alpha, contour_width=1)
     hq_view = overlay_mask(image, hq_mask, MASK_COLORS[1], alpha, contour_width=1)
     diff_view = composite((image * 0.65).astype(np.uint8), difference_rgba(sam_mask, hq_mask, 0.75))
-    fig = _figure((panel_size * 4, panel_size * len(regions) + 0.9))
+    fig = new_figure((panel_size * 4, panel_size * len(regions) + 0.9))
     axes = np.atleast_2d(fig.subplots(len(regions), 4))
     out_px = 256
     for row, box in zip(axes, regions, strict=True):
@@ -317,7 +311,7 @@ def gallery_figure(items: Sequence[tuple[str, np.ndarray, Any]], *, fused: bool 
     if not items:
         raise ValueError("items is empty: give (name, image, prediction) triples")
     ncols = 5 if fused else 4
-    fig = _figure((panel_size * ncols, panel_size * len(items) * 0.85 + 0.8))
+    fig = new_figure((panel_size * ncols, panel_size * len(items) * 0.85 + 0.8))
     axes = np.atleast_2d(fig.subplots(len(items), ncols))
     for row, (name, image, pred) in zip(axes, items, strict=True):
         image = _check_image(image, f"image of {name!r}")

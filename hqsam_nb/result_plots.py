@@ -2,21 +2,19 @@
 galleries that show what boundary IoU scores (the pixels of each boundary band, right and wrong).
 
 The pure part is :func:`error_overlay` (numpy in, RGB ``uint8`` out); the rest are thin matplotlib shells that
-return a ``Figure`` (nothing is shown or saved unless you ask: :func:`save_figure` writes atomically).
+return a ``Figure`` (nothing is shown or saved unless you ask:
+:func:`hqsam_nb.exports.save_figure` writes atomically).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .figures import new_figure
 from .metrics import ERROR_FN, ERROR_FP, ERROR_TP
 from .paper_numbers import PAPER_POINT_MBIOU
 
@@ -30,7 +28,6 @@ __all__ = [
     "plot_per_image",
     "plot_point_curves",
     "plot_summary",
-    "save_figure",
     "show_boundary_gallery",
 ]
 
@@ -41,33 +38,6 @@ _BRANCH_NAMES = {"sam": "SAM", "hq": "HQ-SAM (HQ token only)", "fused": "HQ-SAM"
 ERROR_COLOURS = {ERROR_TP: (0, 158, 115), ERROR_FP: (230, 159, 0), ERROR_FN: (86, 180, 233)}
 
 
-def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 100) -> Path:
-    """Save ``fig`` to ``path`` atomically (temporary file, then ``os.replace``) and close it."""
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        plt.close(fig)
-    return path
-
-
-def _figure(*args: Any, **kwargs: Any) -> tuple[Figure, Any]:
-    from matplotlib.figure import Figure
-
-    fig = Figure(*args, **kwargs)
-    return fig, fig.subplots
-
-
 def plot_summary(table: Sequence[Mapping[str, Any]], *, title: str | None = None) -> Figure:
     """A run's table as a figure: grouped bars for one prompt setting, curves for several.
 
@@ -76,7 +46,8 @@ def plot_summary(table: Sequence[Mapping[str, Any]], *, title: str | None = None
     """
     if len(table) > 1:
         return plot_point_curves({"": table}, paper=None, metrics=("mIoU", "mBIoU"), title=title)
-    fig, subplots = _figure(figsize=(6.4, 3.6), layout="constrained")
+    fig = new_figure((6.4, 3.6))
+    subplots = fig.subplots
     ax = subplots()
     row = table[0] if table else {}
     branches = ("sam", "hq", "fused")
@@ -111,7 +82,8 @@ def plot_point_curves(tables: Mapping[str, Sequence[Mapping[str, Any]]], *,
         title: a title over all panels.
     """
     panels = [(name, m) for name in tables for m in metrics]
-    fig, subplots = _figure(figsize=(4.2 * len(panels), 3.4), layout="constrained")
+    fig = new_figure((4.2 * len(panels), 3.4))
+    subplots = fig.subplots
     axes = np.atleast_1d(subplots(1, len(panels)))
     for ax, (name, metric) in zip(axes, panels, strict=True):
         table = tables[name]
@@ -154,7 +126,8 @@ def plot_per_image(records: Sequence[Mapping[str, Any]], *, setting: str | None 
         if results:
             xs.append(results[-1][metric]["sam"])
             ys.append(results[-1][metric]["fused"])
-    fig, subplots = _figure(figsize=(4, 4), layout="constrained")
+    fig = new_figure((4, 4))
+    subplots = fig.subplots
     ax = subplots()
     ax.plot([0, 1], [0, 1], color="0.6", linewidth=1)
     ax.scatter(xs, ys, s=14, color=BRANCH_COLOURS["fused"], alpha=0.8)
@@ -209,7 +182,8 @@ def show_boundary_gallery(items: Sequence[Mapping[str, Any]], *, branches: Seque
     from matplotlib.patches import Patch, Rectangle
 
     ncols = 1 + len(branches)
-    fig, subplots = _figure(figsize=(3.3 * ncols, 3.0 * max(1, len(items))), layout="constrained")
+    fig = new_figure((3.3 * ncols, 3.0 * max(1, len(items))))
+    subplots = fig.subplots
     axes = np.asarray(subplots(max(1, len(items)), ncols, squeeze=False))
     for row, item in zip(axes, items, strict=False):
         ys, xs = _crop_box(item["gt"])

@@ -16,8 +16,8 @@ from hqsam_nb.figures import (
     difference_counts,
     difference_figure,
     gallery_figure,
-    mask_iou,
 )
+from hqsam_nb.metrics import mask_iou
 
 
 def fake_prediction(h: int = 64, w: int = 96) -> SimpleNamespace:

@@ -6,12 +6,12 @@ import numpy as np
 
 from hqsam_nb.datasets import synthetic_dataset
 from hqsam_nb.evaluate import EvalConfig, gallery_items
+from hqsam_nb.exports import save_figure
 from hqsam_nb.metrics import ERROR_FN, ERROR_FP, ERROR_TP, boundary_errors
 from hqsam_nb.result_plots import (
     ERROR_COLOURS,
     error_overlay,
     plot_point_curves,
-    save_figure,
     show_boundary_gallery,
 )
 
@@ -39,7 +39,7 @@ def test_gallery_and_curves(tiny_pair, tmp_path) -> None:
     assert item["box"] is not None
     fig = show_boundary_gallery(items, title="wins")
     assert len(fig.axes) == 3
-    assert save_figure(fig, tmp_path / "gallery.png").stat().st_size > 1000
+    assert save_figure(tmp_path / "gallery.png", fig).stat().st_size > 1000
     table = [{"setting": s, "n_images": 2, "sam": {"mBIoU": 50.0, "mIoU": 60.0},
               "hq": {"mBIoU": 52.0, "mIoU": 61.0}, "fused": {"mBIoU": 55.0, "mIoU": 62.0}}
              for s in ("1", "3", "5", "5+5neg", "10", "10+5neg")]
