@@ -27,7 +27,7 @@ import os
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -80,20 +80,36 @@ class PairPrediction:
     """SAM's, HQ-SAM's and the fused mask for one prompt.
 
     Attributes:
-        sam: the original SAM decoder's mask (with ``multimask=True``, its highest-scoring candidate).
-        hq: the HQ output token's mask (``hq_token_only=True``).
-        fused: SAM token + HQ token (``hq_token_only=False``, the paper's default).
-        sam_candidates: with ``multimask=True`` SAM's three candidates in decoder order, else ``(sam,)``.
+        sam: the original SAM decoder's mask (with ``multimask=True``, its highest-scoring candidate); None when
+            ``predict(..., only="hq")`` skipped the SAM decoder.
+        hq: the HQ output token's mask (``hq_token_only=True``); None with ``only="sam"``.
+        fused: SAM token + HQ token (``hq_token_only=False``, the paper's default); None with ``only="sam"``.
+        sam_candidates: with ``multimask=True`` SAM's three candidates in decoder order, else ``(sam,)``;
+            ``()`` with ``only="hq"``.
         prompt: the validated prompt that produced these masks.
         decode_ms: wall time of the ``predict`` call in milliseconds.
     """
 
-    sam: MaskResult
-    hq: MaskResult
-    fused: MaskResult
+    sam: MaskResult | None
+    hq: MaskResult | None
+    fused: MaskResult | None
     sam_candidates: tuple[MaskResult, ...]
     prompt: Prompt
     decode_ms: float
+
+    def merge(self, other: PairPrediction) -> PairPrediction:
+        """This prediction with the branches it lacks taken from ``other`` (the same prompt, decoded with the
+        other ``only=``): e.g. an ``only="hq"`` result completed by an ``only="sam"`` one."""
+        if other.prompt.to_dict() != self.prompt.to_dict():
+            raise ValueError("cannot merge predictions of different prompts")
+        return PairPrediction(
+            sam=self.sam if self.sam is not None else other.sam,
+            hq=self.hq if self.hq is not None else other.hq,
+            fused=self.fused if self.fused is not None else other.fused,
+            sam_candidates=self.sam_candidates or other.sam_candidates,
+            prompt=self.prompt,
+            decode_ms=self.decode_ms + other.decode_ms,
+        )
 
 
 @dataclass
@@ -252,7 +268,7 @@ class PairPredictor:
 
     # ---------------------------------------------------------------------------------------------
     def predict(self, points: Any = None, labels: Any = None, box: Any = None, *,
-                multimask: bool = False) -> PairPrediction:
+                multimask: bool = False, only: Literal["sam", "hq"] | None = None) -> PairPrediction:
         """Decode SAM's, HQ-SAM's and the fused mask for one prompt on the current image.
 
         Args:
@@ -262,37 +278,56 @@ class PairPredictor:
             multimask: also give SAM's three candidate masks (``.sam_candidates``); ``.sam`` is then the
                 highest-scoring one and ``.fused`` fuses the HQ token with the HQ decoder's best candidate,
                 as the official ``multimask_output=True`` does.
+            only: ``"hq"`` runs the HQ decoder alone (``.hq`` and ``.fused``; ``.sam`` is None), ``"sam"`` the
+                SAM decoder alone (``.hq`` and ``.fused`` are None): for a view that shows one of them, at about
+                half the cost. None (default) runs both.
 
         Raises:
-            RuntimeError: no image set. ValueError: an invalid prompt (see :func:`~hqsam_nb.prompts.make_prompt`).
+            RuntimeError: no image set. ValueError: an invalid prompt (see :func:`~hqsam_nb.prompts.make_prompt`)
+                or an unknown ``only``.
         """
+        if only not in (None, "sam", "hq"):
+            raise ValueError(f"only={only!r} is not accepted; use None (both decoders), 'sam' or 'hq'")
         state = self._require_state()
         prompt = make_prompt(points, labels, box, image_size=state.original_size)
         t0 = time.perf_counter()
-        sam_low, sam_iou, hq_low, fused_low, fused_iou = self._decode(state, prompt, bool(multimask))
-        low = torch.cat([sam_low, hq_low, fused_low], dim=1)
         with torch.inference_mode():
+            sparse, dense = self._encode_prompt(state, prompt)
+            lows: list[torch.Tensor] = []
+            sam_scores: list[float] = []
+            if only != "hq":
+                sam_low, sam_iou = self._decode_sam(state, prompt, sparse, dense, bool(multimask))
+                lows.append(sam_low)
+                sam_scores = sam_iou[0].float().cpu().tolist()
+            if only != "sam":
+                hq_low, fused_low, fused_iou = self._decode_hq(state, sparse, dense, bool(multimask))
+                lows += [hq_low, fused_low]
+                fused_score = float(fused_iou.reshape(-1)[0])
+            low = torch.cat(lows, dim=1)
             masks = self.model.postprocess_masks(low, state.input_size, state.original_size) > self.model.mask_threshold
         masks_np = masks[0].cpu().numpy()
         low_np = low[0].float().cpu().numpy()
-        sam_scores = sam_iou[0].float().cpu().tolist()
-        fused_score = float(fused_iou.reshape(-1)[0])
+        results = [MaskResult(m, 0.0, lg) for m, lg in zip(masks_np, low_np, strict=True)]
         n_sam = len(sam_scores)
-        candidates = tuple(MaskResult(masks_np[i], sam_scores[i], low_np[i]) for i in range(n_sam))
-        best = int(np.argmax(sam_scores))
-        decode_ms = (time.perf_counter() - t0) * 1e3
+        candidates = tuple(MaskResult(r.mask, s, r.logits) for r, s in zip(results, sam_scores, strict=False))
+        hq = fused = None
+        if only != "sam":
+            hq, fused = (MaskResult(r.mask, fused_score, r.logits) for r in results[n_sam:])
         return PairPrediction(
-            sam=candidates[best],
-            hq=MaskResult(masks_np[n_sam], fused_score, low_np[n_sam]),
-            fused=MaskResult(masks_np[n_sam + 1], fused_score, low_np[n_sam + 1]),
+            sam=candidates[int(np.argmax(sam_scores))] if candidates else None,
+            hq=hq,
+            fused=fused,
             sam_candidates=candidates,
             prompt=prompt,
-            decode_ms=decode_ms,
+            decode_ms=(time.perf_counter() - t0) * 1e3,
         )
 
-    @torch.inference_mode()
-    def _decode(self, state: _ImageState, prompt: Prompt, multimask: bool) -> tuple[torch.Tensor, ...]:
-        """Run the prompt encoder once and each decoder once; return low-res logits and scores."""
+    def _encode_prompt(self, state: _ImageState, prompt: Prompt) -> tuple[torch.Tensor, torch.Tensor]:
+        """The official prompt encoder on the prompt mapped to the model's 1024-pixel input frame."""
+        points, boxes = self._prompt_tensors(state, prompt)
+        return self.model.prompt_encoder(points=points, boxes=boxes, masks=None)
+
+    def _prompt_tensors(self, state: _ImageState, prompt: Prompt) -> tuple[Any, Any]:
         dev = self.device
         points = boxes = None
         if prompt.points is not None:
@@ -302,10 +337,12 @@ class PairPredictor:
         if prompt.box is not None:
             box = self.transform.apply_boxes(prompt.box, state.original_size)
             boxes = torch.as_tensor(box, dtype=torch.float, device=dev)
-        sparse, dense = self.model.prompt_encoder(points=points, boxes=boxes, masks=None)
+        return points, boxes
 
-        # HQ decoder, once: its SAM tokens and the HQ token (the official forward() minus the per-call
-        # recomputation of hq_features, followed by forward()'s own token selection).
+    def _decode_hq(self, state: _ImageState, sparse: torch.Tensor, dense: torch.Tensor,
+                   multimask: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """HQ decoder, once: the official ``forward()`` minus its per-call recomputation of ``hq_features``,
+        followed by ``forward()``'s own token selection. Returns HQ-only logits, fused logits, fused score."""
         masks, iou = self._hq_predict_masks(
             image_embeddings=state.features, image_pe=self._dense_pe, sparse_prompt_embeddings=sparse,
             dense_prompt_embeddings=dense, hq_features=state.hq_features,
@@ -314,20 +351,22 @@ class PairPredictor:
         hq_low = masks[:, n - 1:n]
         if multimask:
             fused_iou, best = torch.max(iou[:, 1:n - 1], dim=1)
-            base = masks[:, 1:n - 1][torch.arange(masks.shape[0], device=dev), best].unsqueeze(1)
+            base = masks[:, 1:n - 1][torch.arange(masks.shape[0], device=masks.device), best].unsqueeze(1)
         else:
             fused_iou, base = iou[:, 0:1], masks[:, 0:1]
-        fused_low = base + hq_low
+        return hq_low, base + hq_low, fused_iou
 
-        # The original SAM decoder (its own forward, unchanged).
-        if self._sam_model is not None:
+    def _decode_sam(self, state: _ImageState, prompt: Prompt, sparse: torch.Tensor, dense: torch.Tensor,
+                    multimask: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """The original SAM decoder's own ``forward``, unchanged. Returns logits (1 or 3) and scores."""
+        if self._sam_model is not None:  # SAM's own prompt encoder (a foreign sam_checkpoint)
+            points, boxes = self._prompt_tensors(state, prompt)
             sparse, dense = self._sam_model.prompt_encoder(points=points, boxes=boxes, masks=None)
-        sam_low, sam_iou = self._sam_decode(
+        return self._sam_decode(
             image_embeddings=state.sam_features if state.sam_features is not None else state.features,
             image_pe=self._sam_dense_pe, sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
             multimask_output=multimask, hq_token_only=False, interm_embeddings=None,
         )
-        return sam_low, sam_iou, hq_low, fused_low, fused_iou
 
 
 def _load_sam_side(model: Sam, sam_checkpoint: str | os.PathLike,

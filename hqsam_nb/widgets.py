@@ -68,6 +68,9 @@ VIEWS: dict[str, str] = {
 }
 # The figures' colours: blue SAM, orange HQ-SAM, violet fused (none of them the green / red of the points).
 VIEW_COLORS = {"sam": MASK_COLORS[0], "hq": MASK_COLORS[1], "fused": FUSED_COLOR}
+#: The one decoder a view needs (``pair.predict(..., only=...)``: about half the decode time); the side-by-side
+#: and difference views need both.
+_VIEW_DECODER = {"sam": "sam", "hq": "hq", "fused": "hq"}
 _BOX_COLOR = "#ffd400"
 _MAX_LOG = 500
 
@@ -352,9 +355,34 @@ class PromptCanvas(W.VBox):
         """``{"sam", "hq", "fused"}`` -> ``bool`` ``H x W`` masks of the current prompt (``{}`` if none)."""
         if self.prediction is None:
             return {}
-        sam = self.prediction.sam if self.candidate_index is None else \
-            self.prediction.sam_candidates[self.candidate_index]
-        return {"sam": sam.mask, "hq": self.prediction.hq.mask, "fused": self.prediction.fused.mask}
+        p = self.prediction
+        masks = {}
+        if p.sam is not None:
+            masks["sam"] = (p.sam if self.candidate_index is None else p.sam_candidates[self.candidate_index]).mask
+        if p.hq is not None:
+            masks["hq"], masks["fused"] = p.hq.mask, p.fused.mask
+        return masks
+
+    def _decoder_needed(self) -> str | None:
+        """``pair.predict(only=...)`` for what is shown: the view's decoder, both with SAM's candidates."""
+        need = _VIEW_DECODER.get(self.view.value)
+        return None if self.multimask.value and need == "hq" else need
+
+    def _decoded_for_view(self) -> bool:
+        """Whether the current prediction holds the masks the current view shows."""
+        need = self._decoder_needed()
+        p = self.prediction
+        return p is None or ((need == "hq" or p.sam is not None) and (need == "sam" or p.hq is not None))
+
+    def complete_prediction(self) -> Any:
+        """The current prediction with both decoders' masks (decoding the missing one), for exports."""
+        p = self.prediction
+        if p is not None and (p.sam is None or p.hq is None):
+            prompt = self.prompt
+            extra = self.pair.predict(prompt.points, prompt.labels, prompt.box, multimask=self.multimask.value,
+                                      only="sam" if p.sam is None else "hq")
+            self.prediction = p.merge(extra)
+        return self.prediction
 
     # ------------------------------------------------------------------------------------------------
     # edits (image pixels) - what the mouse and keys do
@@ -440,7 +468,7 @@ class PromptCanvas(W.VBox):
             return
         t0 = time.perf_counter()
         self.prediction = self.pair.predict(prompt.points, prompt.labels, prompt.box,
-                                            multimask=self.multimask.value)
+                                            multimask=self.multimask.value, only=self._decoder_needed())
         if self._current_event is not None:
             self._current_event["decode_ms"] = (time.perf_counter() - t0) * 1e3
         self._update_candidates()
@@ -461,6 +489,14 @@ class PromptCanvas(W.VBox):
     def _view_changed(self) -> None:
         if self.image is None:
             return
+        if not self._decoded_for_view():  # e.g. from the fused view (HQ decoder only) to side by side:
+            p, prompt = self.prediction, self.prompt  # decode the missing decoder alone and keep both
+            missing = "sam" if p.sam is None else "hq"
+            extra = self.pair.predict(prompt.points, prompt.labels, prompt.box, multimask=self.multimask.value,
+                                      only=missing)
+            self.prediction = p.merge(extra)
+            self._update_candidates()
+            self._update_status()
         mapping = self._mapping()
         self._update_legend()
         if mapping == self.editor.mapping:  # same layout: only the mask layer changes
@@ -597,10 +633,13 @@ class PromptCanvas(W.VBox):
         p = self.prediction
         if p is not None:
             cand = self.candidate_index
-            sam = p.sam if cand is None else p.sam_candidates[cand]
+            scores = []
+            if p.sam is not None:
+                scores.append(f"SAM <b>{(p.sam if cand is None else p.sam_candidates[cand]).score:.2f}</b>")
+            if p.hq is not None:
+                scores.append(f"HQ-SAM <b>{p.hq.score:.2f}</b>")
             last = self.event_log[-1] if self.event_log else {}
-            parts += [f"scores: SAM <b>{sam.score:.2f}</b>, HQ-SAM <b>{p.hq.score:.2f}</b>",
-                      f"decode <b>{p.decode_ms:.0f} ms</b>"]
+            parts += ["scores: " + ", ".join(scores), f"decode <b>{p.decode_ms:.0f} ms</b>"]
             if last.get("draw_ms"):
                 parts.append(f"draw {last['draw_ms']:.0f} ms")
         parts.append(f"undo {self.editor.position} / redo {len(self.editor.actions) - self.editor.position}")
@@ -618,7 +657,8 @@ class PromptCanvas(W.VBox):
         if self.image is None:
             raise RuntimeError("no image is set")
         return history_to_dict(self.editor, image=self.image, multimask=self.multimask.value,
-                               candidate=self.candidate_index, prediction=self.prediction, source=self.source,
+                               candidate=self.candidate_index, prediction=self.complete_prediction(),
+                               source=self.source,
                                model=getattr(getattr(self.pair, "info", None), "model", None))
 
     def save_history(self, path: str | os.PathLike | None = None) -> Path:
@@ -666,7 +706,7 @@ class PromptCanvas(W.VBox):
         from .exports import MaskRecord, save_coco_json, save_mask_png
 
         stem = Path(stem) if stem is not None else self.export_dir / str(self.export_name.value)
-        p = self.prediction
+        p = self.complete_prediction()
         cand = self.candidate_index
         extra = {"source": self.source, "multimask": bool(self.multimask.value), "candidate": cand}
         sam = p.sam if cand is None else p.sam_candidates[cand]

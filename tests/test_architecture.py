@@ -13,7 +13,7 @@ import matplotlib
 import numpy as np
 import pytest
 import torch
-from conftest import make_image
+from helpers import make_image
 
 import hqsam_nb
 from hqsam_nb import architecture as arch

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import make_image
+from helpers import make_image
 
 from hqsam_nb import Prompt, make_prompt
 from hqsam_nb import exports as ex

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import make_image
+from helpers import make_image
 
 from hqsam_nb import make_prompt
 from hqsam_nb.drawing import DIFF_LABELS, disagreement_boxes

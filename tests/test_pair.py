@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_image
+from helpers import make_image
 
 import hqsam_nb
 
@@ -176,3 +176,30 @@ def test_vit_b_parity(vit_b_checkpoint: Path) -> None:
     out = pair.predict(**prompt)
     _assert_same(out.hq, *_official(official, prompt, multimask_output=False, hq_token_only=True))
     _assert_same(out.fused, *_official(official, prompt, multimask_output=False, hq_token_only=False))
+
+
+def test_only_one_decoder(tiny_pair) -> None:
+    tiny_pair.set_image(make_image(60, 80, seed=4))
+    prompt = {"points": [[30, 30], [70, 10]], "labels": [1, 0], "box": [10, 10, 60, 50]}
+    both = tiny_pair.predict(**prompt, multimask=True)
+    hq = tiny_pair.predict(**prompt, multimask=True, only="hq")
+    sam = tiny_pair.predict(**prompt, multimask=True, only="sam")
+    assert hq.sam is None and hq.sam_candidates == ()
+    assert sam.hq is None and sam.fused is None
+    for got, ref in ((hq.hq, both.hq), (hq.fused, both.fused), (sam.sam, both.sam)):
+        assert np.array_equal(got.mask, ref.mask) and np.array_equal(got.logits, ref.logits)
+        assert got.score == ref.score
+    assert [c.score for c in sam.sam_candidates] == [c.score for c in both.sam_candidates]
+    with pytest.raises(ValueError, match="only='both' is not accepted"):
+        tiny_pair.predict(**prompt, only="both")
+
+
+def test_merge_completes_a_one_decoder_prediction(tiny_pair) -> None:
+    tiny_pair.set_image(make_image(60, 80, seed=4))
+    both = tiny_pair.predict(box=[10, 10, 60, 50])
+    merged = tiny_pair.predict(box=[10, 10, 60, 50], only="hq").merge(tiny_pair.predict(box=[10, 10, 60, 50],
+                                                                                         only="sam"))
+    for key in ("sam", "hq", "fused"):
+        assert np.array_equal(getattr(merged, key).mask, getattr(both, key).mask)
+    with pytest.raises(ValueError, match="different prompts"):
+        merged.merge(tiny_pair.predict(box=[0, 0, 5, 5]))

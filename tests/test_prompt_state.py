@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import make_image
+from helpers import make_image
 
 from hqsam_nb.prompt_state import (
     CanvasMapping,

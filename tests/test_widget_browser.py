@@ -170,14 +170,15 @@ STATE = ("{'points': [list(p) for p in canvas.state.points], 'labels': list(canv
          ".mask_sha256(v) for k, v in canvas.masks.items()}, 'errors': [repr(e) for e in canvas.errors], "
          "'log': canvas.event_log[-1] if canvas.event_log else None, "
          "'logits': None if canvas.prediction is None else {k: __import__('hashlib').sha256("
-         "getattr(canvas.prediction, k).logits.tobytes()).hexdigest() for k in ('sam', 'hq', 'fused')}}")
+         "getattr(canvas.prediction, k).logits.tobytes()).hexdigest() for k in ('sam', 'hq', 'fused') "
+         "if getattr(canvas.prediction, k) is not None}}")
 
 # JS: a promise resolving at the first frame after the next mouseup whose pixels (a checksum of the visible
 # canvas) differ from those at the mouseup.
 JS_ARM = """(el) => {
   const ctx = el.getContext('2d', {willReadFrequently: true});
   const sum = () => { const d = ctx.getImageData(0, 0, el.width, el.height).data; let s = 0;
-                      for (let i = 0; i < d.length; i += 7) s = (s * 31 + d[i]) >>> 0; return s; };
+                      for (let i = 0; i < d.length; i += 61) s = (s * 31 + d[i]) >>> 0; return s; };
   window.__hqsam_frame = new Promise((resolve) => {
     let t0 = null, before = null;
     el.addEventListener('mouseup', () => { t0 = performance.now(); before = sum(); }, {once: true});

@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 import json
 from datetime import datetime, timezone
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import make_image
+from helpers import make_image
 
+from hqsam_nb import MaskResult, PairPrediction
 from hqsam_nb.exports import load_coco_json, load_mask_png
 from hqsam_nb.prompt_state import PromptState, mask_sha256
 from hqsam_nb.widgets import PromptCanvas
@@ -81,11 +81,18 @@ def test_click_maps_to_original_pixels_and_decodes(widget, pair):
     assert widget.state == PromptState(((81.0, 60.5),), (1,))
     assert pair.calls == 1
     expected = _expected(pair, widget.state)
-    for key in ("sam", "hq", "fused"):
+    assert widget.view.value == "fused" and sorted(widget.masks) == ["fused", "hq"]  # HQ decoder only
+    for key in ("hq", "fused"):
         np.testing.assert_array_equal(widget.masks[key], getattr(expected, key).mask)
     # only the mask and prompt layers were redrawn, not the image
     assert widget.draw_counts == {"image": counts["image"], "mask": counts["mask"] + 1,
                                   "prompt": counts["prompt"] + 1}
+    widget.view.value = "diff"  # needs SAM too: decoded once more, same prompt
+    assert pair.calls == 2 and widget.draw_counts["image"] == counts["image"]
+    for key in ("sam", "hq", "fused"):
+        np.testing.assert_array_equal(widget.masks[key], getattr(expected, key).mask)
+    widget.view.value = "sam"  # SAM's mask is there already: no decode
+    assert pair.calls == 2
     assert widget.errors == []
     assert "decode" in widget.status.value and "1 positive" in widget.status.value
     log = widget.event_log[-1]
@@ -155,7 +162,9 @@ def test_views_redraw_masks_only_and_side_by_side_maps_both_panels(widget, pair)
         widget.view.value = view
         digests.add(widget._mask_layer_digest)
     assert len(digests) == 4  # four different layers (random weights: the masks differ)
-    assert pair.calls == calls and widget.draw_counts["image"] == images  # no decode, no image redraw
+    # the first view that shows SAM decodes SAM alone (the fused view decoded HQ only); then no decode at all,
+    # and never an image redraw
+    assert pair.calls == calls + 1 and widget.draw_counts["image"] == images
     widget.view.value = "side"
     assert (widget.canvas.width, widget.canvas.height) == (160, 60)  # two panels, each fitted to 80 px
     ev.click(100, 30)  # right panel, x = 20 within it
@@ -270,7 +279,7 @@ class FakePair:
     def original_size(self):
         return self.image.shape[:2]
 
-    def predict(self, points=None, labels=None, box=None, multimask=False):
+    def predict(self, points=None, labels=None, box=None, multimask=False, only=None):
         from hqsam_nb.prompts import make_prompt
 
         prompt = make_prompt(points, labels, box, image_size=self.original_size)
@@ -284,10 +293,12 @@ class FakePair:
                                prompt.labels if prompt.labels is not None else [], strict=True):
             disk = (xx - x) ** 2 + (yy - y) ** 2 < 15**2
             mask = mask | disk if lab == 1 else mask & ~disk
-        res = SimpleNamespace(mask=mask, score=0.5, logits=None)
-        hq = SimpleNamespace(mask=np.roll(mask, 2, axis=1), score=0.6, logits=None)
-        cands = (res, hq, res) if multimask else (res,)
-        return SimpleNamespace(sam=res, hq=hq, fused=hq, sam_candidates=cands, prompt=prompt, decode_ms=0.1)
+        res = MaskResult(mask, 0.5, np.zeros((256, 256), np.float32))
+        hq = MaskResult(np.roll(mask, 2, axis=1), 0.6, res.logits)
+        cands = ((res, hq, res) if multimask else (res,)) if only != "hq" else ()
+        return PairPrediction(sam=cands[0] if cands else None, hq=hq if only != "sam" else None,
+                              fused=hq if only != "sam" else None, sam_candidates=cands, prompt=prompt,
+                              decode_ms=0.1)
 
 
 def test_1000_random_events_then_undo_to_empty_restores_the_initial_state(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_image
+from helpers import make_image
 
 from hqsam_nb.drawing import MASK_COLORS, overlay_mask
 from hqsam_nb.wipe import encode_png, wipe_widget
