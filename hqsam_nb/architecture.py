@@ -34,7 +34,7 @@ import torch
 
 from .checkpoints import MODEL_NAMES, check_model_name
 from .images import ImageLike, as_rgb_uint8
-from .loading import HQ_PARAM_PREFIXES, build_model, describe_state_dict
+from .loading import HQ_PARAM_PREFIXES, build_model, describe_state_dict, hq_module_of
 from .prompts import Prompt, make_prompt
 
 if TYPE_CHECKING:
@@ -89,10 +89,9 @@ def component_of(name: str) -> str:
         >>> component_of("mask_decoder.transformer.layers.0.mlp.lin1.weight")
         'mask_decoder (SAM)'
     """
-    top, _, rest = name.partition(".")
+    top = name.partition(".")[0]
     if top == "mask_decoder":
-        sub = rest.split(".", 1)[0]
-        return sub if sub in HQ_PARAM_PREFIXES else "mask_decoder (SAM)"
+        return hq_module_of(name) or "mask_decoder (SAM)"
     if top in ("image_encoder", "prompt_encoder"):
         return top
     raise ValueError(f"{name!r} is not a parameter of a SAM/HQ-SAM model (expected image_encoder., "

@@ -45,6 +45,7 @@ __all__ = [
     "build_model",
     "check_state_dict",
     "describe_state_dict",
+    "hq_module_of",
     "load_model",
     "load_predictor",
     "load_state_dict",
@@ -62,6 +63,19 @@ _TINYVIT_KEY = "image_encoder.patch_embed.seq.0.c.weight"
 _HQ_KEY = "mask_decoder.hf_token.weight"
 #: Prefixes of the parameters HQ-SAM adds to SAM's mask decoder (everything else is SAM's, frozen).
 HQ_PARAM_PREFIXES = ("hf_token", "hf_mlp", "compress_vit_feat", "embedding_encoder", "embedding_maskfeature")
+
+
+def hq_module_of(name: str) -> str | None:
+    """The HQ-SAM addition (one of :data:`HQ_PARAM_PREFIXES`) a parameter/state-dict key belongs to, or None
+    for SAM's own (frozen) weights.
+
+    Example:
+        >>> hq_module_of("mask_decoder.hf_mlp.layers.0.weight"), hq_module_of("image_encoder.neck.0.weight")
+        ('hf_mlp', None)
+    """
+    top, _, rest = name.partition(".")
+    sub = rest.split(".", 1)[0]
+    return sub if top == "mask_decoder" and sub in HQ_PARAM_PREFIXES else None
 
 Weights = Literal["pretrained", "random"]
 

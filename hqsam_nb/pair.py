@@ -36,10 +36,10 @@ from ._official import import_official
 from .checkpoints import check_model_name, resolve_checkpoint
 from .images import ImageLike, as_rgb_uint8, image_sha256
 from .loading import (
-    HQ_PARAM_PREFIXES,
     Weights,
     WeightsInfo,
     check_state_dict,
+    hq_module_of,
     load_model,
     load_state_dict,
     load_weights,
@@ -141,10 +141,6 @@ def _sam_decoder_like(hq_decoder: Any, *, share: bool = True) -> MaskDecoder:
                      "iou_prediction_head"):
             setattr(decoder, name, getattr(hq_decoder, name))
     return decoder.to(hq_decoder.iou_token.weight.device).eval()
-
-
-def _is_hq_key(key: str) -> bool:
-    return key.startswith("mask_decoder.") and key.split(".")[1] in HQ_PARAM_PREFIXES
 
 
 class PairPredictor:
@@ -382,7 +378,7 @@ def _load_sam_side(model: Sam, sam_checkpoint: str | os.PathLike,
     state_dict = load_state_dict(resolved.path)
     source = str(resolved.path)
     hq_state = model.state_dict()
-    expected = {k: v for k, v in hq_state.items() if not _is_hq_key(k)}
+    expected = {k: v for k, v in hq_state.items() if hq_module_of(k) is None}
     check_state_dict(expected, state_dict, model=model_name, hq=False, source=source)
     info = WeightsInfo(model_name, False, "pretrained", resolved.path, resolved.official)
     if all(torch.equal(state_dict[k], hq_state[k].cpu()) for k in expected if not k.startswith("mask_decoder.")):

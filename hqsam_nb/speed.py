@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from .loading import HQ_PARAM_PREFIXES
-
 if TYPE_CHECKING:
     from .pair import PairPredictor
 
@@ -56,15 +54,12 @@ class ModelSize:
 
 
 def model_size(pair: PairPredictor) -> ModelSize:
-    """Count SAM's and HQ-SAM's parameters in a :class:`~hqsam_nb.pair.PairPredictor`."""
-    sam = hq = 0
-    for name, p in pair.model.named_parameters():
-        parts = name.split(".")
-        if parts[0] == "mask_decoder" and parts[1] in HQ_PARAM_PREFIXES:
-            hq += p.numel()
-        else:
-            sam += p.numel()
-    return ModelSize(pair.info.model, sam, hq)
+    """Count SAM's and HQ-SAM's parameters in a :class:`~hqsam_nb.pair.PairPredictor`
+    (:func:`hqsam_nb.architecture.parameter_table` of its model)."""
+    from .architecture import parameter_table
+
+    table = parameter_table(pair.model)
+    return ModelSize(pair.info.model, table.sam_part.params, table.hq_additions.params)
 
 
 @dataclass(frozen=True)
