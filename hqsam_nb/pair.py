@@ -143,6 +143,27 @@ def _sam_decoder_like(hq_decoder: Any, *, share: bool = True) -> MaskDecoder:
     return decoder.to(hq_decoder.iou_token.weight.device).eval()
 
 
+def _compiled_or_eager(fn: Any, name: str) -> Any:
+    """``torch.compile(fn)``, falling back to ``fn`` itself (with a warning) if compiling fails on first use,
+    e.g. on a machine without the C++ compiler that TorchInductor needs on CPU."""
+    compiled = torch.compile(fn, dynamic=True)
+    current = [compiled]
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return current[0](*args, **kwargs)
+        except Exception as exc:
+            if current[0] is fn:
+                raise
+            reason = (str(exc).strip().splitlines() or [""])[0][:200]
+            logger.warning("torch.compile of the %s failed (%s: %s); using it uncompiled", name,
+                           type(exc).__name__, reason)
+            current[0] = fn
+            return fn(*args, **kwargs)
+
+    return call
+
+
 class PairPredictor:
     """Serve SAM's and HQ-SAM's masks for a prompt from one image-encoder pass.
 
@@ -180,8 +201,8 @@ class PairPredictor:
         self._sam_decode = self.sam_decoder
         if compile:
             logger.info("compiling the decoders with torch.compile (the first predict calls are slow)")
-            self._hq_predict_masks = torch.compile(self._hq_predict_masks, dynamic=True)
-            self._sam_decode = torch.compile(self._sam_decode, dynamic=True)
+            self._hq_predict_masks = _compiled_or_eager(self._hq_predict_masks, "HQ decoder")
+            self._sam_decode = _compiled_or_eager(self._sam_decode, "SAM decoder")
         self._cache: OrderedDict[str, _ImageState] = OrderedDict()
         self._state: _ImageState | None = None
         self.image: np.ndarray | None = None

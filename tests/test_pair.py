@@ -203,3 +203,39 @@ def test_merge_completes_a_one_decoder_prediction(tiny_pair) -> None:
         assert np.array_equal(getattr(merged, key).mask, getattr(both, key).mask)
     with pytest.raises(ValueError, match="different prompts"):
         merged.merge(tiny_pair.predict(box=[0, 0, 5, 5]))
+
+
+def test_compile_falls_back_to_eager_when_compiling_fails(tiny_pair, monkeypatch, caplog) -> None:
+    """A machine without a working compiler: the compiled decoders fail on first use, the eager ones answer."""
+    from hqsam_nb import pair as pair_module
+
+    def broken_compile(fn, **kwargs):
+        def call(*args, **kw):
+            raise RuntimeError("InductorError: no C++ compiler found")
+        return call
+
+    monkeypatch.setattr(pair_module.torch, "compile", broken_compile)
+    compiled = hqsam_nb.PairPredictor(tiny_pair.model, tiny_pair.sam_decoder, info=tiny_pair.info,
+                                      sam_info=tiny_pair.sam_info, compile=True)
+    image = make_image(40, 60, seed=8)
+    compiled.set_image(image)
+    tiny_pair.set_image(image)
+    out, ref = compiled.predict(box=[5, 5, 50, 30]), tiny_pair.predict(box=[5, 5, 50, 30])
+    assert np.array_equal(out.fused.mask, ref.fused.mask) and np.array_equal(out.sam.mask, ref.sam.mask)
+    assert "torch.compile of the HQ decoder failed" in caplog.text
+
+
+def test_compiled_decoders_agree_with_eager(tiny_pair) -> None:
+    """The opt-in torch.compile path (TorchInductor on CPU): the same masks up to float rounding."""
+    compiled = hqsam_nb.PairPredictor(tiny_pair.model, tiny_pair.sam_decoder, info=tiny_pair.info,
+                                      sam_info=tiny_pair.sam_info, compile=True)
+    image = make_image(64, 96, seed=9)
+    compiled.set_image(image)
+    tiny_pair.set_image(image)
+    for prompt in ({"points": [[40, 30]], "labels": [1]}, {"points": [[40, 30], [90, 5]], "labels": [1, 0],
+                                                           "box": [10, 10, 80, 60]}):
+        out, ref = compiled.predict(**prompt), tiny_pair.predict(**prompt)
+        for key in ("sam", "hq", "fused"):
+            got, want = getattr(out, key), getattr(ref, key)
+            np.testing.assert_allclose(got.logits, want.logits, atol=1e-3, rtol=0)
+            assert (got.mask == want.mask).mean() > 0.999
