@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: lab test lint bench install browser clean
+.PHONY: lab app test lint bench install browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ install: $(STAMP)
 lab: install
 	$(BIN)/jupyter lab notebooks/
 
+# The interactive notebook as a web app, on localhost only (Voila's default), no public link.
+app: install
+	$(BIN)/voila notebooks/02_interactive_prompting.ipynb
+
 # Chromium for the real-browser widget test (Debian package; nothing downloads a browser).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -28,11 +32,12 @@ browser:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
 test: install browser
-	$(BIN)/ruff check hqsam_nb tests benchmarks
+	$(BIN)/ruff check hqsam_nb tests benchmarks docker
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check hqsam_nb tests benchmarks
+	$(BIN)/ruff check hqsam_nb tests benchmarks docker
+	PATH="$(abspath $(BIN)):$$PATH" .ci/lint.sh
 
 bench: install
 	$(BIN)/python benchmarks/bench_pair.py
