@@ -197,12 +197,12 @@ class PairPredictor:
         with torch.inference_mode():
             self._dense_pe = model.prompt_encoder.get_dense_pe()
             self._sam_dense_pe = sam_model.prompt_encoder.get_dense_pe() if sam_model is not None else self._dense_pe
-        self._hq_predict_masks = model.mask_decoder.predict_masks
-        self._sam_decode = self.sam_decoder
+        # Both decoders in one callable: with compile=True, one graph for both (fewer graph boundaries than
+        # compiling each; torch.compile specialises on `multimask` and `only`, each compiled on first use).
+        self._run_decoders = self._decoders
         if compile:
             logger.info("compiling the decoders with torch.compile (the first predict calls are slow)")
-            self._hq_predict_masks = _compiled_or_eager(self._hq_predict_masks, "HQ decoder")
-            self._sam_decode = _compiled_or_eager(self._sam_decode, "SAM decoder")
+            self._run_decoders = _compiled_or_eager(self._decoders, "decoders")
         self._cache: OrderedDict[str, _ImageState] = OrderedDict()
         self._state: _ImageState | None = None
         self.image: np.ndarray | None = None
@@ -309,17 +309,17 @@ class PairPredictor:
         prompt = make_prompt(points, labels, box, image_size=state.original_size)
         t0 = time.perf_counter()
         with torch.inference_mode():
-            sparse, dense = self._encode_prompt(state, prompt)
-            lows: list[torch.Tensor] = []
-            sam_scores: list[float] = []
-            if only != "hq":
-                sam_low, sam_iou = self._decode_sam(state, prompt, sparse, dense, bool(multimask))
-                lows.append(sam_low)
-                sam_scores = sam_iou[0].float().cpu().tolist()
-            if only != "sam":
-                hq_low, fused_low, fused_iou = self._decode_hq(state, sparse, dense, bool(multimask))
-                lows += [hq_low, fused_low]
-                fused_score = float(fused_iou.reshape(-1)[0])
+            points, boxes = self._prompt_tensors(state, prompt)
+            sparse, dense = self.model.prompt_encoder(points=points, boxes=boxes, masks=None)
+            sam_sparse, sam_dense = sparse, dense
+            if self._sam_model is not None and only != "hq":  # SAM's own prompt encoder (a foreign sam_checkpoint)
+                sam_sparse, sam_dense = self._sam_model.prompt_encoder(points=points, boxes=boxes, masks=None)
+            sam_low, sam_iou, hq_low, fused_low, fused_iou = self._run_decoders(
+                state.features, state.sam_features if state.sam_features is not None else state.features,
+                state.hq_features, sparse, dense, sam_sparse, sam_dense, bool(multimask), only)
+            lows = [t for t in (sam_low, hq_low, fused_low) if t is not None]
+            sam_scores = [] if sam_iou is None else sam_iou[0].float().cpu().tolist()
+            fused_score = None if fused_iou is None else float(fused_iou.reshape(-1)[0])
             low = torch.cat(lows, dim=1)
             masks = self.model.postprocess_masks(low, state.input_size, state.original_size) > self.model.mask_threshold
         masks_np = masks[0].cpu().numpy()
@@ -339,11 +339,6 @@ class PairPredictor:
             decode_ms=(time.perf_counter() - t0) * 1e3,
         )
 
-    def _encode_prompt(self, state: _ImageState, prompt: Prompt) -> tuple[torch.Tensor, torch.Tensor]:
-        """The official prompt encoder on the prompt mapped to the model's 1024-pixel input frame."""
-        points, boxes = self._prompt_tensors(state, prompt)
-        return self.model.prompt_encoder(points=points, boxes=boxes, masks=None)
-
     def _prompt_tensors(self, state: _ImageState, prompt: Prompt) -> tuple[Any, Any]:
         dev = self.device
         points = boxes = None
@@ -356,34 +351,37 @@ class PairPredictor:
             boxes = torch.as_tensor(box, dtype=torch.float, device=dev)
         return points, boxes
 
-    def _decode_hq(self, state: _ImageState, sparse: torch.Tensor, dense: torch.Tensor,
-                   multimask: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """HQ decoder, once: the official ``forward()`` minus its per-call recomputation of ``hq_features``,
-        followed by ``forward()``'s own token selection. Returns HQ-only logits, fused logits, fused score."""
-        masks, iou = self._hq_predict_masks(
-            image_embeddings=state.features, image_pe=self._dense_pe, sparse_prompt_embeddings=sparse,
-            dense_prompt_embeddings=dense, hq_features=state.hq_features,
-        )
-        n = self.model.mask_decoder.num_mask_tokens  # SAM's 4 mask tokens + the HQ token
-        hq_low = masks[:, n - 1:n]
-        if multimask:
-            fused_iou, best = torch.max(iou[:, 1:n - 1], dim=1)
-            base = masks[:, 1:n - 1][torch.arange(masks.shape[0], device=masks.device), best].unsqueeze(1)
-        else:
-            fused_iou, base = iou[:, 0:1], masks[:, 0:1]
-        return hq_low, base + hq_low, fused_iou
+    def _decoders(self, features: torch.Tensor, sam_features: torch.Tensor, hq_features: torch.Tensor,
+                  sparse: torch.Tensor, dense: torch.Tensor, sam_sparse: torch.Tensor, sam_dense: torch.Tensor,
+                  multimask: bool, only: str | None) -> tuple[torch.Tensor | None, ...]:
+        """Each decoder once; returns SAM logits and scores, HQ-only logits, fused logits and fused score
+        (None for a decoder that ``only`` skips).
 
-    def _decode_sam(self, state: _ImageState, prompt: Prompt, sparse: torch.Tensor, dense: torch.Tensor,
-                    multimask: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """The original SAM decoder's own ``forward``, unchanged. Returns logits (1 or 3) and scores."""
-        if self._sam_model is not None:  # SAM's own prompt encoder (a foreign sam_checkpoint)
-            points, boxes = self._prompt_tensors(state, prompt)
-            sparse, dense = self._sam_model.prompt_encoder(points=points, boxes=boxes, masks=None)
-        return self._sam_decode(
-            image_embeddings=state.sam_features if state.sam_features is not None else state.features,
-            image_pe=self._sam_dense_pe, sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
-            multimask_output=multimask, hq_token_only=False, interm_embeddings=None,
-        )
+        HQ decoder: the official ``MaskDecoderHQ.forward()`` minus its per-call recomputation of ``hq_features``
+        (``predict_masks`` with the per-image features), followed by ``forward()``'s own token selection.
+        SAM decoder: the original ``MaskDecoder.forward()``, unchanged.
+        """
+        sam_low = sam_iou = hq_low = fused_low = fused_iou = None
+        if only != "sam":
+            masks, iou = self.model.mask_decoder.predict_masks(
+                image_embeddings=features, image_pe=self._dense_pe, sparse_prompt_embeddings=sparse,
+                dense_prompt_embeddings=dense, hq_features=hq_features,
+            )
+            n = self.model.mask_decoder.num_mask_tokens  # SAM's 4 mask tokens + the HQ token
+            hq_low = masks[:, n - 1:n]
+            if multimask:
+                fused_iou, best = torch.max(iou[:, 1:n - 1], dim=1)
+                base = masks[:, 1:n - 1][torch.arange(masks.shape[0], device=masks.device), best].unsqueeze(1)
+            else:
+                fused_iou, base = iou[:, 0:1], masks[:, 0:1]
+            fused_low = base + hq_low
+        if only != "hq":
+            sam_low, sam_iou = self.sam_decoder(
+                image_embeddings=sam_features, image_pe=self._sam_dense_pe, sparse_prompt_embeddings=sam_sparse,
+                dense_prompt_embeddings=sam_dense, multimask_output=multimask, hq_token_only=False,
+                interm_embeddings=None,
+            )
+        return sam_low, sam_iou, hq_low, fused_low, fused_iou
 
 
 def _load_sam_side(model: Sam, sam_checkpoint: str | os.PathLike,
