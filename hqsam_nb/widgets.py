@@ -30,6 +30,7 @@ import numpy as np
 from ipycanvas import MultiCanvas, hold_canvas
 from ipycanvas.canvas import _CANVAS_MANAGER
 
+from .atomic import atomic_write_json
 from .drawing import (
     DIFF_COLORS,
     DIFF_LABELS,
@@ -665,9 +666,7 @@ class PromptCanvas(W.VBox):
         """Write :meth:`history_dict` as JSON (atomically); default ``<export_dir>/<name>.history.json``."""
         name = f"{self.export_name.value}.history.json"
         target = Path(path) if path is not None else self.export_dir / name
-        from .exports import atomic_write_bytes
-
-        atomic_write_bytes(target, json.dumps(self.history_dict(), indent=1).encode("utf-8"))
+        atomic_write_json(target, self.history_dict())
         self._message(f"saved the prompt history to {target}")
         return target
 
