@@ -1,16 +1,17 @@
 """hqsam-nb: understand, try and measure HQ-SAM against SAM in JupyterLab.
 
-The public API, re-exported here (each module's docstring says more):
+The public API is re-exported here; the package is grouped by concern:
 
-* loading (``loading``, ``checkpoints``, ``pair``): :func:`load_pair` (SAM + HQ-SAM from one image-encoder
-  pass), :func:`load_predictor` (the official ``SamPredictor``), :func:`load_model`, checkpoint resolution,
-  download and verification;
-* inputs (``images``, ``prompts``, ``samples``, ``synthetic``): :func:`as_rgb_uint8`, :func:`make_prompt`,
-  :func:`load_sample`, :func:`thin_structure_scene`;
-* drawing and keeping masks (``drawing``, ``figures``, ``wipe``, ``exports``);
-* measuring (``metrics``, ``datasets``, ``protocols``, ``speed``; the CLI ``python -m hqsam_nb.evaluate``);
-* inside the model (``architecture``);
-* interactive prompting (``prompt_state``; ``widgets.PromptCanvas``, imported on first use).
+* ``models/`` - checkpoints (official registry, download, verification) and safe loading: :func:`load_model`,
+  :func:`load_predictor` (the official ``SamPredictor``), :func:`resolve_checkpoint`;
+* ``pair/`` - :func:`load_pair`: SAM's and HQ-SAM's masks from one image-encoder pass, for one object or many;
+  validated prompts (:class:`Prompt`); the three branches defined once (``pair.branches``);
+* ``io/`` - images in (:func:`as_rgb_uint8`), samples and synthetic scenes, mask exports, atomic writes;
+* ``drawing/`` - numpy overlays and thin matplotlib figures;
+* ``metrics/`` - mask IoU and boundary IoU (``hqsam_nb.metrics``);
+* ``evaluation/`` - datasets, protocols, the resumable runner (CLI ``python -m hqsam_nb.evaluate``), speed;
+* ``architecture/`` - inside the model: parameters, a hooked forward trace, costs per stage, pictures;
+* ``widgets/`` - interactive prompting (``widgets.PromptCanvas``, imported on first use).
 """
 
 from __future__ import annotations
@@ -19,20 +20,8 @@ import logging
 from typing import Any
 
 from .architecture import parameter_table, plot_framework, record_forward, stage_costs
-from .checkpoints import (
-    CHECKPOINTS_ENV,
-    MODEL_NAMES,
-    CheckpointError,
-    CheckpointFile,
-    CheckpointUnavailableError,
-    ResolvedCheckpoint,
-    fetch_checkpoint,
-    official_file,
-    resolve_checkpoint,
-    verify_file,
-)
-from .datasets import Dataset, DatasetError, Example, image_mask_folder, open_dataset
-from .drawing import (
+from .drawing.figures import boundary_zoom_figure, compare_figure, difference_figure, gallery_figure
+from .drawing.overlays import (
     DIFF_COLORS,
     MASK_COLORS,
     composite,
@@ -42,7 +31,9 @@ from .drawing import (
     overlay_mask,
     overlay_masks,
 )
-from .exports import (
+from .evaluation.datasets import Dataset, DatasetError, Example, image_mask_folder, open_dataset
+from .evaluation.speed import measure_speed, model_size
+from .io.exports import (
     MaskRecord,
     load_coco_json,
     load_mask_png,
@@ -54,9 +45,23 @@ from .exports import (
     save_mask_png,
     save_polygons_json,
 )
-from .figures import boundary_zoom_figure, compare_figure, difference_figure, gallery_figure
-from .images import as_rgb_uint8, image_sha256, load_image
-from .loading import (
+from .io.images import as_rgb_uint8, image_sha256, load_image
+from .io.samples import SAMPLE_NAMES, Sample, list_samples, load_sample
+from .io.synthetic import SCENE_KINDS, synthetic_benchmark, thin_structure_scene
+from .metrics.masks import boundary_band, boundary_errors, boundary_iou, mask_iou
+from .models.checkpoints import (
+    CHECKPOINTS_ENV,
+    MODEL_NAMES,
+    CheckpointError,
+    CheckpointFile,
+    CheckpointUnavailableError,
+    ResolvedCheckpoint,
+    fetch_checkpoint,
+    official_file,
+    resolve_checkpoint,
+    verify_file,
+)
+from .models.loading import (
     RandomWeightsWarning,
     StateDictInfo,
     WeightsInfo,
@@ -69,15 +74,11 @@ from .loading import (
     random_state_dict,
     save_random_checkpoint,
 )
-from .metrics import boundary_band, boundary_errors, boundary_iou, mask_iou
 from .notebook import show_environment, show_weights_banner, weights_banner_html
-from .pair import MaskResult, PairPrediction, PairPredictor, load_pair
-from .prompt_state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
-from .prompts import Prompt, make_prompt
-from .samples import SAMPLE_NAMES, Sample, list_samples, load_sample
-from .speed import measure_speed, model_size
-from .synthetic import SCENE_KINDS, synthetic_benchmark, thin_structure_scene
-from .wipe import wipe_widget
+from .pair.predictor import MaskResult, PairPrediction, PairPredictor, load_pair
+from .pair.prompts import Prompt, make_prompt
+from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
+from .widgets.wipe import wipe_widget
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -87,7 +88,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> Any:
     """``hqsam_nb.PromptCanvas`` imports ipycanvas only when it is first used."""
     if name == "PromptCanvas":
-        from .widgets import PromptCanvas
+        from .widgets.canvas import PromptCanvas
 
         return PromptCanvas
     raise AttributeError(f"module 'hqsam_nb' has no attribute {name!r}")

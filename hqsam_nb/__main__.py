@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from .checkpoints import MODEL_NAMES, CheckpointError, fetch_checkpoint, official_file
+from .models.checkpoints import MODEL_NAMES, CheckpointError, fetch_checkpoint, official_file
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ import logging
 import platform
 from typing import Any
 
-from .loading import WeightsInfo
+from .models.loading import WeightsInfo
 
 __all__ = ["environment_summary", "show_environment", "show_weights_banner", "weights_banner_html"]
 
@@ -21,7 +21,7 @@ def environment_summary(device: Any = None) -> dict[str, str]:
     import torch
 
     from . import __version__
-    from .loading import pick_device
+    from .models.loading import pick_device
 
     dev = pick_device(device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor() or platform.machine()

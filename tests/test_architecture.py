@@ -17,7 +17,7 @@ from helpers import make_image
 
 import hqsam_nb
 from hqsam_nb import architecture as arch
-from hqsam_nb.loading import HQ_PARAM_PREFIXES
+from hqsam_nb.models.loading import HQ_PARAM_PREFIXES
 
 matplotlib.use("Agg")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hqsam_nb.atomic import atomic_path, atomic_write_json, atomic_write_text
+from hqsam_nb.io.atomic import atomic_path, atomic_write_json, atomic_write_text
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path) -> None:

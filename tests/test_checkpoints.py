@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import hqsam_nb
-from hqsam_nb import checkpoints
-from hqsam_nb.checkpoints import CheckpointError, CheckpointFile, CheckpointUnavailableError
+from hqsam_nb.models import checkpoints
+from hqsam_nb.models.checkpoints import CheckpointError, CheckpointFile, CheckpointUnavailableError
 
 
 def _spec_for(data: bytes, filename: str = "sam_hq_vit_tiny.pth") -> CheckpointFile:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hqsam_nb.datasets import (
+from hqsam_nb.evaluation.datasets import (
     DatasetError,
     coift,
     dis5k_vd,
@@ -20,7 +20,7 @@ from hqsam_nb.datasets import (
     synthetic_dataset,
     thinobject5k_test,
 )
-from hqsam_nb.synthetic import thin_structure_scene
+from hqsam_nb.io.synthetic import thin_structure_scene
 
 
 def _write(folder: Path, stems: list[str], *, size: tuple[int, int] = (24, 32),

@@ -30,7 +30,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 import hqsam_nb.__main__ as cli
-from hqsam_nb.checkpoints import CheckpointFile
+from hqsam_nb.models.checkpoints import CheckpointFile
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import hqsam_nb.evaluate as evaluate_mod
-from hqsam_nb.datasets import synthetic_dataset
-from hqsam_nb.evaluate import (
+import hqsam_nb.evaluation.runner as evaluate_mod
+from hqsam_nb.evaluation.datasets import synthetic_dataset
+from hqsam_nb.evaluation.runner import (
     EvalConfig,
     biggest_changes,
     evaluate_example,

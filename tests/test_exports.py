@@ -12,9 +12,9 @@ import pytest
 from helpers import make_image
 
 from hqsam_nb import Prompt, make_prompt
-from hqsam_nb import exports as ex
-from hqsam_nb.atomic import atomic_write_bytes
-from hqsam_nb.exports import (
+from hqsam_nb.io import exports as ex
+from hqsam_nb.io.atomic import atomic_write_bytes
+from hqsam_nb.io.exports import (
     MaskRecord,
     load_coco_json,
     load_mask_png,

@@ -10,7 +10,7 @@ from helpers import make_image
 
 from hqsam_nb import make_prompt
 from hqsam_nb.drawing import DIFF_LABELS, disagreement_boxes
-from hqsam_nb.figures import (
+from hqsam_nb.drawing.figures import (
     boundary_zoom_figure,
     compare_figure,
     difference_counts,
@@ -86,7 +86,7 @@ def test_gallery_figure_shape() -> None:
 
 
 def test_figures_with_a_real_pair_prediction(tiny_pair, tmp_path) -> None:
-    from hqsam_nb.exports import save_figure
+    from hqsam_nb.io.exports import save_figure
 
     image = make_image(96, 128, 5)
     tiny_pair.set_image(image)

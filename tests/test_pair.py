@@ -207,7 +207,7 @@ def test_merge_completes_a_one_decoder_prediction(tiny_pair) -> None:
 
 def test_compile_falls_back_to_eager_when_compiling_fails(tiny_pair, monkeypatch, caplog) -> None:
     """A machine without a working compiler: the compiled decoders fail on first use, the eager ones answer."""
-    from hqsam_nb import pair as pair_module
+    from hqsam_nb.pair import predictor as pair_module
 
     def broken_compile(fn, **kwargs):
         def call(*args, **kw):

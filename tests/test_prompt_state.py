@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from helpers import make_image
 
-from hqsam_nb.prompt_state import (
+from hqsam_nb.widgets.state import (
     CanvasMapping,
     PromptEditor,
     PromptState,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hqsam_nb.protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
+from hqsam_nb.evaluation.protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
 
 
 def _mask() -> np.ndarray:

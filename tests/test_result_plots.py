@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from hqsam_nb.datasets import synthetic_dataset
-from hqsam_nb.evaluate import EvalConfig, gallery_items
-from hqsam_nb.exports import save_figure
-from hqsam_nb.metrics import ERROR_FN, ERROR_FP, ERROR_TP, boundary_errors
-from hqsam_nb.result_plots import (
+from hqsam_nb.evaluation.datasets import synthetic_dataset
+from hqsam_nb.evaluation.plots import (
     ERROR_COLOURS,
     error_overlay,
     plot_point_curves,
     show_boundary_gallery,
 )
+from hqsam_nb.evaluation.runner import EvalConfig, gallery_items
+from hqsam_nb.io.exports import save_figure
+from hqsam_nb.metrics import ERROR_FN, ERROR_FP, ERROR_TP, boundary_errors
 
 
 def test_error_overlay_colours_band_pixels_only() -> None:

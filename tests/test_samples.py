@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hqsam_nb import make_prompt
-from hqsam_nb.samples import SAMPLE_NAMES, list_samples, load_sample, samples_markdown, suggest_prompt
+from hqsam_nb.io.samples import SAMPLE_NAMES, list_samples, load_sample, samples_markdown, suggest_prompt
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
@@ -17,7 +17,7 @@ def test_every_sample_loads_with_a_valid_prompt(name: str, no_network) -> None:
     p = make_prompt(image_size=(h, w), **s.prompt_kwargs())
     assert p.box is not None and p.points is not None
     if s.gt_mask is not None:  # generated: box = tight box of the ground truth, points on the object
-        assert s.gt_mask.shape == (h, w) and s.source.startswith("hqsam_nb.synthetic.")
+        assert s.gt_mask.shape == (h, w) and s.source.startswith("hqsam_nb.io.synthetic.")
         ys, xs = np.nonzero(s.gt_mask)
         assert s.box == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
         assert all(s.gt_mask[y, x] for x, y in s.points)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hqsam_nb.loading import HQ_PARAM_PREFIXES
-from hqsam_nb.speed import measure_speed, model_size, speed_rows
-from hqsam_nb.synthetic import thin_structure_scene
+from hqsam_nb.evaluation.speed import measure_speed, model_size, speed_rows
+from hqsam_nb.io.synthetic import thin_structure_scene
+from hqsam_nb.models.loading import HQ_PARAM_PREFIXES
 
 
 def test_model_size_splits_sam_and_hq(tiny_pair) -> None:

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from hqsam_nb.synthetic import SCENE_KINDS, benchmark_specs, synthetic_benchmark, thin_structure_scene
+from hqsam_nb.io.synthetic import SCENE_KINDS, benchmark_specs, synthetic_benchmark, thin_structure_scene
 
 
 @pytest.mark.parametrize("kind", SCENE_KINDS)

@@ -11,9 +11,9 @@ import pytest
 from helpers import make_image
 
 from hqsam_nb import MaskResult, PairPrediction
-from hqsam_nb.exports import load_coco_json, load_mask_png
-from hqsam_nb.prompt_state import PromptState, mask_sha256
+from hqsam_nb.io.exports import load_coco_json, load_mask_png
 from hqsam_nb.widgets import PromptCanvas
+from hqsam_nb.widgets.state import PromptState, mask_sha256
 
 IMAGE = make_image(240, 320, seed=11)  # shown at half size with max_display=(120, 160)
 
@@ -280,7 +280,7 @@ class FakePair:
         return self.image.shape[:2]
 
     def predict(self, points=None, labels=None, box=None, multimask=False, only=None):
-        from hqsam_nb.prompts import make_prompt
+        from hqsam_nb.pair.prompts import make_prompt
 
         prompt = make_prompt(points, labels, box, image_size=self.original_size)
         h, w = self.original_size

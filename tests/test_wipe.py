@@ -7,7 +7,7 @@ import pytest
 from helpers import make_image
 
 from hqsam_nb.drawing import MASK_COLORS, overlay_mask
-from hqsam_nb.wipe import encode_png, wipe_widget
+from hqsam_nb.widgets.wipe import encode_png, wipe_widget
 
 
 def decode(png: bytes) -> np.ndarray:

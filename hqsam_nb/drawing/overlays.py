@@ -10,10 +10,10 @@ Conventions:
   not premultiplied, alpha);
 * masks are ``bool`` ``H x W`` of the same height and width;
 * points and boxes are ``(x, y)`` pixels of the original image, ``x`` to the right and ``y`` down
-  (see :mod:`hqsam_nb.prompts`);
+  (see :mod:`hqsam_nb.pair.prompts`);
 * colours are ``(R, G, B)`` triples of ints in ``[0, 255]``.
 
-The matplotlib figures built on top of these functions live in :mod:`hqsam_nb.figures`.
+The matplotlib figures built on top of these functions live in :mod:`hqsam_nb.drawing.figures`.
 """
 
 from __future__ import annotations

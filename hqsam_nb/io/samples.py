@@ -4,7 +4,7 @@ Two kinds:
 
 * photographs bundled with scikit-image (:mod:`skimage.data`): an astronaut beside a model space shuttle,
   a cat, an espresso cup, a rocket between two lattice launch towers, and a cameraman on a tripod;
-* thin-structure scenes drawn in code by :mod:`hqsam_nb.synthetic` (wires, a chain-link fence, branching
+* thin-structure scenes drawn in code by :mod:`hqsam_nb.io.synthetic` (wires, a chain-link fence, branching
   twigs, a window frame, outlined letters) over skimage textures, *with their exact ground-truth masks*: the
   kind of object the HQ-SAM paper is about.
 
@@ -38,7 +38,7 @@ class Sample:
     Attributes:
         name: the key for :func:`load_sample`.
         description: one line on what is in it and what the prompt selects.
-        source: ``"skimage.data.<name>"`` or ``"hqsam_nb.synthetic.<kind>"``.
+        source: ``"skimage.data.<name>"`` or ``"hqsam_nb.io.synthetic.<kind>"``.
         image: RGB ``uint8`` ``H x W x 3``.
         box: suggested box ``(x0, y0, x1, y1)`` in pixels, or None.
         points: suggested ``(x, y)`` points, or None.
@@ -157,7 +157,7 @@ def suggest_prompt(gt_mask: np.ndarray, n_points: int = 2, margin: int = 0
 
 
 def _scene(kind: str, size: tuple[int, int], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The one place generated scenes come from: :func:`hqsam_nb.synthetic.thin_structure_scene`."""
+    """The one place generated scenes come from: :func:`hqsam_nb.io.synthetic.thin_structure_scene`."""
     from .synthetic import thin_structure_scene
 
     return thin_structure_scene(kind, size=size, seed=seed)
@@ -182,7 +182,7 @@ def load_sample(name: str, *, size: tuple[int, int] = (512, 512), seed: int | No
         kind, default_seed, description = _SCENES[name]
         image, gt = _scene(kind, tuple(size), default_seed if seed is None else seed)
         box, points = suggest_prompt(gt)
-        return Sample(name, description, f"hqsam_nb.synthetic.{kind}", image, box, points,
+        return Sample(name, description, f"hqsam_nb.io.synthetic.{kind}", image, box, points,
                       (1,) * len(points), gt)
     raise ValueError(f"no sample named {name!r}; choose one of {', '.join(SAMPLE_NAMES)} "
                      "(or load your own image with hqsam_nb.load_image(path))")
@@ -197,7 +197,7 @@ def list_samples(kind: str = "all") -> list[dict[str, str]]:
     rows: dict[str, Callable[[], list[dict[str, str]]]] = {
         "photo": lambda: [{"name": n, "source": f"skimage.data.{s.skimage_name}",
                            "description": s.description} for n, s in _PHOTOS.items()],
-        "generated": lambda: [{"name": n, "source": f"hqsam_nb.synthetic.{k}", "description": d}
+        "generated": lambda: [{"name": n, "source": f"hqsam_nb.io.synthetic.{k}", "description": d}
                               for n, (k, _, d) in _SCENES.items()],
     }
     if kind == "all":

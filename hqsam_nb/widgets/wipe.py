@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .drawing import (
+from ..drawing.overlays import (
     MASK_COLORS,
     _check_image,
     _check_mask,

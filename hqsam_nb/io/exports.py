@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ..drawing.overlays import _check_mask
 from .atomic import atomic_write_bytes
-from .drawing import _check_mask
 
 logger = logging.getLogger(__name__)
 

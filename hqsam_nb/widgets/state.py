@@ -13,7 +13,7 @@ be tested without a browser:
   :class:`~hqsam_nb.PairPredictor` to the very same masks (checked by their SHA-256).
 
 Coordinates: ``(x, y)`` pixels of the original image, ``x`` to the right, ``y`` down, ``0 <= x <= W``,
-``0 <= y <= H`` (see :mod:`hqsam_nb.prompts`).
+``0 <= y <= H`` (see :mod:`hqsam_nb.pair.prompts`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .images import image_sha256
-from .prompts import Prompt, make_prompt
+from ..io.images import image_sha256
+from ..pair.prompts import Prompt, make_prompt
 
 __all__ = [
     "HISTORY_FORMAT",

@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import torch
 
-from ._official import import_official
-from .checkpoints import check_model_name, resolve_checkpoint
-from .images import ImageLike, as_rgb_uint8, image_sha256
-from .loading import (
+from .._compat import import_official
+from ..io.images import ImageLike, as_rgb_uint8, image_sha256
+from ..models.checkpoints import check_model_name, resolve_checkpoint
+from ..models.loading import (
     Weights,
     WeightsInfo,
     check_state_dict,
@@ -242,7 +242,7 @@ class PairPredictor:
 
         Args:
             image: RGB ``uint8`` ``H x W x 3``, grayscale ``H x W``, RGBA, float in ``[0, 1]``, a
-                ``PIL.Image`` or a path (see :func:`~hqsam_nb.images.as_rgb_uint8`).
+                ``PIL.Image`` or a path (see :func:`~hqsam_nb.io.images.as_rgb_uint8`).
         """
         rgb = as_rgb_uint8(image)
         key = image_sha256(rgb)
@@ -300,7 +300,7 @@ class PairPredictor:
                 half the cost. None (default) runs both.
 
         Raises:
-            RuntimeError: no image set. ValueError: an invalid prompt (see :func:`~hqsam_nb.prompts.make_prompt`)
+            RuntimeError: no image set. ValueError: an invalid prompt (see :func:`~hqsam_nb.pair.prompts.make_prompt`)
                 or an unknown ``only``.
         """
         if only not in (None, "sam", "hq"):
@@ -391,7 +391,7 @@ def _load_sam_side(model: Sam, sam_checkpoint: str | os.PathLike,
     Returns SAM's decoder, plus a full SAM model only when the file's image or prompt encoder differs from
     the HQ-SAM checkpoint's (then SAM needs an encoder pass of its own), and the file's :class:`WeightsInfo`.
     """
-    from .loading import build_model
+    from ..models.loading import build_model
 
     resolved = resolve_checkpoint(model_name, hq=False, checkpoint=sam_checkpoint)
     state_dict = load_state_dict(resolved.path)

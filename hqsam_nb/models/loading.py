@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Literal
 
 import torch
 
-from ._official import import_official
-from .atomic import atomic_path
+from .._compat import import_official
+from ..io.atomic import atomic_path
 from .checkpoints import (
     CheckpointError,
     check_model_name,
@@ -331,7 +331,8 @@ def load_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None 
 
     Args:
         model: ``"vit_tiny"`` (Light HQ-SAM), ``"vit_b"``, ``"vit_l"`` or ``"vit_h"``.
-        checkpoint: a file to load instead of the official one (see :func:`~hqsam_nb.checkpoints.resolve_checkpoint`).
+        checkpoint: a file to load instead of the official one
+            (see :func:`~hqsam_nb.models.checkpoints.resolve_checkpoint`).
         device: ``None`` (cuda, then mps, then cpu), or a torch device.
         weights: ``"pretrained"`` (load a checkpoint) or ``"random"`` (seeded random init, no file; a
             :class:`RandomWeightsWarning` says the masks are meaningless).

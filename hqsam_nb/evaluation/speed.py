@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 if TYPE_CHECKING:
-    from .pair import PairPredictor
+    from ..pair.predictor import PairPredictor
 
 __all__ = ["ModelSize", "SpeedResult", "measure_speed", "model_size", "speed_rows"]
 
@@ -56,7 +56,7 @@ class ModelSize:
 def model_size(pair: PairPredictor) -> ModelSize:
     """Count SAM's and HQ-SAM's parameters in a :class:`~hqsam_nb.pair.PairPredictor`
     (:func:`hqsam_nb.architecture.parameter_table` of its model)."""
-    from .architecture import parameter_table
+    from ..architecture import parameter_table
 
     table = parameter_table(pair.model)
     return ModelSize(pair.info.model, table.sam_part.params, table.hq_additions.params)
@@ -127,10 +127,10 @@ def measure_speed(pair: PairPredictor, image: np.ndarray | None = None, *, box: 
     Returns:
         Two :class:`SpeedResult` s (SAM, HQ-SAM) per encoder dtype.
     """
-    from .images import as_rgb_uint8
+    from ..io.images import as_rgb_uint8
 
     if image is None:
-        from .synthetic import thin_structure_scene
+        from ..io.synthetic import thin_structure_scene
 
         image = thin_structure_scene("fence", (768, 1024), seed=0)[0]
     rgb = as_rgb_uint8(image)
@@ -211,7 +211,7 @@ def _device_name(device: torch.device) -> str:
 
 
 def speed_rows(results: list[SpeedResult]) -> tuple[list[str], list[list[Any]]]:
-    """Header and rows for :func:`~hqsam_nb.evaluate.markdown_table`, in the paper's column order."""
+    """Header and rows for :func:`~hqsam_nb.evaluation.runner.markdown_table`, in the paper's column order."""
     header = ["model", "encoder dtype", "total (MB)", "learnable (MB)", "encoder ms", "decoder ms", "FPS",
               "peak memory (MB)"]
     rows = [[f"{r.branch} {r.model}", r.dtype, r.total_mb, r.learnable_mb, r.encoder_ms, r.decoder_ms,

@@ -3,7 +3,7 @@ galleries that show what boundary IoU scores (the pixels of each boundary band, 
 
 The pure part is :func:`error_overlay` (numpy in, RGB ``uint8`` out); the rest are thin matplotlib shells that
 return a ``Figure`` (nothing is shown or saved unless you ask:
-:func:`hqsam_nb.exports.save_figure` writes atomically).
+:func:`hqsam_nb.io.exports.save_figure` writes atomically).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .figures import new_figure
-from .metrics import ERROR_FN, ERROR_FP, ERROR_TP
+from ..drawing.figures import new_figure
+from ..metrics.masks import ERROR_FN, ERROR_FP, ERROR_TP
 from .paper_numbers import PAPER_POINT_MBIOU
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def plot_summary(table: Sequence[Mapping[str, Any]], *, title: str | None = None
     """A run's table as a figure: grouped bars for one prompt setting, curves for several.
 
     Args:
-        table: :func:`hqsam_nb.evaluate.summarize`'s output.
+        table: :func:`hqsam_nb.evaluation.runner.summarize`'s output.
     """
     if len(table) > 1:
         return plot_point_curves({"": table}, paper=None, metrics=("mIoU", "mBIoU"), title=title)
@@ -74,7 +74,7 @@ def plot_point_curves(tables: Mapping[str, Sequence[Mapping[str, Any]]], *,
     COIFT / DIS figure.
 
     Args:
-        tables: dataset name -> :func:`~hqsam_nb.evaluate.summarize` output of a ``prompt="points"`` run.
+        tables: dataset name -> :func:`~hqsam_nb.evaluation.runner.summarize` output of a ``prompt="points"`` run.
         paper: the paper's mBIoU per dataset name (drawn dotted where a dataset's name matches);
             None to leave them out.
         metrics: ``"mBIoU"`` and/or ``"mIoU"``.

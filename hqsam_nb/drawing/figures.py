@@ -1,7 +1,7 @@
 """Matplotlib figures for comparing SAM and HQ-SAM: thin wrappers over :mod:`hqsam_nb.drawing`.
 
 Every function paints numpy arrays made by :mod:`hqsam_nb.drawing` and returns the ``Figure`` (or draws
-into an ``Axes`` you pass), so a notebook shows it, a script saves it (:func:`hqsam_nb.exports.save_figure`),
+into an ``Axes`` you pass), so a notebook shows it, a script saves it (:func:`hqsam_nb.io.exports.save_figure`),
 and a test inspects it. Nothing here is needed to draw masks into arrays or files.
 
 Coordinates are ``(x, y)`` pixels of the original image; masks are ``bool`` ``H x W``.
@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .drawing import (
+from ..metrics.masks import mask_iou
+from .overlays import (
     DIFF_COLORS,
     DIFF_LABELS,
     FUSED_COLOR,
@@ -31,7 +32,6 @@ from .drawing import (
     mask_rgba,
     overlay_mask,
 )
-from .metrics import mask_iou
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -220,7 +220,7 @@ def difference_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarr
     Returns:
         The figure. The legend gives each class's pixel count; the title the IoU between the two masks.
     """
-    from .drawing import composite
+    from .overlays import composite
 
     image = _check_image(image)
     layer = difference_rgba(sam_mask, hq_mask, alpha)
@@ -258,7 +258,7 @@ def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.nd
     """
     from matplotlib.patches import Rectangle
 
-    from .drawing import composite
+    from .overlays import composite
 
     image = _check_image(image)
     sam_mask = _check_mask(sam_mask, image.shape[:2], name="sam_mask")
@@ -305,7 +305,7 @@ def gallery_figure(items: Sequence[tuple[str, np.ndarray, Any]], *, fused: bool 
             made on ``image``.
         fused: add a fused-mask column.
     """
-    from .drawing import composite
+    from .overlays import composite
 
     items = list(items)
     if not items:

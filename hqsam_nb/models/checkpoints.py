@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .atomic import atomic_write_json
+from ..io.atomic import atomic_write_json
 
 logger = logging.getLogger(__name__)
 

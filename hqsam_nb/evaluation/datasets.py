@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import load_image
-from .synthetic import BENCHMARK_SIZES, benchmark_specs
+from ..io.images import load_image
+from ..io.synthetic import BENCHMARK_SIZES, benchmark_specs
 
 logger = logging.getLogger(__name__)
 
@@ -331,7 +331,7 @@ def find_paper_datasets(root: str | os.PathLike) -> dict[str, Dataset]:
 
 def synthetic_dataset(n: int = 50, seed: int = 0,
                       sizes: tuple[tuple[int, int], ...] = BENCHMARK_SIZES) -> Dataset:
-    """The built-in thin-structure benchmark (:mod:`hqsam_nb.synthetic`) as a :class:`Dataset`."""
+    """The built-in thin-structure benchmark (:mod:`hqsam_nb.io.synthetic`) as a :class:`Dataset`."""
     specs = benchmark_specs(n, seed, sizes)
     # The source names the benchmark, not its length: the first k scenes of any n are the same scenes, so a
     # run over n = 20 can be extended to n = 50 in the same output folder.

@@ -1,7 +1,7 @@
 """Click on an image in JupyterLab (or a Voilà app) and watch SAM's and HQ-SAM's masks follow.
 
 :class:`PromptCanvas` is a thin ``ipywidgets`` / ``ipycanvas`` shell: the prompt logic (events, undo/redo,
-canvas <-> image coordinates, history replay) is pure Python in :mod:`hqsam_nb.prompt_state`, the mask layers
+canvas <-> image coordinates, history replay) is pure Python in :mod:`hqsam_nb.widgets.state`, the mask layers
 are drawn by :mod:`hqsam_nb.drawing`, and the masks come from a :class:`~hqsam_nb.PairPredictor`, which
 computes the image embedding once per image (and caches it, so going back to an image is free).
 
@@ -14,7 +14,6 @@ The canvas is an ``ipycanvas.MultiCanvas`` with three layers, each redrawn only 
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import logging
@@ -27,11 +26,10 @@ from typing import Any
 
 import ipywidgets as W  # noqa: N812
 import numpy as np
-from ipycanvas import MultiCanvas, hold_canvas
-from ipycanvas.canvas import _CANVAS_MANAGER
+from ipycanvas import MultiCanvas
 
-from .atomic import atomic_write_json
-from .drawing import (
+from .._compat import held_canvas
+from ..drawing.overlays import (
     DIFF_COLORS,
     DIFF_LABELS,
     FUSED_COLOR,
@@ -41,8 +39,9 @@ from .drawing import (
     difference_rgba,
     mask_rgba,
 )
-from .images import as_rgb_uint8
-from .prompt_state import (
+from ..io.atomic import atomic_write_json
+from ..io.images import as_rgb_uint8
+from .state import (
     KEY_BINDINGS,
     CanvasMapping,
     EditorUpdate,
@@ -74,23 +73,6 @@ VIEW_COLORS = {"sam": MASK_COLORS[0], "hq": MASK_COLORS[1], "fused": FUSED_COLOR
 _VIEW_DECODER = {"sam": "sam", "hq": "hq", "fused": "hq"}
 _BOX_COLOR = "#ffd400"
 _MAX_LOG = 500
-
-
-@contextlib.contextmanager
-def _held() -> Any:
-    """``hold_canvas()`` that nests and survives errors: the outermost one sends everything drawn inside in
-    one message, so new masks and prompts reach the browser in the same frame. (``hold_canvas`` itself
-    flushes on every exit, and an exception inside it would leave ipycanvas caching every later command.)"""
-    if _CANVAS_MANAGER._caching:
-        yield
-        return
-    with hold_canvas():
-        try:
-            yield
-        except BaseException:
-            _CANVAS_MANAGER.flush()
-            _CANVAS_MANAGER._caching = False
-            raise
 
 
 def _rgb(color: tuple[int, int, int]) -> str:
@@ -263,10 +245,10 @@ class PromptCanvas(W.VBox):
     @staticmethod
     def _sample_options() -> list[tuple[str, str]]:
         """(label, name) of the bundled samples: skimage photographs, and generated scenes when available."""
-        from .samples import list_samples
+        from ..io.samples import list_samples
 
         try:
-            from . import synthetic  # noqa: F401  (the generated scenes need it)
+            from ..io import synthetic  # noqa: F401  (the generated scenes need it)
         except ImportError:
             rows = list_samples("photo")
         else:
@@ -274,7 +256,7 @@ class PromptCanvas(W.VBox):
         return [(row["name"].replace("_", " "), row["name"]) for row in rows]
 
     def _first_sample(self) -> tuple[Any, str | None]:
-        from .samples import load_sample
+        from ..io.samples import load_sample
 
         name = self._sample_options()[0][1]
         return load_sample(name).image, f"sample:{name}"
@@ -283,7 +265,7 @@ class PromptCanvas(W.VBox):
         name = change["new"]
         if name is None or self.source == f"sample:{name}":
             return
-        from .samples import load_sample
+        from ..io.samples import load_sample
 
         self.set_image(load_sample(name).image, source=f"sample:{name}")
 
@@ -446,7 +428,7 @@ class PromptCanvas(W.VBox):
             self._decode()
         if update.prompt or update.preview:
             t1 = time.perf_counter()
-            with _held():  # masks and prompts in one message: they appear in the same frame
+            with held_canvas():  # masks and prompts in one message: they appear in the same frame
                 if update.prompt:
                     self._redraw_masks()
                 self._redraw_prompts()
@@ -519,7 +501,7 @@ class PromptCanvas(W.VBox):
         if self.image is None:
             return
         h, w = self.editor.mapping.canvas_size
-        with _held():
+        with held_canvas():
             if (self.canvas.width, self.canvas.height) != (w, h):
                 self.canvas.width, self.canvas.height = w, h
             # 1:1 pixels (no blurry upscaling), shrinking with the page when it is narrower than the canvas
@@ -533,7 +515,7 @@ class PromptCanvas(W.VBox):
         mapping = self.editor.mapping
         small = _resize_image(self.image, mapping.display_size)
         layer = self.image_layer
-        with _held():
+        with held_canvas():
             layer.clear()
             for p in range(mapping.panels):
                 layer.put_image_data(small, p * mapping.display_size[1], 0)
@@ -557,7 +539,7 @@ class PromptCanvas(W.VBox):
 
     def _redraw_masks(self) -> None:
         rgba = self._mask_rgba()
-        with _held():
+        with held_canvas():
             self.mask_layer.clear()
             if rgba is not None:
                 self.mask_layer.put_image_data(rgba, 0, 0)
@@ -568,7 +550,7 @@ class PromptCanvas(W.VBox):
         mapping = self.editor.mapping
         state = self.editor.state
         layer = self.prompt_layer
-        with _held():
+        with held_canvas():
             layer.clear()
             for panel in range(mapping.panels):
                 if state.box is not None:
@@ -673,7 +655,7 @@ class PromptCanvas(W.VBox):
     def replay(self, history: dict[str, Any] | str | os.PathLike) -> Replay:
         """Load a history (dict or JSON path) into the widget: rebuild its prompt and decode it again.
 
-        Returns the :class:`~hqsam_nb.prompt_state.Replay` (``.matches``: the masks equal the recorded ones).
+        Returns the :class:`~hqsam_nb.widgets.state.Replay` (``.matches``: the masks equal the recorded ones).
         """
         data = history if isinstance(history, dict) else json.loads(Path(history).read_text())
         result = replay_history(self.pair, data, self.image)
@@ -702,7 +684,7 @@ class PromptCanvas(W.VBox):
         """
         if self.prediction is None:
             raise RuntimeError("nothing to export yet: click the image to get a mask first")
-        from .exports import MaskRecord, save_coco_json, save_mask_png
+        from ..io.exports import MaskRecord, save_coco_json, save_mask_png
 
         stem = Path(stem) if stem is not None else self.export_dir / str(self.export_name.value)
         p = self.complete_prediction()

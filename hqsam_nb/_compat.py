@@ -1,0 +1,59 @@
+"""Every reach into another package's internals, in one place, each with a test (``tests/test_compat.py``).
+
+* :func:`import_official` - ``segment_anything_hq`` imported once, its import-time warnings filtered narrowly:
+  0.3 imports ``timm.models.layers`` / ``timm.models.registry`` (deprecated in timm: FutureWarning) and
+  re-registers TinyViT names in timm's registry (UserWarning "Overwriting tiny_vit_..."). Those two, and only
+  those, are silenced; every module of this package calls it before importing from ``segment_anything_hq``.
+* :func:`separate_heads` - ``segment_anything_hq``'s private ``Attention._separate_heads`` (the decoder's
+  attention maps are rebuilt from the captured q/k projections with the module's own head split).
+* :func:`held_canvas` - ipycanvas' private ``_CANVAS_MANAGER``: nested holds and a hold that an exception leaves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+__all__ = ["held_canvas", "import_official", "separate_heads"]
+
+
+def import_official() -> ModuleType:
+    """Return the ``segment_anything_hq`` module, imported quietly on the first call."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Importing from timm\.models\.(layers|registry) is deprecated",
+                                category=FutureWarning)
+        warnings.filterwarnings("ignore", message=r"Overwriting tiny_vit_.* in registry", category=UserWarning)
+        import segment_anything_hq
+        import segment_anything_hq.modeling
+        import segment_anything_hq.utils.transforms  # noqa: F401
+    return segment_anything_hq
+
+
+def separate_heads(attention: Any, x: Any) -> Any:
+    """``attention._separate_heads(x, attention.num_heads)``: ``B x N x C`` -> ``B x heads x N x C/heads``, with
+    the official ``segment_anything_hq.modeling.transformer.Attention``'s own (private) method."""
+    return attention._separate_heads(x, attention.num_heads)
+
+
+@contextlib.contextmanager
+def held_canvas() -> Iterator[None]:
+    """``ipycanvas.hold_canvas()`` that nests (an inner hold inside an outer one does not flush early) and that
+    an exception does not leave open. Needs ipycanvas' private ``_CANVAS_MANAGER`` (its ``_caching`` flag and
+    ``flush()``): ``hold_canvas`` itself flushes on every exit, and an exception inside it would leave ipycanvas
+    caching every later command."""
+    from ipycanvas import hold_canvas
+    from ipycanvas.canvas import _CANVAS_MANAGER
+
+    if _CANVAS_MANAGER._caching:
+        yield
+        return
+    with hold_canvas():
+        try:
+            yield
+        except BaseException:
+            _CANVAS_MANAGER.flush()
+            _CANVAS_MANAGER._caching = False
+            raise

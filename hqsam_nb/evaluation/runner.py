@@ -1,0 +1,576 @@
+"""SAM vs HQ-SAM on a dataset: mIoU and mBIoU per prompt setting, resumable, as a library and a CLI.
+
+Command line::
+
+    python -m hqsam_nb.evaluate --data synthetic --model vit_tiny --prompt box --out runs/synthetic-box
+    python -m hqsam_nb.evaluate --data ~/data/thin_object_detection/COIFT --model vit_l --prompt points \\
+        --out runs/coift-points
+
+Every image gets one image-encoder pass, shared by SAM and HQ-SAM (:class:`~hqsam_nb.pair.PairPredictor`),
+then one decode per prompt setting (the tight box; or the six point settings of
+:data:`~hqsam_nb.evaluation.protocols.POINT_SETTINGS`). Each finished image is appended to ``results.jsonl`` in the
+output folder and flushed to disk (``fsync``) before the next one starts, so Ctrl-C, a crash or a lost
+session loses no finished image; running the same command again continues where it stopped (a half-written
+last line is dropped and redone). At the end it writes, each atomically:
+
+* ``per_image.csv`` - one row per image and prompt setting, IoU / boundary IoU / score of each branch;
+* ``summary.json`` - the run's settings, the table (mIoU, mBIoU in percent per setting and branch) and speed;
+* ``summary.png`` - bars (box) or the point-count curves (points), and ``per_image.png`` - SAM vs HQ-SAM
+  boundary IoU per image.
+
+Branches: ``sam`` (the original SAM decoder), ``hq`` (HQ token only) and ``fused`` (SAM + HQ token logits,
+the paper's HQ-SAM, ``hq_token_only=False``).
+
+Resize protocols: ``predictor`` (default) feeds the image as the official ``SamPredictor`` does (long side to
+1024, aspect ratio kept, masks resized back to the original size); ``stretch`` is the paper's evaluation
+pipeline (image stretched to 1024 x 1024 ignoring the aspect ratio, the 256 x 256 logits upsampled bilinearly
+straight to the ground truth's size). Numbers differ slightly between the two; tables say which they used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..io.atomic import atomic_write_bytes, atomic_write_text
+from ..metrics.masks import boundary_iou, logits_to_mask, mask_iou
+from .protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
+
+if TYPE_CHECKING:
+    from ..pair.predictor import PairPredictor
+    from .datasets import Dataset
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "BRANCHES",
+    "BRANCH_LABELS",
+    "RESIZE_MODES",
+    "EvalConfig",
+    "EvaluationRun",
+    "biggest_changes",
+    "gallery_items",
+    "PromptOutcome",
+    "evaluate_example",
+    "load_records",
+    "main",
+    "markdown_table",
+    "predict_example",
+    "run_evaluation",
+    "setting_labels",
+    "speed_summary",
+    "summarize",
+    "write_reports",
+]
+
+#: The three masks compared for every prompt.
+BRANCHES: tuple[str, ...] = ("sam", "hq", "fused")
+#: How tables and plots name them.
+BRANCH_LABELS: dict[str, str] = {"sam": "SAM", "hq": "HQ-SAM (HQ token only)", "fused": "HQ-SAM"}
+#: ``predictor``: SamPredictor's aspect-preserving resize (default); ``stretch``: the paper's 1024 x 1024.
+RESIZE_MODES: tuple[str, ...] = ("predictor", "stretch")
+
+RESULTS_FILE = "results.jsonl"
+RUN_FILE = "run.json"
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What a run measures (saved in ``run.json``; a resumed run must use the same).
+
+    Attributes:
+        prompt: ``"box"`` (tight ground-truth box) or ``"points"`` (the paper's six point settings).
+        resize: ``"predictor"`` or ``"stretch"`` (see the module docstring).
+        box_jitter: 0 for the exact box, else the jitter of :func:`~hqsam_nb.evaluation.protocols.tight_box`.
+        seed: seeds point sampling and box jitter (per image, independent of order).
+        dilation_ratio: boundary IoU's band width as a fraction of the image diagonal.
+    """
+
+    prompt: str = "box"
+    resize: str = "predictor"
+    box_jitter: float = 0.0
+    seed: int = 0
+    dilation_ratio: float = 0.02
+
+    def __post_init__(self) -> None:
+        if self.prompt not in ("box", "points"):
+            raise ValueError(f"prompt={self.prompt!r} is not accepted; use 'box' or 'points'")
+        if self.resize not in RESIZE_MODES:
+            raise ValueError(f"resize={self.resize!r} is not accepted; use one of {RESIZE_MODES}")
+        if not 0 <= self.box_jitter < 1:
+            raise ValueError(f"box_jitter must be in [0, 1), got {self.box_jitter!r}")
+
+
+def setting_labels(config: EvalConfig) -> tuple[str, ...]:
+    """The prompt settings a run evaluates, in order: ``("box",)`` or the point settings' labels."""
+    return ("box",) if config.prompt == "box" else tuple(s.label for s in POINT_SETTINGS)
+
+
+@dataclass(frozen=True)
+class PromptOutcome:
+    """One prompt on one image: the prompt, each branch's mask (``bool H x W``) and score, decoder time."""
+
+    setting: str
+    points: np.ndarray | None
+    labels: np.ndarray | None
+    box: np.ndarray | None
+    masks: dict[str, np.ndarray]
+    scores: dict[str, float]
+    decode_ms: float
+
+
+def _prompts(name: str, mask: np.ndarray, config: EvalConfig) -> list[tuple[str, Any, Any, Any]]:
+    if config.prompt == "box":
+        rng = image_rng(config.seed, name, "box") if config.box_jitter else None
+        return [("box", None, None, tight_box(mask, jitter=config.box_jitter, rng=rng))]
+    prompts = point_prompts(mask, image_rng(config.seed, name, "points"))
+    return [(label, pts, lab, None) for label, (pts, lab) in prompts.items()]
+
+
+def predict_example(pair: PairPredictor, name: str, image: np.ndarray, mask: np.ndarray,
+                    config: EvalConfig = EvalConfig()) -> tuple[float | None, list[PromptOutcome]]:
+    """Set the image (one encoder pass) and decode every prompt of the protocol.
+
+    Args:
+        pair: a :class:`~hqsam_nb.pair.PairPredictor`.
+        name: the example's name (seeds its prompts).
+        image: RGB ``uint8`` ``H x W x 3``. mask: ground truth ``bool`` ``H x W`` (not empty).
+
+    Returns:
+        ``(encoder_ms, outcomes)``: the encoder time (None when the pair had the image cached) and one
+        :class:`PromptOutcome` per prompt setting, masks at ``H x W``.
+    """
+    import cv2
+
+    h, w = mask.shape
+    fed = image
+    scale = np.array([1.0, 1.0])
+    if config.resize == "stretch":
+        size = pair.model.image_encoder.img_size
+        fed = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
+        scale = np.array([size / w, size / h])
+    passes = pair.encoder_passes
+    t0 = time.perf_counter()
+    pair.set_image(fed)
+    encoder_ms = (time.perf_counter() - t0) * 1e3 if pair.encoder_passes > passes else None
+    outcomes = []
+    for setting, points, labels, box in _prompts(name, mask, config):
+        p = None if points is None else points * scale
+        b = None if box is None else box * np.tile(scale, 2)
+        out = pair.predict(points=p, labels=labels, box=b)
+        results = {"sam": out.sam, "hq": out.hq, "fused": out.fused}
+        if config.resize == "stretch":
+            masks = {k: logits_to_mask(r.logits, size=(h, w)) for k, r in results.items()}
+        else:
+            masks = {k: r.mask for k, r in results.items()}
+        outcomes.append(PromptOutcome(setting, points, labels, box, masks,
+                                      {k: float(r.score) for k, r in results.items()}, out.decode_ms))
+    return encoder_ms, outcomes
+
+
+def evaluate_example(pair: PairPredictor, name: str, image: np.ndarray, mask: np.ndarray,
+                     config: EvalConfig = EvalConfig()) -> dict[str, Any]:
+    """One image's record, as stored in ``results.jsonl`` (JSON-serialisable).
+
+    ``{"image", "height", "width", "encoder_ms", "results": [{"setting", "n_pos", "n_neg", "decode_ms",
+    "iou": {branch: float}, "biou": {...}, "score": {...}}, ...]}``; IoUs in ``[0, 1]``. An image with an
+    empty ground-truth mask gets ``{"image", "skipped": reason}``.
+    """
+    record: dict[str, Any] = {"image": name, "height": int(mask.shape[0]), "width": int(mask.shape[1])}
+    if not mask.any():
+        record["skipped"] = "empty ground-truth mask"
+        return record
+    encoder_ms, outcomes = predict_example(pair, name, image, mask, config)
+    record["encoder_ms"] = encoder_ms
+    record["results"] = [{
+        "setting": o.setting,
+        "n_pos": int(0 if o.labels is None else (o.labels == 1).sum()),
+        "n_neg": int(0 if o.labels is None else (o.labels == 0).sum()),
+        "decode_ms": o.decode_ms,
+        "iou": {b: mask_iou(mask, o.masks[b]) for b in BRANCHES},
+        "biou": {b: boundary_iou(mask, o.masks[b], config.dilation_ratio) for b in BRANCHES},
+        "score": o.scores,
+    } for o in outcomes]
+    return record
+
+
+# -- storage ------------------------------------------------------------------------------------------------
+def _write_text(path: Path, text: str) -> None:
+    atomic_write_text(path, text)
+
+
+def load_records(out_dir: str | os.PathLike, *, repair: bool = False) -> list[dict[str, Any]]:
+    """The finished images' records in ``out_dir/results.jsonl`` (in the order they were finished).
+
+    A last line cut short by a crash is ignored; with ``repair=True`` the file is rewritten without it
+    (atomically) so that appending can go on.
+    """
+    path = Path(out_dir) / RESULTS_FILE
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    chunks = raw.split(b"\n")
+    records: list[dict[str, Any]] = []
+    keep = pos = 0  # keep: bytes up to the end of the last complete record
+    for i, line in enumerate(chunks):
+        end = pos + len(line) + 1
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+                keep = min(end, len(raw))
+            except json.JSONDecodeError:
+                if any(c.strip() for c in chunks[i + 1:]):
+                    raise ValueError(f"{path}: line {i + 1} is not valid JSON and is not the last line; the "
+                                     "file was edited or corrupted - move it away to start over") from None
+                logger.warning("%s: dropping a half-written last line (an interrupted write); that image "
+                               "is redone", path)
+                break
+        pos = end
+    if repair:
+        fixed = raw[:keep]
+        if fixed and not fixed.endswith(b"\n"):
+            fixed += b"\n"
+        if fixed != raw:
+            atomic_write_bytes(path, fixed)
+    return records
+
+
+def _append_record(path: Path, record: dict[str, Any]) -> None:
+    line = json.dumps(record, separators=(",", ":")) + "\n"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+# -- summaries ----------------------------------------------------------------------------------------------
+def summarize(records: Iterable[dict[str, Any]],
+              settings: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The table: per prompt setting, mIoU and mBIoU (in percent, means over images) of each branch.
+
+    Returns:
+        ``[{"setting", "n_images", "sam": {"mIoU", "mBIoU"}, "hq": {...}, "fused": {...}}, ...]``.
+    """
+    by_setting: dict[str, list[dict[str, Any]]] = {}
+    for rec in records:
+        for res in rec.get("results", ()):
+            by_setting.setdefault(res["setting"], []).append(res)
+    order = list(settings) if settings is not None else list(by_setting)
+    table = []
+    for setting in order:
+        rows = by_setting.get(setting, [])
+        entry: dict[str, Any] = {"setting": setting, "n_images": len(rows)}
+        for b in BRANCHES:
+            entry[b] = {"mIoU": 100 * float(np.mean([r["iou"][b] for r in rows])) if rows else math.nan,
+                        "mBIoU": 100 * float(np.mean([r["biou"][b] for r in rows])) if rows else math.nan}
+        table.append(entry)
+    return table
+
+
+def speed_summary(records: Iterable[dict[str, Any]]) -> dict[str, float]:
+    """Medians from the run itself: encoder ms per image, decode ms per prompt (SAM's and HQ-SAM's
+    decoders together), and images per second for a whole image (encoder + all its prompts)."""
+    records = [r for r in records if "results" in r]
+    enc = [r["encoder_ms"] for r in records if r.get("encoder_ms") is not None]
+    dec = [res["decode_ms"] for r in records for res in r["results"]]
+    per_image = [(r["encoder_ms"] + sum(x["decode_ms"] for x in r["results"])) for r in records
+                 if r.get("encoder_ms") is not None]
+    med = statistics.median
+    return {
+        "encoder_ms": med(enc) if enc else math.nan,
+        "decode_ms": med(dec) if dec else math.nan,
+        "images_per_s": 1e3 / med(per_image) if per_image else math.nan,
+    }
+
+
+def markdown_table(header: list[str], rows: list[list[Any]], digits: int = 1) -> str:
+    """A GitHub-markdown table; floats rounded to ``digits``, NaN shown as ``-``."""
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return "-" if math.isnan(v) else f"{v:.{digits}f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _csv_rows(records: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    header = ["image", "height", "width", "setting", "n_pos", "n_neg", "encoder_ms", "decode_ms"]
+    header += [f"{m}_{b}" for b in BRANCHES for m in ("iou", "biou", "score")]
+    rows = []
+    for rec in records:
+        for res in rec.get("results", ()):
+            row = [rec["image"], rec["height"], rec["width"], res["setting"], res["n_pos"], res["n_neg"],
+                   rec.get("encoder_ms"), res["decode_ms"]]
+            row += [res[m][b] for b in BRANCHES for m in ("iou", "biou", "score")]
+            rows.append(row)
+    return header, rows
+
+
+@dataclass
+class EvaluationRun:
+    """A finished (or resumed-and-finished) run: its records in dataset order, the table and speed."""
+
+    out_dir: Path
+    config: EvalConfig
+    records: list[dict[str, Any]]
+    table: list[dict[str, Any]]
+    speed: dict[str, float]
+    computed: list[str] = field(default_factory=list)  # the images this call computed (not resumed ones)
+
+    def markdown(self) -> str:
+        """The table as markdown: one row per prompt setting, mIoU / mBIoU per branch."""
+        metrics = ("mIoU", "mBIoU")
+        header = ["prompt", "images"] + [f"{BRANCH_LABELS[b]} {m}" for b in BRANCHES for m in metrics]
+        rows = [[t["setting"], t["n_images"]] + [t[b][m] for b in BRANCHES for m in ("mIoU", "mBIoU")]
+                for t in self.table]
+        return markdown_table(header, rows)
+
+
+def write_reports(out_dir: str | os.PathLike, records: list[dict[str, Any]], config: EvalConfig,
+                  meta: dict[str, Any], *,
+                  plots: bool = True) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Write ``per_image.csv``, ``summary.json`` and (``plots=True``) ``summary.png`` / ``per_image.png``."""
+    import csv
+    import io
+
+    out = Path(out_dir)
+    table = summarize(records, setting_labels(config))
+    speed = speed_summary(records)
+    header, rows = _csv_rows(records)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    _write_text(out / "per_image.csv", buf.getvalue())
+    skipped = [r["image"] for r in records if "skipped" in r]
+    summary = {**meta, "config": asdict(config), "n_images": len(records) - len(skipped), "skipped": skipped,
+               "table": table, "speed": speed, "units": "mIoU / mBIoU in percent; times in milliseconds"}
+    _write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=True) + "\n")
+    if plots:
+        from ..io.exports import save_figure
+        from .plots import plot_per_image, plot_summary
+
+        save_figure(out / "summary.png", plot_summary(table, title=meta.get("title")), bbox_inches="tight")
+        save_figure(out / "per_image.png", plot_per_image(records), bbox_inches="tight")
+    return table, speed
+
+
+# -- the run ------------------------------------------------------------------------------------------------
+def _run_meta(dataset: Dataset, pair: PairPredictor, config: EvalConfig) -> dict[str, Any]:
+    info = pair.info
+    return {
+        "dataset": dataset.name, "source": dataset.source, "n_dataset": len(dataset),
+        "model": info.model, "weights": info.weights,
+        "checkpoint": None if info.path is None else str(info.path),
+        "official_weights": info.official, "device": str(pair.device),
+        "encoder_dtype": None if pair.encoder_dtype is None else str(pair.encoder_dtype).split(".")[-1],
+        "config": asdict(config),
+        "title": f"{dataset.name} - {info.model}, {config.prompt} prompts, {config.resize} resize",
+    }
+
+
+_SAME_RUN_KEYS = ("dataset", "source", "model", "weights", "checkpoint", "config")
+
+
+def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.PathLike,
+                   config: EvalConfig = EvalConfig(), *, progress: bool = True, plots: bool = True,
+                   restart: bool = False) -> EvaluationRun:
+    """Evaluate every example of ``dataset`` (resuming a previous run in ``out_dir``) and write the reports.
+
+    Args:
+        dataset: a :class:`~hqsam_nb.evaluation.datasets.Dataset`.
+        pair: a :class:`~hqsam_nb.pair.PairPredictor` (its ``.info`` names the model in the reports).
+        out_dir: created if needed. If it holds a run with other settings, a ``ValueError`` says so.
+        config: the protocol (:class:`EvalConfig`).
+        progress: show a tqdm progress bar.
+        plots: write the PNG plots.
+        restart: discard a previous run's results in ``out_dir`` first.
+
+    Raises:
+        KeyboardInterrupt: passed on after the finished images are safely on disk; run again to continue.
+    """
+    from tqdm.auto import tqdm
+
+    out = Path(out_dir).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    meta = _run_meta(dataset, pair, config)
+    run_path, results_path = out / RUN_FILE, out / RESULTS_FILE
+    if restart:
+        for p in (results_path, run_path):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+    if run_path.exists():
+        previous = json.loads(run_path.read_text(encoding="utf-8"))
+        diff = [k for k in _SAME_RUN_KEYS if previous.get(k) != meta.get(k)]
+        if diff:
+            detail = "; ".join(f"{k}: {previous.get(k)!r} there, {meta.get(k)!r} now" for k in diff)
+            raise ValueError(f"{out} holds a run with other settings ({detail}); use another output folder, "
+                             "or restart=True (--restart) to discard it")
+    else:
+        _write_text(run_path, json.dumps(meta, indent=2) + "\n")
+    done = {r["image"]: r for r in load_records(out, repair=True)}
+    wanted = set(dataset.names)
+    if set(done) - wanted:
+        logger.warning("%s: %d finished image(s) are not in this dataset and are left out of the reports",
+                       out, len(set(done) - wanted))
+    todo = [i for i, n in enumerate(dataset.names) if n not in done]
+    if done:
+        logger.info("resuming: %d of %d images already done in %s", len(dataset) - len(todo), len(dataset),
+                    out)
+    computed = []
+    with tqdm(total=len(dataset), initial=len(dataset) - len(todo), desc=dataset.name, unit="img",
+              disable=not progress, dynamic_ncols=True) as bar:
+        for i in todo:
+            example = dataset[i]
+            record = evaluate_example(pair, example.name, example.image, example.mask, config)
+            _append_record(results_path, record)
+            done[example.name] = record
+            computed.append(example.name)
+            if "results" in record:
+                last = record["results"][-1]
+                bar.set_postfix(BIoU_SAM=f"{last['biou']['sam']:.2f}", BIoU_HQ=f"{last['biou']['fused']:.2f}")
+            bar.update(1)
+    records = [done[n] for n in dataset.names if n in done]
+    table, speed = write_reports(out, records, config, meta, plots=plots)
+    return EvaluationRun(out, config, records, table, speed, computed)
+
+
+# -- galleries ----------------------------------------------------------------------------------------------
+def biggest_changes(records: Iterable[dict[str, Any]], *, setting: str | None = None, k: int = 3,
+                    metric: str = "biou", branch: str = "fused") -> tuple[list[tuple[str, float]],
+                                                                          list[tuple[str, float]]]:
+    """The images where HQ-SAM gained most over SAM, and where it lost most.
+
+    Args:
+        records: a run's records. setting: the prompt setting (default: each image's last one).
+        k: how many of each. metric: ``"biou"`` or ``"iou"``. branch: ``"fused"`` or ``"hq"``.
+
+    Returns:
+        ``(wins, losses)``: lists of ``(image name, branch minus SAM)``, wins largest gain first, losses
+        largest loss first (a loss list may hold small gains when HQ-SAM never loses).
+    """
+    deltas = []
+    for rec in records:
+        results = [r for r in rec.get("results", ()) if setting is None or r["setting"] == setting]
+        if results:
+            deltas.append((rec["image"], results[-1][metric][branch] - results[-1][metric]["sam"]))
+    ordered = sorted(deltas, key=lambda t: t[1], reverse=True)
+    wins = ordered[:k]
+    losses = [d for d in sorted(deltas, key=lambda t: t[1]) if d not in wins][:k]
+    return wins, losses
+
+
+def gallery_items(pair: PairPredictor, dataset: Dataset, names: Iterable[str],
+                  config: EvalConfig = EvalConfig(), *, setting: str | None = None) -> list[dict[str, Any]]:
+    """Recompute a few images' masks (the pair is deterministic) for :func:`~hqsam_nb.evaluation.plots.
+    show_boundary_gallery`: ``name``, ``image``, ``gt``, ``box``, and per branch ``masks``, ``errors``
+    (:func:`~hqsam_nb.metrics.boundary_errors`) and ``biou``."""
+    from ..metrics.masks import boundary_errors
+
+    index = {n: i for i, n in enumerate(dataset.names)}
+    items = []
+    for name in names:
+        if name not in index:
+            raise ValueError(f"{name!r} is not an image of dataset {dataset.name!r}")
+        ex = dataset[index[name]]
+        _, outcomes = predict_example(pair, ex.name, ex.image, ex.mask, config)
+        chosen = [o for o in outcomes if setting is None or o.setting == setting][-1]
+        items.append({
+            "name": ex.name, "image": ex.image, "gt": ex.mask, "box": chosen.box, "points": chosen.points,
+            "labels": chosen.labels, "masks": chosen.masks,
+            "errors": {b: boundary_errors(ex.mask, m, config.dilation_ratio)
+                       for b, m in chosen.masks.items()},
+            "biou": {b: boundary_iou(ex.mask, m, config.dilation_ratio) for b, m in chosen.masks.items()},
+        })
+    return items
+
+
+# -- command line -------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    """``python -m hqsam_nb.evaluate``: see the module docstring (``--help`` lists the options)."""
+    from ..models.checkpoints import MODEL_NAMES
+
+    parser = argparse.ArgumentParser(
+        prog="python -m hqsam_nb.evaluate",
+        description="SAM vs HQ-SAM: mIoU / mBIoU per prompt setting on a dataset; resumable (rerun the same "
+                    "command to continue an interrupted run).")
+    parser.add_argument("--data", required=True,
+                        help="'synthetic' (built-in thin-structure benchmark) or a dataset folder (DIS5K-VD, "
+                             "COIFT, HRSOD, ThinObject5K layouts, or images/ + masks/)")
+    parser.add_argument("--layout", default="auto",
+                        help="auto (default), folder, DIS5K-VD, COIFT, HRSOD or ThinObject5K-TE")
+    parser.add_argument("--model", default="vit_tiny", choices=MODEL_NAMES)
+    parser.add_argument("--prompt", default="box", choices=("box", "points"))
+    parser.add_argument("--out", required=True,
+                        help="output folder (created; a previous run there is resumed)")
+    parser.add_argument("--resize", default="predictor", choices=RESIZE_MODES,
+                        help="predictor: SamPredictor's aspect-preserving resize (default); stretch: the "
+                             "paper's 1024 x 1024 resize")
+    parser.add_argument("--box-jitter", type=float, default=0.0, help="box jitter as a fraction of its size")
+    parser.add_argument("--seed", type=int, default=0, help="seeds point sampling, jitter, the synthetic set")
+    parser.add_argument("-n", "--limit", type=int, default=None,
+                        help="only the first N images (synthetic: how many to draw, default 50)")
+    parser.add_argument("--checkpoint", default=None,
+                        help="HQ-SAM checkpoint file (default: $HQSAM_NB_CHECKPOINTS, then the official one)")
+    parser.add_argument("--weights", default="pretrained", choices=("pretrained", "random"),
+                        help="random: seeded random weights (offline smoke test; numbers meaningless)")
+    parser.add_argument("--device", default=None, help="cuda, cpu, mps (default: the best available)")
+    parser.add_argument("--bf16", action="store_true", help="run the image encoder in bfloat16 (GPU)")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    parser.add_argument("--restart", action="store_true", help="discard a previous run in --out first")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    log = logging.getLogger("hqsam_nb.evaluate")
+
+    from ..pair.predictor import load_pair
+    from .datasets import DatasetError, open_dataset
+
+    try:
+        config = EvalConfig(prompt=args.prompt, resize=args.resize, box_jitter=args.box_jitter,
+                            seed=args.seed)
+        dataset = open_dataset(args.data, layout=args.layout, n=args.limit, seed=args.seed)
+        pair = load_pair(args.model, checkpoint=args.checkpoint, device=args.device, weights=args.weights,
+                         encoder_dtype="bfloat16" if args.bf16 else None)
+    except (ValueError, DatasetError, FileNotFoundError) as exc:
+        log.error("error: %s", exc)
+        return 2
+    t0 = time.perf_counter()
+    try:
+        run = run_evaluation(dataset, pair, args.out, config, progress=not args.quiet,
+                             plots=not args.no_plots, restart=args.restart)
+    except KeyboardInterrupt:
+        n = len(load_records(args.out))
+        log.warning("interrupted: %d finished image(s) are saved in %s; run the same command again to "
+                    "continue", n, args.out)
+        return 130
+    except (ValueError, DatasetError) as exc:
+        log.error("error: %s", exc)
+        return 2
+    log.info("%s\n\n%s\n\n%d images (%d computed now) in %.1f s; encoder %.0f ms, decode %.0f ms per prompt; "
+             "reports in %s", run.markdown(), _speed_line(run.speed), len(run.records), len(run.computed),
+             time.perf_counter() - t0, run.speed["encoder_ms"], run.speed["decode_ms"], run.out_dir)
+    return 0
+
+
+def _speed_line(speed: dict[str, float]) -> str:
+    return f"images/s (encoder + all prompts, median): {speed['images_per_s']:.2f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Inputs and outputs: images in, sample and synthetic images, mask exports, atomic writes."""

@@ -1,0 +1,17 @@
+"""Metrics, pure numpy: mask IoU and boundary IoU as HQ-SAM's evaluation computes them (:mod:`.masks`)."""
+
+from .masks import (
+    ERROR_FN,
+    ERROR_FP,
+    ERROR_TP,
+    boundary_band,
+    boundary_errors,
+    boundary_iou,
+    boundary_width,
+    gt_to_mask,
+    logits_to_mask,
+    mask_iou,
+)
+
+__all__ = ["ERROR_FN", "ERROR_FP", "ERROR_TP", "boundary_band", "boundary_errors", "boundary_iou",
+           "boundary_width", "gt_to_mask", "logits_to_mask", "mask_iou"]
