@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -47,11 +48,13 @@ import numpy as np
 
 from ..io.atomic import atomic_write_bytes, atomic_write_text
 from ..metrics.masks import boundary_iou, logits_to_mask, mask_iou
+from .engines import Engine, LocalEngine, add_engine_arguments, engine_from_args
 from .protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
-    from .datasets import Dataset
+    from .datasets import Dataset, Example
+    from .engines import ModelDescription
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +208,11 @@ def evaluate_example(pair: PairPredictor, name: str, image: np.ndarray, mask: np
         "score": o.scores,
     } for o in outcomes]
     return record
+
+
+def _example_record(pair: PairPredictor, example: Example, config: EvalConfig) -> dict[str, Any]:
+    """The engines' task: :func:`evaluate_example` on a dataset's example."""
+    return evaluate_example(pair, example.name, example.image, example.mask, config)
 
 
 # -- storage ------------------------------------------------------------------------------------------------
@@ -371,7 +379,7 @@ def write_reports(out_dir: str | os.PathLike, records: list[dict[str, Any]], con
 
 
 # -- the run ------------------------------------------------------------------------------------------------
-def _run_meta(dataset: Dataset, pair: PairPredictor, config: EvalConfig) -> dict[str, Any]:
+def _run_meta(dataset: Dataset, pair: PairPredictor | ModelDescription, config: EvalConfig) -> dict[str, Any]:
     info = pair.info
     return {
         "dataset": dataset.name, "source": dataset.source, "n_dataset": len(dataset),
@@ -387,19 +395,23 @@ def _run_meta(dataset: Dataset, pair: PairPredictor, config: EvalConfig) -> dict
 _SAME_RUN_KEYS = ("dataset", "source", "model", "weights", "checkpoint", "config")
 
 
-def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.PathLike,
+def run_evaluation(dataset: Dataset, pair: PairPredictor | None, out_dir: str | os.PathLike,
                    config: EvalConfig = EvalConfig(), *, progress: bool = True, plots: bool = True,
-                   restart: bool = False) -> EvaluationRun:
+                   restart: bool = False, engine: Engine | None = None) -> EvaluationRun:
     """Evaluate every example of ``dataset`` (resuming a previous run in ``out_dir``) and write the reports.
 
     Args:
         dataset: a :class:`~hqsam_nb.evaluation.datasets.Dataset`.
-        pair: a :class:`~hqsam_nb.pair.PairPredictor` (its ``.info`` names the model in the reports).
+        pair: a :class:`~hqsam_nb.pair.PairPredictor` (its ``.info`` names the model in the reports); None
+            with ``engine=``.
         out_dir: created if needed. If it holds a run with other settings, a ``ValueError`` says so.
         config: the protocol (:class:`EvalConfig`).
         progress: show a tqdm progress bar.
         plots: write the PNG plots.
         restart: discard a previous run's results in ``out_dir`` first.
+        engine: where the images are computed (:mod:`~hqsam_nb.evaluation.engines`): default this process
+            with ``pair``; a :class:`~hqsam_nb.evaluation.engines.RayEngine` runs them on Ray workers, and this
+            process writes their records as they arrive (the same files, resumable the same way).
 
     Raises:
         KeyboardInterrupt: passed on after the finished images are safely on disk; run again to continue.
@@ -408,7 +420,8 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.Path
 
     out = Path(out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
-    meta = _run_meta(dataset, pair, config)
+    engine = engine if engine is not None else LocalEngine(pair)
+    meta = {**_run_meta(dataset, engine.describe(), config), "engine": engine.label}
     run_path, results_path = out / RUN_FILE, out / RESULTS_FILE
     if restart:
         for p in (results_path, run_path):
@@ -435,12 +448,14 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.Path
     computed = []
     with tqdm(total=len(dataset), initial=len(dataset) - len(todo), desc=dataset.name, unit="img",
               disable=not progress, dynamic_ncols=True) as bar:
-        for i in todo:
-            example = dataset[i]
-            record = evaluate_example(pair, example.name, example.image, example.mask, config)
+        stream = engine.records(dataset, todo, functools.partial(_example_record, config=config))
+        for record in contextlib.closing(stream):
+            name = record["image"]
+            if name in done:  # a record that came twice is written once
+                continue
             _append_record(results_path, record)
-            done[example.name] = record
-            computed.append(example.name)
+            done[name] = record
+            computed.append(name)
             if "results" in record:
                 last = record["results"][-1]
                 bar.set_postfix(BIoU_SAM=f"{last['biou']['sam']:.2f}", BIoU_HQ=f"{last['biou']['fused']:.2f}")
@@ -534,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--restart", action="store_true", help="discard a previous run in --out first")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_engine_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     log = logging.getLogger("hqsam_nb.evaluate")
@@ -545,15 +561,16 @@ def main(argv: list[str] | None = None) -> int:
         config = EvalConfig(prompt=args.prompt, resize=args.resize, box_jitter=args.box_jitter,
                             seed=args.seed)
         dataset = open_dataset(args.data, layout=args.layout, n=args.limit, seed=args.seed)
-        pair = load_pair(args.model, checkpoint=args.checkpoint, device=args.device, weights=args.weights,
-                         encoder_dtype="bfloat16" if args.bf16 else None)
+        engine = engine_from_args(args)  # None: this process computes, with the pair loaded here
+        pair = None if engine else load_pair(args.model, checkpoint=args.checkpoint, device=args.device,
+                                             weights=args.weights, encoder_dtype="bfloat16" if args.bf16 else None)
     except (ValueError, DatasetError, FileNotFoundError) as exc:
         log.error("error: %s", exc)
         return 2
     t0 = time.perf_counter()
     try:
         run = run_evaluation(dataset, pair, args.out, config, progress=not args.quiet,
-                             plots=not args.no_plots, restart=args.restart)
+                             plots=not args.no_plots, restart=args.restart, engine=engine)
     except KeyboardInterrupt:
         n = len(load_records(args.out))
         log.warning("interrupted: %d finished image(s) are saved in %s; run the same command again to "
