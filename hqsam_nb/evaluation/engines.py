@@ -36,6 +36,7 @@ import importlib.util
 import logging
 import math
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -65,6 +66,8 @@ ENGINES: tuple[str, ...] = ("local", "ray")
 RAY_HINT = "pip install 'hqsam-nb[ray]' (or pip install ray)"
 #: Object store of a Ray instance started here: the datasets' file lists and the records, nothing large.
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
+#: Tries at starting a local Ray instance (on a loaded machine Ray's own start-up can time out).
+LOCAL_START_ATTEMPTS = 3
 #: A task whose worker died is tried on this many workers before the run gives up on it.
 MAX_ATTEMPTS = 4
 
@@ -186,9 +189,19 @@ def connect_ray(address: str | None = None, *, num_cpus: int | None = None) -> b
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     cpus = num_cpus or os.cpu_count() or 1
     logger.info("starting a local Ray instance (%d CPUs, %d GPUs; loopback only, no dashboard)", cpus, gpus)
-    ray.init(num_cpus=cpus, num_gpus=gpus, include_dashboard=False, namespace="hqsam_nb",
-             object_store_memory=LOCAL_OBJECT_STORE_BYTES, log_to_driver=True)
-    return True
+    for attempt in range(1, LOCAL_START_ATTEMPTS + 1):
+        try:  # address="local": always a new instance (never a cluster that `ray start` left on this machine)
+            ray.init(address="local", num_cpus=cpus, num_gpus=gpus, include_dashboard=False, namespace="hqsam_nb",
+                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, log_to_driver=True)
+            return True
+        except Exception as exc:  # Ray raises a bare Exception when its processes start too slowly
+            if "timed out during startup" not in str(exc) or attempt == LOCAL_START_ATTEMPTS:
+                raise
+            logger.warning("the local Ray instance did not start in time (a busy machine: Ray's raylet waits "
+                           "15 s for its agent process); trying again (%d of %d)", attempt + 1,
+                           LOCAL_START_ATTEMPTS)
+            ray.shutdown()
+    raise AssertionError("unreachable")
 
 
 class _Worker:
@@ -232,6 +245,8 @@ class RayEngine:
     Attributes:
         worker_pids: actor slot -> the process id that last answered for it (a restarted actor gets a new one).
         restarts: how many times a task came back from a dead or restarting worker and was run again.
+        timings: of the last :meth:`records` call: ``start_s`` (connecting, starting the workers, loading their
+            models) and ``run_s`` (first task sent to last record received), in seconds.
     """
 
     def __init__(self, model: ModelSpec | str = "vit_tiny", *, address: str | None = None,
@@ -255,6 +270,7 @@ class RayEngine:
         self.gpus_per_worker, self.in_flight, self.start_timeout_s = float(gpus_per_worker), in_flight, start_timeout_s
         self.worker_pids: dict[int, int] = {}
         self.restarts = 0
+        self.timings: dict[str, float] = {}
         self._description: ModelDescription | None = None
 
     @property
@@ -322,6 +338,7 @@ class RayEngine:
         if spec.weights == "pretrained" and spec.checkpoint is None:  # every worker loads the file resolved here
             path = self.describe().info.path
             spec = ModelSpec(spec.model, str(path), spec.weights, spec.encoder_dtype)
+        t0 = time.perf_counter()
         owned = connect_ray(self.address)
         ray = _import_ray(loopback=False)
         actors: list[Any] = []
@@ -337,7 +354,10 @@ class RayEngine:
             actors = [actor_class.remote(spec, self.device, threads, dataset_ref, task_ref)
                       for _ in range(min(workers, len(indices)))]
             self._wait_started(ray, actors, cpus)
+            t1 = time.perf_counter()
+            self.timings = {"start_s": t1 - t0}
             yield from self._dispatch(ray, actors, indices, dataset)
+            self.timings["run_s"] = time.perf_counter() - t1
         finally:
             for actor in actors:
                 ray.kill(actor, no_restart=True)
