@@ -11,6 +11,8 @@ The public API is re-exported here; the package is grouped by concern:
 * ``metrics/`` - mask IoU and boundary IoU (``hqsam_nb.metrics``);
 * ``evaluation/`` - datasets, protocols, the resumable runner (CLI ``python -m hqsam_nb.evaluate``), speed;
 * ``architecture/`` - inside the model: parameters, a hooked forward trace, costs per stage, pictures;
+* ``text/`` - text prompts: a caption -> detector boxes (GroundingDINO / OWLv2) -> both models' masks
+  (:func:`load_detector`, :func:`segment_text`);
 * ``widgets/`` - interactive prompting (``widgets.PromptCanvas``, imported on first use).
 """
 
@@ -77,6 +79,7 @@ from .models.loading import (
 from .notebook import show_environment, show_weights_banner, weights_banner_html
 from .pair.predictor import MaskResult, PairPrediction, PairPredictor, load_pair
 from .pair.prompts import Prompt, make_prompt
+from .text import Detections, load_detector, tiny_random_detector
 from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
 from .widgets.wipe import wipe_widget
 
@@ -106,6 +109,7 @@ __all__ = [
     "CheckpointFile",
     "CheckpointUnavailableError",
     "Dataset",
+    "Detections",
     "DatasetError",
     "Example",
     "MaskRecord",
@@ -141,6 +145,7 @@ __all__ = [
     "image_sha256",
     "list_samples",
     "load_coco_json",
+    "load_detector",
     "load_image",
     "load_mask_png",
     "load_model",
@@ -177,6 +182,7 @@ __all__ = [
     "stage_costs",
     "synthetic_benchmark",
     "thin_structure_scene",
+    "tiny_random_detector",
     "verify_file",
     "weights_banner_html",
     "wipe_widget",
