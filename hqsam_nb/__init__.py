@@ -75,7 +75,21 @@ from .models.loading import (
     save_random_checkpoint,
 )
 from .notebook import show_environment, show_weights_banner, weights_banner_html
-from .pair.predictor import MaskResult, PairPrediction, PairPredictor, load_pair
+from .pair import (
+    BRANCH_KEYS,
+    BRANCHES,
+    MAX_POINTS,
+    PAPER_BRANCH,
+    Branch,
+    MaskBatch,
+    MaskResult,
+    PairBatchPrediction,
+    PairPrediction,
+    PairPredictor,
+    PromptBatch,
+    load_pair,
+    make_prompt_batch,
+)
 from .pair.prompts import Prompt, make_prompt
 from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
 from .widgets.wipe import wipe_widget
@@ -95,6 +109,15 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "make_prompt_batch",
+    "PromptBatch",
+    "PairBatchPrediction",
+    "MaskBatch",
+    "Branch",
+    "PAPER_BRANCH",
+    "MAX_POINTS",
+    "BRANCH_KEYS",
+    "BRANCHES",
     "CHECKPOINTS_ENV",
     "DIFF_COLORS",
     "MASK_COLORS",
