@@ -8,7 +8,7 @@ The public API is re-exported here; the package is grouped by concern:
   validated prompts (:class:`Prompt`); the three branches defined once (``pair.branches``);
 * ``io/`` - images in (:func:`as_rgb_uint8`), samples and synthetic scenes, mask exports, atomic writes;
 * ``drawing/`` - numpy overlays and thin matplotlib figures;
-* ``metrics/`` - mask IoU and boundary IoU (``hqsam_nb.metrics``);
+* ``metrics/`` - mask IoU and boundary IoU; DAVIS's J and F for video (``hqsam_nb.metrics``);
 * ``evaluation/`` - datasets, protocols, the resumable runner (CLI ``python -m hqsam_nb.evaluate``), speed;
 * ``architecture/`` - inside the model: parameters, a hooked forward trace, costs per stage, pictures;
 * ``widgets/`` - interactive prompting (``widgets.PromptCanvas``, imported on first use).
@@ -49,6 +49,7 @@ from .io.images import as_rgb_uint8, image_sha256, load_image
 from .io.samples import SAMPLE_NAMES, Sample, list_samples, load_sample
 from .io.synthetic import SCENE_KINDS, synthetic_benchmark, thin_structure_scene
 from .metrics.masks import boundary_band, boundary_errors, boundary_iou, mask_iou
+from .metrics.video import boundary_f_measure, region_similarity
 from .models.checkpoints import (
     CHECKPOINTS_ENV,
     MODEL_NAMES,
@@ -148,6 +149,7 @@ __all__ = [
     "as_rgb_uint8",
     "boundary_band",
     "boundary_errors",
+    "boundary_f_measure",
     "boundary_iou",
     "boundary_zoom_figure",
     "build_model",
@@ -187,6 +189,7 @@ __all__ = [
     "random_state_dict",
     "record_forward",
     "records_from_prediction",
+    "region_similarity",
     "replay_history",
     "resolve_checkpoint",
     "save_coco_json",

@@ -129,6 +129,12 @@ class PairPredictor:
 
     Build it with :func:`load_pair`. Then ``set_image(image)`` once per image and ``predict(...)`` per prompt.
 
+    One pair holds one current image (``set_image``; earlier embeddings stay in an LRU cache keyed by the image's
+    SHA-256, so going back to an image costs a hash, not an encoder pass). Whoever shares a pair (several
+    :class:`~hqsam_nb.widgets.PromptCanvas`, notebook cells) sets their image before decoding; the widgets do.
+    A pair is **not thread-safe**: ``set_image`` then ``predict`` from two threads at once may decode on the
+    other thread's image. Use one pair per thread (or a lock around both calls).
+
     Example:
         >>> pair = load_pair("vit_tiny")                          # doctest: +SKIP
         >>> pair.set_image(image)                                 # doctest: +SKIP
