@@ -78,7 +78,21 @@ from .models.loading import (
     save_random_checkpoint,
 )
 from .notebook import show_environment, show_weights_banner, weights_banner_html
-from .pair.predictor import MaskResult, PairPrediction, PairPredictor, load_pair
+from .pair import (
+    BRANCH_KEYS,
+    BRANCHES,
+    MAX_POINTS,
+    PAPER_BRANCH,
+    Branch,
+    MaskBatch,
+    MaskResult,
+    PairBatchPrediction,
+    PairPrediction,
+    PairPredictor,
+    PromptBatch,
+    load_pair,
+    make_prompt_batch,
+)
 from .pair.prompts import Prompt, make_prompt
 from .text import Detections, load_detector, tiny_random_detector
 from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
@@ -99,6 +113,15 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "make_prompt_batch",
+    "PromptBatch",
+    "PairBatchPrediction",
+    "MaskBatch",
+    "Branch",
+    "PAPER_BRANCH",
+    "MAX_POINTS",
+    "BRANCH_KEYS",
+    "BRANCHES",
     "CHECKPOINTS_ENV",
     "DIFF_COLORS",
     "MASK_COLORS",
