@@ -95,7 +95,8 @@ from .pair import (
 )
 from .pair.prompts import Prompt, make_prompt
 from .text import Detections, load_detector, tiny_random_detector
-from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
+from .widgets.history import history_to_dict, replay_history
+from .widgets.state import CanvasMapping, PromptEditor, PromptState
 from .widgets.wipe import wipe_widget
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
