@@ -52,6 +52,7 @@ from .metrics.masks import boundary_band, boundary_errors, boundary_iou, mask_io
 from .models.checkpoints import (
     CHECKPOINTS_ENV,
     MODEL_NAMES,
+    CacheUnavailableError,
     CheckpointError,
     CheckpointFile,
     CheckpointUnavailableError,
@@ -102,6 +103,7 @@ __all__ = [
     "SAMPLE_NAMES",
     "SCENE_KINDS",
     "CanvasMapping",
+    "CacheUnavailableError",
     "CheckpointError",
     "CheckpointFile",
     "CheckpointUnavailableError",
