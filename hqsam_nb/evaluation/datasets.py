@@ -354,9 +354,12 @@ def open_dataset(spec: str | os.PathLike, *, layout: str = "auto", n: int | None
         spec: ``"synthetic"`` (the built-in benchmark), or a folder.
         layout: ``"auto"`` (try the paper's layouts, then ``images/ + masks/``), one of :data:`LAYOUTS`'
             names, or ``"folder"`` (``images/ + masks/``).
-        n: keep only the first ``n`` examples (for the synthetic benchmark: how many to draw; default 50).
+        n: keep only the first ``n`` examples, ``n >= 1`` (for the synthetic benchmark: how many to draw;
+            default 50).
         seed: the synthetic benchmark's seed.
     """
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"n={n!r} is not accepted: give a positive number of examples, or None for all")
     if str(spec) == "synthetic":
         return synthetic_dataset(n=50 if n is None else n, seed=seed)
     root = Path(spec).expanduser()
