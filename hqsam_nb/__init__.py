@@ -50,11 +50,14 @@ from .io.exports import (
 from .io.images import as_rgb_uint8, image_sha256, load_image
 from .io.samples import SAMPLE_NAMES, Sample, list_samples, load_sample
 from .io.synthetic import SCENE_KINDS, synthetic_benchmark, thin_structure_scene
+from .io.synthetic_coco import synthetic_coco, write_synthetic_coco
+from .metrics.coco import coco_instance_metrics
 from .metrics.masks import boundary_band, boundary_errors, boundary_iou, mask_iou
 from .metrics.video import boundary_f_measure, region_similarity
 from .models.checkpoints import (
     CHECKPOINTS_ENV,
     MODEL_NAMES,
+    CacheUnavailableError,
     CheckpointError,
     CheckpointFile,
     CheckpointUnavailableError,
@@ -130,6 +133,7 @@ __all__ = [
     "SAMPLE_NAMES",
     "SCENE_KINDS",
     "CanvasMapping",
+    "CacheUnavailableError",
     "CheckpointError",
     "CheckpointFile",
     "CheckpointUnavailableError",
@@ -158,6 +162,7 @@ __all__ = [
     "boundary_iou",
     "boundary_zoom_figure",
     "build_model",
+    "coco_instance_metrics",
     "compare_figure",
     "composite",
     "describe_state_dict",
@@ -208,9 +213,11 @@ __all__ = [
     "show_weights_banner",
     "stage_costs",
     "synthetic_benchmark",
+    "synthetic_coco",
     "thin_structure_scene",
     "tiny_random_detector",
     "verify_file",
     "weights_banner_html",
     "wipe_widget",
+    "write_synthetic_coco",
 ]
