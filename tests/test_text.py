@@ -192,3 +192,30 @@ def test_load_detector_rejects_what_is_not_a_detector(tmp_path: Path) -> None:
         load_detector(tmp_path / "bert")
     with pytest.raises(TypeError, match="name_or_path"):
         load_detector(3)
+
+
+def test_owlv2_detect_equals_transformers_pipeline(tmp_path: Path, image: np.ndarray) -> None:
+    import torch
+    from PIL import Image
+    from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
+
+    folder = save_tiny_random_detector(tmp_path / "owl", family="owlv2")
+    detector = load_detector(folder, device="cpu")
+    assert isinstance(detector, hqsam_nb.text.Owlv2Detector) and detector.random_weights
+    found = detector.detect(image, "a cat. a dog", box_threshold=0.0)  # random OWLv2 scores are tiny
+    processor = AutoProcessor.from_pretrained(folder)
+    model = AutoModelForZeroShotObjectDetection.from_pretrained(folder).eval()
+    inputs = processor(text=[["a cat", "a dog"]], images=Image.fromarray(image), return_tensors="pt")
+    with torch.no_grad():
+        outputs = model(**inputs)
+    side = max(image.shape[:2])  # OWLv2 pads to a square at the bottom / right
+    res = processor.post_process_grounded_object_detection(outputs, threshold=0.0, target_sizes=[(side, side)],
+                                                           text_labels=[["a cat", "a dog"]])[0]
+    ref = Detections.from_raw(res["boxes"].numpy(), res["scores"].numpy(), res["text_labels"], caption="",
+                              image_size=image.shape[:2], box_threshold=0.0, text_threshold=0.25)
+    assert len(found) > 0
+    np.testing.assert_allclose(found.boxes, ref.boxes, atol=1e-4)
+    np.testing.assert_allclose(found.scores, ref.scores, atol=1e-6)
+    assert found.labels == ref.labels and set(found.labels) <= {"a cat", "a dog"}
+    with pytest.raises(ValueError, match="tokens long"):
+        detector.detect(image, "a very long phrase about a cat")
