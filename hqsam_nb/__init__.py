@@ -50,6 +50,8 @@ from .io.exports import (
 from .io.images import as_rgb_uint8, image_sha256, load_image
 from .io.samples import SAMPLE_NAMES, Sample, list_samples, load_sample
 from .io.synthetic import SCENE_KINDS, synthetic_benchmark, thin_structure_scene
+from .io.synthetic_coco import synthetic_coco, write_synthetic_coco
+from .metrics.coco import coco_instance_metrics
 from .metrics.masks import boundary_band, boundary_errors, boundary_iou, mask_iou
 from .metrics.video import boundary_f_measure, region_similarity
 from .models.checkpoints import (
@@ -157,6 +159,7 @@ __all__ = [
     "boundary_iou",
     "boundary_zoom_figure",
     "build_model",
+    "coco_instance_metrics",
     "compare_figure",
     "composite",
     "describe_state_dict",
@@ -207,9 +210,11 @@ __all__ = [
     "show_weights_banner",
     "stage_costs",
     "synthetic_benchmark",
+    "synthetic_coco",
     "thin_structure_scene",
     "tiny_random_detector",
     "verify_file",
     "weights_banner_html",
     "wipe_widget",
+    "write_synthetic_coco",
 ]
