@@ -57,6 +57,7 @@ from .metrics.video import boundary_f_measure, region_similarity
 from .models.checkpoints import (
     CHECKPOINTS_ENV,
     MODEL_NAMES,
+    CacheUnavailableError,
     CheckpointError,
     CheckpointFile,
     CheckpointUnavailableError,
@@ -131,6 +132,7 @@ __all__ = [
     "SAMPLE_NAMES",
     "SCENE_KINDS",
     "CanvasMapping",
+    "CacheUnavailableError",
     "CheckpointError",
     "CheckpointFile",
     "CheckpointUnavailableError",
