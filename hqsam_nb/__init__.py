@@ -97,7 +97,7 @@ from .pair import (
     make_prompt_batch,
 )
 from .pair.prompts import Prompt, make_prompt
-from .text import Detections, load_detector, tiny_random_detector
+from .text import Detections, TextSegmentation, load_detector, segment_text, tiny_random_detector
 from .widgets.history import history_to_dict, replay_history
 from .widgets.state import CanvasMapping, PromptEditor, PromptState
 from .widgets.wipe import wipe_widget
@@ -153,6 +153,7 @@ __all__ = [
     "ResolvedCheckpoint",
     "Sample",
     "StateDictInfo",
+    "TextSegmentation",
     "WeightsInfo",
     "__version__",
     "as_rgb_uint8",
@@ -209,6 +210,7 @@ __all__ = [
     "save_mask_png",
     "save_polygons_json",
     "save_random_checkpoint",
+    "segment_text",
     "show_environment",
     "show_weights_banner",
     "stage_costs",
