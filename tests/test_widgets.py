@@ -13,7 +13,8 @@ from helpers import make_image
 from hqsam_nb import MaskResult, PairPrediction
 from hqsam_nb.io.exports import load_coco_json, load_mask_png
 from hqsam_nb.widgets import PromptCanvas
-from hqsam_nb.widgets.state import PromptState, mask_sha256
+from hqsam_nb.widgets.history import mask_sha256
+from hqsam_nb.widgets.state import PromptState
 
 IMAGE = make_image(240, 320, seed=11)  # shown at half size with max_display=(120, 160)
 
@@ -69,8 +70,7 @@ def widget(pair, tmp_path):
 
 
 def _expected(pair, state: PromptState, multimask=False):
-    p = state.to_prompt(IMAGE.shape[:2])
-    return pair._pair.predict(p.points, p.labels, p.box, multimask=multimask)
+    return pair._pair.predict(prompt=state.to_prompt(), multimask=multimask)
 
 
 def test_click_maps_to_original_pixels_and_decodes(widget, pair):
@@ -136,7 +136,7 @@ def test_undo_redo_clear_by_keys_and_buttons(widget, pair):
     ev.drag(20, 20, 120, 100)
     assert len(widget.state.points) == 2 and widget.state.box is not None
     ev.key("Escape")
-    assert widget.state.is_empty and widget.prediction is None and widget._mask_layer_digest is None
+    assert widget.state.is_empty and widget.prediction is None and widget.layers.mask_digest is None
     ev.key("z")
     assert widget.state.box is not None
     widget.undo_button.click()
@@ -160,7 +160,7 @@ def test_views_redraw_masks_only_and_side_by_side_maps_both_panels(widget, pair)
     digests = set()
     for view in ("sam", "hq", "fused", "diff"):
         widget.view.value = view
-        digests.add(widget._mask_layer_digest)
+        digests.add(widget.layers.mask_digest)
     assert len(digests) == 4  # four different layers (random weights: the masks differ)
     # the first view that shows SAM decodes SAM alone (the fused view decoded HQ only); then no decode at all,
     # and never an image redraw
@@ -279,10 +279,7 @@ class FakePair:
     def original_size(self):
         return self.image.shape[:2]
 
-    def predict(self, points=None, labels=None, box=None, multimask=False, only=None):
-        from hqsam_nb.pair.prompts import make_prompt
-
-        prompt = make_prompt(points, labels, box, image_size=self.original_size)
+    def predict(self, *, prompt, multimask=False, only=None):
         h, w = self.original_size
         yy, xx = np.mgrid[0:h, 0:w]
         mask = np.zeros((h, w), bool)
@@ -305,7 +302,7 @@ def test_1000_random_events_then_undo_to_empty_restores_the_initial_state(tmp_pa
     rng = np.random.default_rng(7)
     w = PromptCanvas(FakePair(), IMAGE, max_display=(120, 160), export_dir=tmp_path)
     ev = Events(w)
-    initial = (w.state, w.prediction, w._mask_layer_digest, w.mode.value, w.undo_button.disabled)
+    initial = (w.state, w.prediction, w.layers.mask_digest, w.mode.value, w.undo_button.disabled)
     keys = ["z", "y", "Escape", "n", "Shift", "1", "2", "3", "q", "Z"]
     views = ["sam", "hq", "fused", "side", "diff"]
     for i in range(1000):
@@ -335,5 +332,120 @@ def test_1000_random_events_then_undo_to_empty_restores_the_initial_state(tmp_pa
     w.view.value = "fused"
     while w.editor.can_undo:
         ev.key("z")
-    assert (w.state, w.prediction, w._mask_layer_digest, w.mode.value, w.undo_button.disabled) == initial
+    assert (w.state, w.prediction, w.layers.mask_digest, w.mode.value, w.undo_button.disabled) == initial
     assert w.errors == []
+
+
+def test_extension_hooks_add_a_button_and_a_text_field(widget):
+    seen = []
+    assert widget.actions.layout.display == "none"  # the actions row is hidden while empty
+    button = widget.add_action("Everything", lambda c: seen.append(("button", c.state)))
+    text = widget.add_text_field("find:", lambda c, t: seen.append(("text", t)))
+    assert widget.actions.children == (button, text) and widget.actions.layout.display is None
+    assert widget.actions in widget.children
+    button.click()
+    text.value = "cat"
+    assert seen == [("button", widget.state), ("text", "cat")]
+    widget.add_action("Broken", lambda c: 1 / 0).click()  # errors are shown, as for every control
+    assert isinstance(widget.errors[-1], ZeroDivisionError) and "Error" in widget.status.value
+
+
+def test_each_canvas_decodes_on_its_own_image(tiny_pair, tmp_path):
+    other = make_image(240, 320, seed=13)
+    a = PromptCanvas(tiny_pair, IMAGE, max_display=(120, 160), export_dir=tmp_path)
+    b = PromptCanvas(tiny_pair, other, max_display=(120, 160), export_dir=tmp_path)  # the pair now holds `other`
+
+    def expected(image, state):
+        tiny_pair.set_image(image)
+        return tiny_pair.predict(prompt=state.to_prompt())
+
+    Events(a).click(40, 30)
+    Events(b).click(40, 30)  # the same click on the other canvas
+    tiny_pair.set_image(make_image(240, 320, seed=14))  # a notebook cell between two clicks
+    Events(a).drag(10, 10, 120, 100)
+    a.view.value = "side"  # completes SAM on a's image
+    a_masks, b_masks = dict(a.masks), dict(b.masks)
+    for key in ("sam", "hq", "fused"):
+        np.testing.assert_array_equal(a_masks[key], getattr(expected(IMAGE, a.state), key).mask)
+    for key in ("hq", "fused"):
+        np.testing.assert_array_equal(b_masks[key], getattr(expected(other, b.state), key).mask)
+    a.view.value = "fused"
+    a.undo()  # back to the click alone: the fused view decodes the HQ decoder only
+    tiny_pair.set_image(other)
+    a.export_name.value = "a"
+    a.export_masks()  # completing SAM for the export decodes on a's image, too
+    exp = expected(IMAGE, a.state)
+    for key in ("sam", "hq", "fused"):
+        np.testing.assert_array_equal(load_mask_png(tmp_path / f"a_{key}.png"), getattr(exp, key).mask)
+    assert a.errors == [] and b.errors == []
+    a.close()
+    b.close()
+
+
+# --- exports stay inside export_dir; replay checks the whole history before changing the widget ---------------
+@pytest.mark.parametrize("name", ["../../escaped/x", "/tmp/abs", "", "   ", "a/b", "a\\b", "..", ".hidden",
+                                  "C:x", "~user", "x\x00y", "x" * 121])
+def test_export_names_stay_inside_export_dir(name, tmp_path):
+    export_dir = tmp_path / "a" / "b" / "exports"
+    w = PromptCanvas(FakePair(), IMAGE, max_display=(120, 160), export_dir=export_dir)
+    w.add_point(100, 100)
+    with pytest.raises(ValueError, match="plain file name"):
+        w.export_masks(name)
+    with pytest.raises(ValueError, match="plain file name"):
+        w.save_history(name)
+    w.export_name.value = name  # and through the buttons, as a Voila app's user would
+    w.export_masks_button.click()
+    w.export_history_button.click()
+    assert [type(e) for e in w.errors] == [ValueError, ValueError] and "plain file name" in w.status.value
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # nothing written anywhere
+    w.close()
+
+
+def test_plain_export_names_are_accepted(tmp_path):
+    w = PromptCanvas(FakePair(), IMAGE, max_display=(120, 160), export_dir=tmp_path)
+    w.add_point(100, 100)
+    w.export_name.value = " my cat (2) "
+    w.export_masks_button.click()
+    w.export_history_button.click()
+    assert w.errors == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my cat (2).history.json", "my cat (2)_coco.json",
+                                                         "my cat (2)_fused.png", "my cat (2)_hq.png",
+                                                         "my cat (2)_sam.png"]
+
+
+def _fake_widget(tmp_path) -> PromptCanvas:
+    w = PromptCanvas(FakePair(), IMAGE, max_display=(120, 160), export_dir=tmp_path)
+    w.add_point(100, 100)
+    w.set_box([20, 20, 200, 150])
+    w.add_point(5, 5, label=0)
+    w.undo()  # actions[:2] rebuild the prompt; with position -1, actions[:-1] rebuild it too
+    return w
+
+
+def test_replay_of_a_bad_history_changes_nothing(tmp_path):
+    w = _fake_widget(tmp_path)
+    good = w.history_dict()
+    w.clear()
+    w.add_point(50, 60, label=1)
+    before = (w.editor, w.state, w.prediction, w.layers.mask_digest, w.draw_counts["prompt"])
+    tail = json.loads(json.dumps(good))
+    tail["actions"].append({"op": "point", "x": 1e6, "y": 1, "label": 1})  # an invalid redo tail
+    hang = dict(good, position=-1)  # looped forever before
+    for bad, field in ((tail, r"actions\[3\].x"), (hang, "position")):
+        with pytest.raises(ValueError, match=field):
+            w.replay(bad)
+        assert (w.editor, w.state, w.prediction, w.layers.mask_digest, w.draw_counts["prompt"]) == before
+    assert w.replay(good).matches is True and w.state == PromptState(((100.0, 100.0),), (1,),
+                                                                     (20.0, 20.0, 200.0, 150.0))
+
+
+def test_replay_of_a_history_starting_with_clear_shows_no_stale_point(tmp_path):
+    w = _fake_widget(tmp_path)
+    data = w.history_dict()
+    data.update(actions=[{"op": "clear"}, {"op": "point", "x": 10, "y": 10, "label": 1}], position=1,
+                prompt={"points": None, "labels": None, "box": None}, masks_sha256=None)
+    w.replay(data)
+    assert w.state.is_empty and w.prediction is None and w.layers.mask_digest is None
+    assert w.editor.can_redo
+    w.redo()
+    assert w.state.points == ((10.0, 10.0),) and w.prediction is not None

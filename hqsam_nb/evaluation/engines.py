@@ -1,10 +1,10 @@
-"""Where an evaluation's per-image work runs: in this process (:class:`LocalEngine`, the default) or on a Ray
-cluster (:class:`RayEngine`, ``python -m hqsam_nb.evaluate ... --engine ray``).
+"""Where an evaluation's per-image work runs when not in this process: on a Ray cluster (:class:`RayEngine`,
+``python -m hqsam_nb.evaluate ... --engine ray``).
 
 An engine turns "these examples of this dataset, and the function that makes one example's record" into a
-stream of records; the runner (:func:`~hqsam_nb.evaluation.runner.run_evaluation`) writes each record it
-receives to ``results.jsonl`` (appended, ``fsync``-ed) exactly as for a local run, so resuming, the tables and
-the plots are the same whatever engine computed them.
+stream of ``(index, record)`` pairs; :func:`~hqsam_nb.evaluation.records.run_images` stores each record it
+receives in ``results.jsonl`` (appended, ``fsync``-ed) exactly as for a local run (it is the local run's loop),
+so resuming, the tables and the plots are the same whatever engine computed them.
 
 :class:`RayEngine`:
 
@@ -51,7 +51,6 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "ENGINES",
     "Engine",
-    "LocalEngine",
     "ModelDescription",
     "ModelSpec",
     "RayEngine",
@@ -81,41 +80,25 @@ class ModelDescription:
     ``info`` / ``device`` / ``encoder_dtype`` attributes of :class:`~hqsam_nb.pair.PairPredictor`)."""
 
     info: WeightsInfo
+    sam_info: WeightsInfo
     device: str
     encoder_dtype: str | None
 
 
 class Engine(Protocol):
-    """Runs a task over examples of a dataset and yields their records (in any order, each name once)."""
+    """Runs a task over examples of a dataset elsewhere and yields ``(index, record)`` as they finish."""
 
-    #: One line for the reports, e.g. ``"local"`` or ``"ray (2 workers, 0 GPU each)"``.
+    #: One line for the reports, e.g. ``"ray (2 workers, 0 GPU each)"``.
     label: str
 
-    def describe(self) -> PairPredictor | ModelDescription:
-        """The model as the reports name it (``.info``, ``.device``, ``.encoder_dtype``)."""
+    def describe(self) -> ModelDescription:
+        """The model as the reports name it (``.info``, ``.sam_info``, ``.device``, ``.encoder_dtype``)."""
         ...
 
-    def records(self, dataset: Dataset, indices: Sequence[int], task: Task) -> Iterator[dict]:
-        """``task(pair, dataset[i])`` for every ``i`` in ``indices``, as they finish."""
+    def records(self, dataset: Dataset, indices: Sequence[int], task: Task) -> Iterator[tuple[int, dict]]:
+        """``(i, task(pair, dataset[i]))`` for every ``i`` in ``indices``, in any order (a pair may come twice
+        when a task was re-run; the store keeps the first)."""
         ...
-
-
-class LocalEngine:
-    """In this process, one example after the other, in order (the runner's default)."""
-
-    label = "local"
-
-    def __init__(self, pair: PairPredictor) -> None:
-        if pair is None:
-            raise ValueError("the local engine needs a pair (load_pair(...)); or pass engine=RayEngine(...)")
-        self.pair = pair
-
-    def describe(self) -> PairPredictor:
-        return self.pair
-
-    def records(self, dataset: Dataset, indices: Sequence[int], task: Task) -> Iterator[dict]:
-        for i in indices:
-            yield task(self.pair, dataset[i])
 
 
 # -- Ray ----------------------------------------------------------------------------------------------------
@@ -295,7 +278,8 @@ class RayEngine:
             else:
                 resolved = resolve_checkpoint(spec.model, checkpoint=spec.checkpoint)
                 info = WeightsInfo(spec.model, True, "pretrained", resolved.path, resolved.official)
-            self._description = ModelDescription(info, self.device, spec.encoder_dtype)
+            sam_info = WeightsInfo(spec.model, False, info.weights, info.path, info.official)  # as load_pair
+            self._description = ModelDescription(info, sam_info, self.device, spec.encoder_dtype)
         return self._description
 
     # -- resources ------------------------------------------------------------------------------------------
@@ -323,8 +307,9 @@ class RayEngine:
         return workers, per_worker
 
     # -- the run --------------------------------------------------------------------------------------------
-    def records(self, dataset: Dataset, indices: Sequence[int], task: Task) -> Iterator[dict]:
-        """Run ``task`` on ``dataset[i]`` for each ``i`` on the workers; yield each record once, as it finishes.
+    def records(self, dataset: Dataset, indices: Sequence[int], task: Task) -> Iterator[tuple[int, dict]]:
+        """Run ``task`` on ``dataset[i]`` for each ``i`` on the workers; yield ``(i, record)`` as they finish
+        (twice for a task that Ray ran twice, which the store writes once).
 
         Raises:
             ValueError: a GPU request the cluster cannot meet. RuntimeError: the workers did not start, or an
@@ -381,12 +366,12 @@ class RayEngine:
         logger.info("Ray workers ready: %s", ", ".join(f"pid {i['pid']} on {i['device']} ({i['threads']} thr)"
                                                         for i in infos))
 
-    def _dispatch(self, ray: Any, actors: list[Any], indices: list[int], dataset: Dataset) -> Iterator[dict]:
+    def _dispatch(self, ray: Any, actors: list[Any], indices: list[int],
+                  dataset: Dataset) -> Iterator[tuple[int, dict]]:
         todo = collections.deque(indices)
         attempts: collections.Counter[int] = collections.Counter()
         alive = set(range(len(actors)))
         in_flight: dict[Any, tuple[int, int]] = {}  # object ref -> (actor slot, example index)
-        yielded: set[str] = set()
 
         def submit(slot: int) -> None:
             i = todo.popleft()
@@ -425,11 +410,7 @@ class RayEngine:
             self.worker_pids[slot] = pid
             if todo and slot in alive:
                 submit(slot)
-            name = record["image"]
-            if name in yielded:  # a task Ray ran twice: its record is written once
-                continue
-            yielded.add(name)
-            yield record
+            yield i, record
 
 
 # -- command line -------------------------------------------------------------------------------------------
@@ -454,6 +435,7 @@ def engine_from_args(args: argparse.Namespace) -> RayEngine | None:
     Raises:
         ValueError: Ray options without ``--engine ray``, a ``--device`` that contradicts
             ``--gpus-per-worker``, bad values, or Ray not installed (the message says how to install it).
+        CheckpointError: the checkpoint cannot be found or verified.
     """
     if args.engine != "ray":
         given = [f for f, v in (("--address", args.address), ("--workers", args.workers),
@@ -468,6 +450,8 @@ def engine_from_args(args: argparse.Namespace) -> RayEngine | None:
                          "workers, or leave --device out")
     spec = ModelSpec(args.model, args.checkpoint, args.weights, "bfloat16" if args.bf16 else None)
     try:
-        return RayEngine(spec, address=args.address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
+        engine = RayEngine(spec, address=args.address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
     except ImportError as exc:
         raise ValueError(str(exc)) from None
+    engine.describe()  # the checkpoint resolved (and checked) now, before any worker starts
+    return engine
