@@ -30,7 +30,7 @@ WORKDIR /home/jovyan/hqsam-nb
 # leftovers, create the cache directories, and restore the ownership docker-stacks expects.
 # 1000 is the base image's NB_UID (user "jovyan"); numeric, so that the host can resolve it.
 USER 1000
-RUN pip install --no-cache-dir ".[ray]" \
+RUN pip install --no-cache-dir "./[ray]" \
     && rm -rf build hqsam_nb.egg-info \
     && mkdir -p "${HF_HUB_CACHE}" "${HQSAM_NB_CACHE}" \
     && fix-permissions "${CONDA_DIR}" \

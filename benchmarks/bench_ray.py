@@ -30,7 +30,8 @@ from PIL import Image
 
 from hqsam_nb.evaluation.datasets import image_mask_folder, synthetic_dataset
 from hqsam_nb.evaluation.engines import ModelSpec, RayEngine, connect_ray
-from hqsam_nb.evaluation.runner import _append_record, run_evaluation
+from hqsam_nb.evaluation.records import append_record
+from hqsam_nb.evaluation.runner import run_evaluation
 from hqsam_nb.io.images import load_image
 
 
@@ -89,7 +90,7 @@ def main() -> None:
         sink = Path(tmp) / "writes.jsonl"
         for _ in range(50):
             t0 = time.perf_counter()
-            _append_record(sink, record)
+            append_record(sink, record)
             writes.append((time.perf_counter() - t0) * 1e3)
 
     cpus = os.cpu_count()

@@ -53,15 +53,22 @@ def _names_on_disk(out: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def local_ray():
-    """A local Ray instance with 2 CPUs and no GPU, on 127.0.0.1, for the tests of this file: its address."""
+def local_ray(tmp_path_factory: pytest.TempPathFactory):
+    """A local Ray instance with 2 CPUs and no GPU, on 127.0.0.1, for the tests of this file: its address.
+    Its worker processes inherit this environment: a private package cache, as every test has."""
     import ray
 
-    assert engines.connect_ray(num_cpus=2)
+    saved = os.environ.get("HQSAM_NB_CACHE")
+    os.environ["HQSAM_NB_CACHE"] = str(tmp_path_factory.mktemp("ray_workers_cache"))
     try:
+        assert engines.connect_ray(num_cpus=2)
         yield ray.get_runtime_context().gcs_address
     finally:
         ray.shutdown()
+        if saved is None:
+            os.environ.pop("HQSAM_NB_CACHE", None)
+        else:
+            os.environ["HQSAM_NB_CACHE"] = saved
 
 
 def _wait_for(condition, timeout: float = 300.0) -> None:
@@ -194,3 +201,10 @@ def test_bad_engine_arguments_are_refused(monkeypatch, tmp_path: Path) -> None:
         RayEngine()
     assert main([*common, "--engine", "ray"]) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_the_plain_engine_needs_no_ray() -> None:
+    code = ("import sys, hqsam_nb, hqsam_nb.evaluation.runner; from hqsam_nb.evaluation.engines import RayEngine; "
+            "print('ray' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "False", done.stderr[-2000:]

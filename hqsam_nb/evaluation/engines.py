@@ -335,8 +335,8 @@ class RayEngine:
             actor_class = ray.remote(_Worker).options(
                 num_cpus=cpus, num_gpus=self.gpus_per_worker, max_restarts=MAX_ATTEMPTS,
                 max_task_retries=MAX_ATTEMPTS, max_concurrency=1)
-            dataset_ref, task_ref = ray.put(dataset), ray.put(task)
-            actors = [actor_class.remote(spec, self.device, threads, dataset_ref, task_ref)
+            # By value (file paths and loaders, no pixels): each restart of an actor gets them again from its spec.
+            actors = [actor_class.remote(spec, self.device, threads, dataset, task)
                       for _ in range(min(workers, len(indices)))]
             self._wait_started(ray, actors, cpus)
             t1 = time.perf_counter()
