@@ -33,6 +33,7 @@ from .drawing.overlays import (
     overlay_mask,
     overlay_masks,
 )
+from .evaluation.coco import open_coco, run_coco_evaluation
 from .evaluation.datasets import Dataset, DatasetError, Example, image_mask_folder, open_dataset
 from .evaluation.speed import measure_speed, model_size
 from .io.exports import (
@@ -188,6 +189,7 @@ __all__ = [
     "measure_speed",
     "model_size",
     "official_file",
+    "open_coco",
     "open_dataset",
     "overlay_mask",
     "overlay_masks",
@@ -200,6 +202,7 @@ __all__ = [
     "region_similarity",
     "replay_history",
     "resolve_checkpoint",
+    "run_coco_evaluation",
     "save_coco_json",
     "save_figure",
     "save_gif",

@@ -438,7 +438,9 @@ def main(argv: list[str] | None = None) -> int:
                     "command to continue an interrupted run).")
     parser.add_argument("--data", required=True,
                         help="'synthetic' (built-in thin-structure benchmark) or a dataset folder (DIS5K-VD, "
-                             "COIFT, HRSOD, ThinObject5K layouts, or images/ + masks/)")
+                             "COIFT, HRSOD, ThinObject5K layouts, or images/ + masks/); 'coco' (every object, "
+                             "mask AP and boundary AP: --annotations, --images) or 'coco-synthetic' (the "
+                             "built-in multi-object set with simulated detections)")
     parser.add_argument("--layout", default="auto",
                         help="auto (default), folder, DIS5K-VD, COIFT, HRSOD or ThinObject5K-TE")
     parser.add_argument("--model", default="vit_tiny", choices=MODEL_NAMES)
@@ -461,9 +463,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--restart", action="store_true", help="discard a previous run in --out first")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    coco = parser.add_argument_group("COCO protocol (--data coco / coco-synthetic; see hqsam_nb.evaluation.coco)")
+    coco.add_argument("--annotations", help="COCO instances JSON (polygon or RLE segmentations)")
+    coco.add_argument("--images", help="folder the annotations' file_name values are relative to")
+    coco.add_argument("--detections", default=None,
+                      help="detector boxes, COCO results format (default: the ground-truth boxes, an oracle)")
+    coco.add_argument("--score", default="det_x_iou", choices=("det_x_iou", "det"),
+                      help="result score: detector score x predicted IoU (default, the released protocol) "
+                           "or the detector score alone")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     log = logging.getLogger("hqsam_nb.evaluate")
+    if args.data in ("coco", "coco-synthetic"):
+        from .coco import coco_main
+
+        return coco_main(args)
 
     from ..pair.predictor import load_pair
     from .datasets import DatasetError, open_dataset
