@@ -58,6 +58,7 @@ from .metrics.video import boundary_f_measure, region_similarity
 from .models.checkpoints import (
     CHECKPOINTS_ENV,
     MODEL_NAMES,
+    CacheUnavailableError,
     CheckpointError,
     CheckpointFile,
     CheckpointUnavailableError,
@@ -97,7 +98,7 @@ from .pair import (
     make_prompt_batch,
 )
 from .pair.prompts import Prompt, make_prompt
-from .text import Detections, load_detector, tiny_random_detector
+from .text import Detections, TextSegmentation, load_detector, segment_text, tiny_random_detector
 from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
 from .widgets.wipe import wipe_widget
 
@@ -132,6 +133,7 @@ __all__ = [
     "SAMPLE_NAMES",
     "SCENE_KINDS",
     "CanvasMapping",
+    "CacheUnavailableError",
     "CheckpointError",
     "CheckpointFile",
     "CheckpointUnavailableError",
@@ -151,6 +153,7 @@ __all__ = [
     "ResolvedCheckpoint",
     "Sample",
     "StateDictInfo",
+    "TextSegmentation",
     "WeightsInfo",
     "__version__",
     "as_rgb_uint8",
@@ -209,6 +212,7 @@ __all__ = [
     "save_mask_png",
     "save_polygons_json",
     "save_random_checkpoint",
+    "segment_text",
     "show_environment",
     "show_weights_banner",
     "stage_costs",
