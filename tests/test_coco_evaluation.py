@@ -46,7 +46,7 @@ class _OraclePair:
     def __init__(self, dataset) -> None:
         self.dataset, self.encoder_passes, self.batch_calls = dataset, 0, 0
         self.info = SimpleNamespace(model="oracle", weights="none", path=None, official=False)
-        self.device = "cpu"
+        self.sam_info, self.device, self.encoder_dtype = self.info, "cpu", None
         self._image = None
 
     def set_image(self, image: np.ndarray) -> None:

@@ -54,7 +54,7 @@ from ..io.coco_format import (
 from ..metrics.coco import METRIC_KEYS, coco_instance_metrics
 from ..pair.branches import BRANCH_KEYS, BRANCHES, PAPER_BRANCH
 from .protocols import image_rng
-from .records import open_run, run_images
+from .records import PAIR_KEYS, PAIR_KEYS_ADDED_LATER, open_run, pair_meta, run_images
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
@@ -422,7 +422,7 @@ class CocoRun:
         return (self.out_dir / TABLE_FILE).read_text(encoding="utf-8")
 
 
-_SAME_RUN_KEYS = ("dataset", "source", "detections", "model", "weights", "checkpoint", "box_jitter", "seed")
+_SAME_RUN_KEYS = ("dataset", "source", "detections", *PAIR_KEYS, "box_jitter", "seed")
 
 
 def run_coco_evaluation(dataset: CocoDataset, pair: PairPredictor, out_dir: str | os.PathLike, *,
@@ -439,13 +439,11 @@ def run_coco_evaluation(dataset: CocoDataset, pair: PairPredictor, out_dir: str 
         KeyboardInterrupt: passed on after the finished images are safely on disk; run again to continue.
     """
     out = Path(out_dir).expanduser()
-    info, config = pair.info, dataset.config
+    config = dataset.config
     meta = {"dataset": "coco", "source": dataset.source, "images_dir": str(dataset.images_dir),
             "detections": dataset.detections_source, "prompts": dataset.prompts, "n_dataset": len(dataset),
-            "model": info.model, "weights": info.weights,
-            "checkpoint": None if info.path is None else str(info.path), "official_weights": info.official,
-            "device": str(pair.device), "box_jitter": config.box_jitter, "seed": config.seed}
-    done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart)
+            **pair_meta(pair), "box_jitter": config.box_jitter, "seed": config.seed}
+    done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart, added_later=PAIR_KEYS_ADDED_LATER)
 
     def postfix(record: dict[str, Any]) -> dict[str, str]:
         return {"boxes": str(len(record["detections"]))}
@@ -537,6 +535,7 @@ def coco_main(args: argparse.Namespace) -> int:
     when interrupted (finished images are kept; the same command continues).
     """
     from ..io.synthetic_coco import write_synthetic_coco
+    from ..models.checkpoints import CheckpointError
     from ..pair.predictor import load_pair
     from .records import load_records
 
@@ -557,7 +556,7 @@ def coco_main(args: argparse.Namespace) -> int:
             dataset = open_coco(args.annotations, args.images, args.detections, config, limit=args.limit)
         pair = load_pair(args.model, checkpoint=args.checkpoint, device=args.device, weights=args.weights,
                          encoder_dtype="bfloat16" if args.bf16 else None)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, CheckpointError, OSError) as exc:
         log.error("error: %s", exc)
         return 2
     log.info("%r", dataset)
@@ -567,7 +566,7 @@ def coco_main(args: argparse.Namespace) -> int:
         log.warning("interrupted: %d finished image(s) are saved in %s; run the same command again to "
                     "continue", len(load_records(args.out)), args.out)
         return 130
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:  # OSError: disk full, no permission in --out; finished images are kept
         log.error("error: %s", exc)
         return 2
     log.info("%s\n%d images (%d computed now) in %.1f s; reports in %s", run.markdown(), len(run.records),
