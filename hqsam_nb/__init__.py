@@ -11,6 +11,8 @@ The public API is re-exported here; the package is grouped by concern:
 * ``metrics/`` - mask IoU and boundary IoU; DAVIS's J and F for video (``hqsam_nb.metrics``);
 * ``evaluation/`` - datasets, protocols, the resumable runner (CLI ``python -m hqsam_nb.evaluate``), speed;
 * ``architecture/`` - inside the model: parameters, a hooked forward trace, costs per stage, pictures;
+* ``text/`` - text prompts: a caption -> detector boxes (GroundingDINO / OWLv2) -> both models' masks
+  (:func:`load_detector`, :func:`segment_text`);
 * ``widgets/`` - interactive prompting (``widgets.PromptCanvas``, imported on first use).
 """
 
@@ -76,8 +78,23 @@ from .models.loading import (
     save_random_checkpoint,
 )
 from .notebook import show_environment, show_weights_banner, weights_banner_html
-from .pair.predictor import MaskResult, PairPrediction, PairPredictor, load_pair
+from .pair import (
+    BRANCH_KEYS,
+    BRANCHES,
+    MAX_POINTS,
+    PAPER_BRANCH,
+    Branch,
+    MaskBatch,
+    MaskResult,
+    PairBatchPrediction,
+    PairPrediction,
+    PairPredictor,
+    PromptBatch,
+    load_pair,
+    make_prompt_batch,
+)
 from .pair.prompts import Prompt, make_prompt
+from .text import Detections, load_detector, tiny_random_detector
 from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
 from .widgets.wipe import wipe_widget
 
@@ -96,6 +113,15 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "make_prompt_batch",
+    "PromptBatch",
+    "PairBatchPrediction",
+    "MaskBatch",
+    "Branch",
+    "PAPER_BRANCH",
+    "MAX_POINTS",
+    "BRANCH_KEYS",
+    "BRANCHES",
     "CHECKPOINTS_ENV",
     "DIFF_COLORS",
     "MASK_COLORS",
@@ -107,6 +133,7 @@ __all__ = [
     "CheckpointFile",
     "CheckpointUnavailableError",
     "Dataset",
+    "Detections",
     "DatasetError",
     "Example",
     "MaskRecord",
@@ -143,6 +170,7 @@ __all__ = [
     "image_sha256",
     "list_samples",
     "load_coco_json",
+    "load_detector",
     "load_image",
     "load_mask_png",
     "load_model",
@@ -180,6 +208,7 @@ __all__ = [
     "stage_costs",
     "synthetic_benchmark",
     "thin_structure_scene",
+    "tiny_random_detector",
     "verify_file",
     "weights_banner_html",
     "wipe_widget",

@@ -351,3 +351,36 @@ def test_extension_hooks_add_a_button_and_a_text_field(widget):
     assert seen == [("button", widget.state), ("text", "cat")]
     widget.add_action("Broken", lambda c: 1 / 0).click()  # errors are shown, as for every control
     assert isinstance(widget.errors[-1], ZeroDivisionError) and "Error" in widget.status.value
+
+
+def test_each_canvas_decodes_on_its_own_image(tiny_pair, tmp_path):
+    other = make_image(240, 320, seed=13)
+    a = PromptCanvas(tiny_pair, IMAGE, max_display=(120, 160), export_dir=tmp_path)
+    b = PromptCanvas(tiny_pair, other, max_display=(120, 160), export_dir=tmp_path)  # the pair now holds `other`
+
+    def expected(image, state):
+        tiny_pair.set_image(image)
+        p = state.to_prompt(image.shape[:2])
+        return tiny_pair.predict(p.points, p.labels, p.box)
+
+    Events(a).click(40, 30)
+    Events(b).click(40, 30)  # the same click on the other canvas
+    tiny_pair.set_image(make_image(240, 320, seed=14))  # a notebook cell between two clicks
+    Events(a).drag(10, 10, 120, 100)
+    a.view.value = "side"  # completes SAM on a's image
+    a_masks, b_masks = dict(a.masks), dict(b.masks)
+    for key in ("sam", "hq", "fused"):
+        np.testing.assert_array_equal(a_masks[key], getattr(expected(IMAGE, a.state), key).mask)
+    for key in ("hq", "fused"):
+        np.testing.assert_array_equal(b_masks[key], getattr(expected(other, b.state), key).mask)
+    a.view.value = "fused"
+    a.undo()  # back to the click alone: the fused view decodes the HQ decoder only
+    tiny_pair.set_image(other)
+    a.export_name.value = "a"
+    a.export_masks()  # completing SAM for the export decodes on a's image, too
+    exp = expected(IMAGE, a.state)
+    for key in ("sam", "hq", "fused"):
+        np.testing.assert_array_equal(load_mask_png(tmp_path / f"a_{key}.png"), getattr(exp, key).mask)
+    assert a.errors == [] and b.errors == []
+    a.close()
+    b.close()

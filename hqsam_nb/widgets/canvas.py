@@ -76,6 +76,11 @@ class PromptCanvas(W.VBox):
     :attr:`errors`. Methods with image-pixel arguments do what the mouse does: :meth:`add_point`,
     :meth:`set_box`, :meth:`undo`, :meth:`redo`, :meth:`clear`. The controls are attributes too
     (``canvas.view``, ``canvas.mode``, ... : see :class:`~hqsam_nb.widgets.controls.Controls`).
+
+    Several canvases may share one pair, and notebook cells may use the pair between clicks: each canvas
+    decodes on its own image (it sets it on the pair again when needed; the pair's embedding cache makes that
+    free). A pair is not thread-safe: do not decode from two threads at once (ipywidgets callbacks all run on
+    the kernel's one thread, which is safe).
     """
 
     def __init__(self, pair: Any, image: Any = None, *, view: str = "fused", multimask: bool = False,
@@ -287,7 +292,14 @@ class PromptCanvas(W.VBox):
     # decode: the prompt -> the pair
     # ------------------------------------------------------------------------------------------------
     def _predict(self, only: str | None) -> Any:
-        """Decode the current (non-empty) prompt with ``pair.predict(..., only=only)``."""
+        """Decode the current (non-empty) prompt with ``pair.predict(..., only=only)`` on this canvas' image.
+
+        The pair may serve several canvases, and a notebook cell may call ``pair.set_image(other)`` between two
+        clicks: every decode first makes sure the pair holds this canvas' image (an identity check; when it
+        does not, ``pair.set_image`` fetches the embedding from its cache, or computes it once if evicted).
+        """
+        if getattr(self.pair, "image", None) is not self.image:
+            self.pair.set_image(self.image)
         prompt = self.prompt
         return self.pair.predict(prompt.points, prompt.labels, prompt.box, multimask=self.multimask.value,
                                  only=only)
