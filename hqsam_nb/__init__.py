@@ -13,6 +13,8 @@ The public API is re-exported here; the package is grouped by concern:
 * ``architecture/`` - inside the model: parameters, a hooked forward trace, costs per stage, pictures;
 * ``text/`` - text prompts: a caption -> detector boxes (GroundingDINO / OWLv2) -> both models' masks
   (:func:`load_detector`, :func:`segment_text`);
+* ``video/`` - clips (PyAV or frame folders), DAVIS 2017, prompts per frame, J&F (CLI
+  ``python -m hqsam_nb.evaluate_video``), SAM | HQ-SAM exports;
 * ``widgets/`` - interactive prompting (``widgets.PromptCanvas``, imported on first use).
 """
 
@@ -95,6 +97,16 @@ from .pair import (
 )
 from .pair.prompts import Prompt, make_prompt
 from .text import Detections, load_detector, tiny_random_detector
+from .video import (
+    DavisDataset,
+    open_davis,
+    open_video,
+    run_video_evaluation,
+    save_comparison,
+    synthetic_clip,
+    track_clip,
+    write_synthetic_davis,
+)
 from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
 from .widgets.wipe import wipe_widget
 
@@ -212,4 +224,12 @@ __all__ = [
     "verify_file",
     "weights_banner_html",
     "wipe_widget",
+    "DavisDataset",
+    "open_davis",
+    "open_video",
+    "run_video_evaluation",
+    "save_comparison",
+    "synthetic_clip",
+    "track_clip",
+    "write_synthetic_davis",
 ]
