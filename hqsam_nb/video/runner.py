@@ -131,6 +131,9 @@ def evaluate_sequence(pair: PairPredictor, sequence: DavisSequence, out_dir: str
     out = Path(out_dir)
     ids = sequence.object_ids
     source.start(ids, sequence.masks(0))
+    for b in branches:  # temporary files of a write that a crash (kill -9) cut short
+        for stale in (out / b / sequence.name).glob(".*.png.*.tmp"):
+            stale.unlink(missing_ok=True)
     previous: dict[str, np.ndarray] | None = None
     computed, seconds = 0, 0.0
     for t, name in enumerate(sequence.frame_names):
