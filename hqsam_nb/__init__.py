@@ -52,11 +52,14 @@ from .io.exports import (
 from .io.images import as_rgb_uint8, image_sha256, load_image
 from .io.samples import SAMPLE_NAMES, Sample, list_samples, load_sample
 from .io.synthetic import SCENE_KINDS, synthetic_benchmark, thin_structure_scene
+from .io.synthetic_coco import synthetic_coco, write_synthetic_coco
+from .metrics.coco import coco_instance_metrics
 from .metrics.masks import boundary_band, boundary_errors, boundary_iou, mask_iou
 from .metrics.video import boundary_f_measure, region_similarity
 from .models.checkpoints import (
     CHECKPOINTS_ENV,
     MODEL_NAMES,
+    CacheUnavailableError,
     CheckpointError,
     CheckpointFile,
     CheckpointUnavailableError,
@@ -96,7 +99,7 @@ from .pair import (
     make_prompt_batch,
 )
 from .pair.prompts import Prompt, make_prompt
-from .text import Detections, load_detector, tiny_random_detector
+from .text import Detections, TextSegmentation, load_detector, segment_text, tiny_random_detector
 from .video import (
     DavisDataset,
     open_davis,
@@ -107,7 +110,8 @@ from .video import (
     track_clip,
     write_synthetic_davis,
 )
-from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
+from .widgets.history import history_to_dict, replay_history
+from .widgets.state import CanvasMapping, PromptEditor, PromptState
 from .widgets.wipe import wipe_widget
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -141,6 +145,7 @@ __all__ = [
     "SAMPLE_NAMES",
     "SCENE_KINDS",
     "CanvasMapping",
+    "CacheUnavailableError",
     "CheckpointError",
     "CheckpointFile",
     "CheckpointUnavailableError",
@@ -160,6 +165,7 @@ __all__ = [
     "ResolvedCheckpoint",
     "Sample",
     "StateDictInfo",
+    "TextSegmentation",
     "WeightsInfo",
     "__version__",
     "as_rgb_uint8",
@@ -169,6 +175,7 @@ __all__ = [
     "boundary_iou",
     "boundary_zoom_figure",
     "build_model",
+    "coco_instance_metrics",
     "compare_figure",
     "composite",
     "describe_state_dict",
@@ -215,10 +222,12 @@ __all__ = [
     "save_mask_png",
     "save_polygons_json",
     "save_random_checkpoint",
+    "segment_text",
     "show_environment",
     "show_weights_banner",
     "stage_costs",
     "synthetic_benchmark",
+    "synthetic_coco",
     "thin_structure_scene",
     "tiny_random_detector",
     "verify_file",
@@ -232,4 +241,5 @@ __all__ = [
     "synthetic_clip",
     "track_clip",
     "write_synthetic_davis",
+    "write_synthetic_coco",
 ]
