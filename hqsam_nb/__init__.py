@@ -11,6 +11,8 @@ The public API is re-exported here; the package is grouped by concern:
 * ``metrics/`` - mask IoU and boundary IoU; DAVIS's J and F for video (``hqsam_nb.metrics``);
 * ``evaluation/`` - datasets, protocols, the resumable runner (CLI ``python -m hqsam_nb.evaluate``), speed;
 * ``architecture/`` - inside the model: parameters, a hooked forward trace, costs per stage, pictures;
+* ``text/`` - text prompts: a caption -> detector boxes (GroundingDINO / OWLv2) -> both models' masks
+  (:func:`load_detector`, :func:`segment_text`);
 * ``widgets/`` - interactive prompting (``widgets.PromptCanvas``, imported on first use).
 """
 
@@ -48,11 +50,14 @@ from .io.exports import (
 from .io.images import as_rgb_uint8, image_sha256, load_image
 from .io.samples import SAMPLE_NAMES, Sample, list_samples, load_sample
 from .io.synthetic import SCENE_KINDS, synthetic_benchmark, thin_structure_scene
+from .io.synthetic_coco import synthetic_coco, write_synthetic_coco
+from .metrics.coco import coco_instance_metrics
 from .metrics.masks import boundary_band, boundary_errors, boundary_iou, mask_iou
 from .metrics.video import boundary_f_measure, region_similarity
 from .models.checkpoints import (
     CHECKPOINTS_ENV,
     MODEL_NAMES,
+    CacheUnavailableError,
     CheckpointError,
     CheckpointFile,
     CheckpointUnavailableError,
@@ -92,7 +97,9 @@ from .pair import (
     make_prompt_batch,
 )
 from .pair.prompts import Prompt, make_prompt
-from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
+from .text import Detections, TextSegmentation, load_detector, segment_text, tiny_random_detector
+from .widgets.history import history_to_dict, replay_history
+from .widgets.state import CanvasMapping, PromptEditor, PromptState
 from .widgets.wipe import wipe_widget
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -126,10 +133,12 @@ __all__ = [
     "SAMPLE_NAMES",
     "SCENE_KINDS",
     "CanvasMapping",
+    "CacheUnavailableError",
     "CheckpointError",
     "CheckpointFile",
     "CheckpointUnavailableError",
     "Dataset",
+    "Detections",
     "DatasetError",
     "Example",
     "MaskRecord",
@@ -144,6 +153,7 @@ __all__ = [
     "ResolvedCheckpoint",
     "Sample",
     "StateDictInfo",
+    "TextSegmentation",
     "WeightsInfo",
     "__version__",
     "as_rgb_uint8",
@@ -153,6 +163,7 @@ __all__ = [
     "boundary_iou",
     "boundary_zoom_figure",
     "build_model",
+    "coco_instance_metrics",
     "compare_figure",
     "composite",
     "describe_state_dict",
@@ -166,6 +177,7 @@ __all__ = [
     "image_sha256",
     "list_samples",
     "load_coco_json",
+    "load_detector",
     "load_image",
     "load_mask_png",
     "load_model",
@@ -198,12 +210,16 @@ __all__ = [
     "save_mask_png",
     "save_polygons_json",
     "save_random_checkpoint",
+    "segment_text",
     "show_environment",
     "show_weights_banner",
     "stage_costs",
     "synthetic_benchmark",
+    "synthetic_coco",
     "thin_structure_scene",
+    "tiny_random_detector",
     "verify_file",
     "weights_banner_html",
     "wipe_widget",
+    "write_synthetic_coco",
 ]

@@ -83,7 +83,7 @@ def append_record(path: str | os.PathLike, record: dict[str, Any]) -> None:
 
 
 def open_run(out_dir: str | os.PathLike, meta: dict[str, Any], same_keys: Sequence[str], *,
-             restart: bool = False) -> dict[str, dict[str, Any]]:
+             restart: bool = False, added_later: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
     """Start or resume a run in ``out_dir``: the records already finished there, by image name.
 
     Args:
@@ -91,6 +91,8 @@ def open_run(out_dir: str | os.PathLike, meta: dict[str, Any], same_keys: Sequen
         meta: the run's settings (JSON-serialisable); written to ``run.json`` when the run starts.
         same_keys: the keys of ``meta`` a resumed run must share with the stored one.
         restart: discard a previous run's ``results.jsonl`` and ``run.json`` first.
+        added_later: keys of ``same_keys`` that older ``run.json`` files lack; compared only when present there,
+            so a run started by an older version can still be resumed.
 
     Raises:
         ValueError: ``out_dir`` holds a run whose ``same_keys`` differ (the message names each difference).
@@ -104,7 +106,8 @@ def open_run(out_dir: str | os.PathLike, meta: dict[str, Any], same_keys: Sequen
                 p.unlink()
     if run_path.exists():
         previous = json.loads(run_path.read_text(encoding="utf-8"))
-        diff = [k for k in same_keys if previous.get(k) != meta.get(k)]
+        diff = [k for k in same_keys if previous.get(k) != meta.get(k)
+                and (k in previous or k not in added_later)]
         if diff:
             detail = "; ".join(f"{k}: {previous.get(k)!r} there, {meta.get(k)!r} now" for k in diff)
             raise ValueError(f"{out} holds a run with other settings ({detail}); use another output folder, "

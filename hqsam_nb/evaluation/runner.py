@@ -324,11 +324,19 @@ def write_reports(out_dir: str | os.PathLike, records: list[dict[str, Any]], con
 
 # -- the run ------------------------------------------------------------------------------------------------
 def _run_meta(dataset: Dataset, pair: PairPredictor, config: EvalConfig) -> dict[str, Any]:
-    info = pair.info
+    from ..models.checkpoints import file_sha256
+
+    info, sam_info = pair.info, pair.sam_info
+    sam_path = None if sam_info.path is None or sam_info.path == info.path else str(sam_info.path)
     return {
         "dataset": dataset.name, "source": dataset.source, "n_dataset": len(dataset),
         "model": info.model, "weights": info.weights,
         "checkpoint": None if info.path is None else str(info.path),
+        # The file's content, not only its name: a new fine-tune saved under the same path changes results.
+        # Hashed once per file (remembered by path, size and mtime).
+        "checkpoint_sha256": None if info.path is None else file_sha256(info.path),
+        "sam_checkpoint": sam_path,
+        "sam_checkpoint_sha256": None if sam_path is None else file_sha256(sam_path),
         "official_weights": info.official, "device": str(pair.device),
         "encoder_dtype": None if pair.encoder_dtype is None else str(pair.encoder_dtype).split(".")[-1],
         "config": asdict(config),
@@ -336,7 +344,13 @@ def _run_meta(dataset: Dataset, pair: PairPredictor, config: EvalConfig) -> dict
     }
 
 
-_SAME_RUN_KEYS = ("dataset", "source", "model", "weights", "checkpoint", "config")
+#: What must match for a run to be resumed: everything that changes the numbers (the data, the weights and
+#: their file content, the encoder's dtype, the protocol). The device does not: CPU and GPU float32 agree to
+#: rounding, and a run may well be continued on another machine.
+_SAME_RUN_KEYS = ("dataset", "source", "model", "weights", "checkpoint", "checkpoint_sha256", "sam_checkpoint",
+                  "sam_checkpoint_sha256", "encoder_dtype", "config")
+#: Keys that run.json files written before they were recorded lack: compared only when the old file has them.
+_KEYS_ADDED_LATER = ("checkpoint_sha256", "sam_checkpoint", "sam_checkpoint_sha256")
 
 
 def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.PathLike,
@@ -347,7 +361,8 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.Path
     Args:
         dataset: a :class:`~hqsam_nb.evaluation.datasets.Dataset`.
         pair: a :class:`~hqsam_nb.pair.PairPredictor` (its ``.info`` names the model in the reports).
-        out_dir: created if needed. If it holds a run with other settings, a ``ValueError`` says so.
+        out_dir: created if needed. If it holds a run with other settings (another dataset, model, checkpoint
+            file or content, encoder dtype, or protocol), a ``ValueError`` names them.
         config: the protocol (:class:`EvalConfig`).
         progress: show a tqdm progress bar.
         plots: write the PNG plots.
@@ -359,7 +374,7 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.Path
 
     out = Path(out_dir).expanduser()
     meta = _run_meta(dataset, pair, config)
-    done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart)
+    done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart, added_later=_KEYS_ADDED_LATER)
 
     def work(i: int) -> dict[str, Any]:
         example = dataset[i]
@@ -450,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
                              "paper's 1024 x 1024 resize")
     parser.add_argument("--box-jitter", type=float, default=0.0, help="box jitter as a fraction of its size")
     parser.add_argument("--seed", type=int, default=0, help="seeds point sampling, jitter, the synthetic set")
-    parser.add_argument("-n", "--limit", type=int, default=None,
+    parser.add_argument("-n", "--limit", type=_positive_int, default=None,
                         help="only the first N images (synthetic: how many to draw, default 50)")
     parser.add_argument("--checkpoint", default=None,
                         help="HQ-SAM checkpoint file (default: $HQSAM_NB_CHECKPOINTS, then the official one)")
@@ -465,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     log = logging.getLogger("hqsam_nb.evaluate")
 
+    from ..models.checkpoints import CheckpointError
     from ..pair.predictor import load_pair
     from .datasets import DatasetError, open_dataset
 
@@ -474,8 +490,8 @@ def main(argv: list[str] | None = None) -> int:
         dataset = open_dataset(args.data, layout=args.layout, n=args.limit, seed=args.seed)
         pair = load_pair(args.model, checkpoint=args.checkpoint, device=args.device, weights=args.weights,
                          encoder_dtype="bfloat16" if args.bf16 else None)
-    except (ValueError, DatasetError, FileNotFoundError) as exc:
-        log.error("error: %s", exc)
+    except (ValueError, TypeError, DatasetError, CheckpointError, OSError) as exc:
+        log.error("error: %s", _one_line(exc))
         return 2
     t0 = time.perf_counter()
     try:
@@ -487,12 +503,31 @@ def main(argv: list[str] | None = None) -> int:
                     "continue", n, args.out)
         return 130
     except (ValueError, DatasetError) as exc:
-        log.error("error: %s", exc)
+        log.error("error: %s", _one_line(exc))
         return 2
+    except OSError as exc:  # disk full, no permission in --out: the finished images are kept
+        log.error("error: %s (finished images are kept in %s)", _one_line(exc), args.out)
+        return 1
     log.info("%s\n\n%s\n\n%d images (%d computed now) in %.1f s; encoder %.0f ms, decode %.0f ms per prompt; "
              "reports in %s", run.markdown(), _speed_line(run.speed), len(run.records), len(run.computed),
              time.perf_counter() - t0, run.speed["encoder_ms"], run.speed["decode_ms"], run.out_dir)
     return 0
+
+
+def _positive_int(text: str) -> int:
+    """argparse type of ``-n``: an int >= 1 (argparse turns the error into its usage message, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of images >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of images >= 1, got {value}")
+    return value
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error's message on one line (checkpoint mismatches list missing keys on lines of their own)."""
+    return "; ".join(part.strip() for part in str(exc).splitlines() if part.strip()) or type(exc).__name__
 
 
 def _speed_line(speed: dict[str, float]) -> str:
