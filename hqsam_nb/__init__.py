@@ -13,6 +13,8 @@ The public API is re-exported here; the package is grouped by concern:
 * ``architecture/`` - inside the model: parameters, a hooked forward trace, costs per stage, pictures;
 * ``text/`` - text prompts: a caption -> detector boxes (GroundingDINO / OWLv2) -> both models' masks
   (:func:`load_detector`, :func:`segment_text`);
+* ``video/`` - clips (PyAV or frame folders), DAVIS 2017, prompts per frame, J&F (CLI
+  ``python -m hqsam_nb.evaluate_video``), SAM | HQ-SAM exports;
 * ``widgets/`` - interactive prompting (``widgets.PromptCanvas``, imported on first use).
 """
 
@@ -99,7 +101,18 @@ from .pair import (
 )
 from .pair.prompts import Prompt, make_prompt
 from .text import Detections, TextSegmentation, load_detector, segment_text, tiny_random_detector
-from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
+from .video import (
+    DavisDataset,
+    open_davis,
+    open_video,
+    run_video_evaluation,
+    save_comparison,
+    synthetic_clip,
+    track_clip,
+    write_synthetic_davis,
+)
+from .widgets.history import history_to_dict, replay_history
+from .widgets.state import CanvasMapping, PromptEditor, PromptState
 from .widgets.wipe import wipe_widget
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -223,5 +236,13 @@ __all__ = [
     "verify_file",
     "weights_banner_html",
     "wipe_widget",
+    "DavisDataset",
+    "open_davis",
+    "open_video",
+    "run_video_evaluation",
+    "save_comparison",
+    "synthetic_clip",
+    "track_clip",
+    "write_synthetic_davis",
     "write_synthetic_coco",
 ]
