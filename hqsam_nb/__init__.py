@@ -80,7 +80,7 @@ from .models.loading import (
     random_state_dict,
     save_random_checkpoint,
 )
-from .notebook import show_environment, show_weights_banner, weights_banner_html
+from .notebook import show_detector_banner, show_environment, show_weights_banner, weights_banner_html
 from .pair import (
     BRANCH_KEYS,
     BRANCHES,
@@ -210,6 +210,7 @@ __all__ = [
     "save_polygons_json",
     "save_random_checkpoint",
     "segment_text",
+    "show_detector_banner",
     "show_environment",
     "show_weights_banner",
     "stage_costs",
