@@ -13,6 +13,8 @@ The public API is re-exported here; the package is grouped by concern:
 * ``architecture/`` - inside the model: parameters, a hooked forward trace, costs per stage, pictures;
 * ``text/`` - text prompts: a caption -> detector boxes (GroundingDINO / OWLv2) -> both models' masks
   (:func:`load_detector`, :func:`segment_text`);
+* ``video/`` - clips (PyAV or frame folders), DAVIS 2017, prompts per frame, J&F (CLI
+  ``python -m hqsam_nb.evaluate_video``), SAM | HQ-SAM exports;
 * ``widgets/`` - interactive prompting (``widgets.PromptCanvas``, imported on first use).
 """
 
@@ -33,6 +35,7 @@ from .drawing.overlays import (
     overlay_mask,
     overlay_masks,
 )
+from .evaluation.coco import open_coco, run_coco_evaluation
 from .evaluation.datasets import Dataset, DatasetError, Example, image_mask_folder, open_dataset
 from .evaluation.speed import measure_speed, model_size
 from .io.exports import (
@@ -80,7 +83,7 @@ from .models.loading import (
     random_state_dict,
     save_random_checkpoint,
 )
-from .notebook import show_environment, show_weights_banner, weights_banner_html
+from .notebook import show_detector_banner, show_environment, show_weights_banner, weights_banner_html
 from .pair import (
     BRANCH_KEYS,
     BRANCHES,
@@ -98,6 +101,16 @@ from .pair import (
 )
 from .pair.prompts import Prompt, make_prompt
 from .text import Detections, TextSegmentation, load_detector, segment_text, tiny_random_detector
+from .video import (
+    DavisDataset,
+    open_davis,
+    open_video,
+    run_video_evaluation,
+    save_comparison,
+    synthetic_clip,
+    track_clip,
+    write_synthetic_davis,
+)
 from .widgets.history import history_to_dict, replay_history
 from .widgets.state import CanvasMapping, PromptEditor, PromptState
 from .widgets.wipe import wipe_widget
@@ -192,6 +205,7 @@ __all__ = [
     "measure_speed",
     "model_size",
     "official_file",
+    "open_coco",
     "open_dataset",
     "overlay_mask",
     "overlay_masks",
@@ -204,6 +218,7 @@ __all__ = [
     "region_similarity",
     "replay_history",
     "resolve_checkpoint",
+    "run_coco_evaluation",
     "save_coco_json",
     "save_figure",
     "save_gif",
@@ -211,6 +226,7 @@ __all__ = [
     "save_polygons_json",
     "save_random_checkpoint",
     "segment_text",
+    "show_detector_banner",
     "show_environment",
     "show_weights_banner",
     "stage_costs",
@@ -221,5 +237,13 @@ __all__ = [
     "verify_file",
     "weights_banner_html",
     "wipe_widget",
+    "DavisDataset",
+    "open_davis",
+    "open_video",
+    "run_video_evaluation",
+    "save_comparison",
+    "synthetic_clip",
+    "track_clip",
+    "write_synthetic_davis",
     "write_synthetic_coco",
 ]
