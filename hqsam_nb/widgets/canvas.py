@@ -152,10 +152,11 @@ class PromptCanvas(StillBox):
         picture = self.layers.picture()
         if picture is None:
             return None
-        title = f"{VIEWS[self.view.value]} view" + (" (left SAM, right HQ-SAM)" if self.view.value == "side" else "")
+        view = self.view.value
+        title = f"Widget still: {VIEWS[view]} view" + (" (left SAM, right HQ-SAM)" if view == "side" else "")
         note = weights_note(pair=self.pair)
-        out = label_panels([picture], [title])
-        return label_panels([out], [note]) if note else out
+        out = label_panels([picture], [note]) if note else picture
+        return label_panels([out], [title])
 
     # ------------------------------------------------------------------------------------------------
     # extension hooks: one more button or text field
