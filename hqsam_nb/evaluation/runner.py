@@ -30,7 +30,6 @@ straight to the ground truth's size). Numbers differ slightly between the two; t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import math
@@ -45,9 +44,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..io.atomic import atomic_write_bytes, atomic_write_text
+from ..io.atomic import atomic_write_text
 from ..metrics.masks import boundary_iou, logits_to_mask, mask_iou
 from .protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
+from .records import load_records, open_run, run_images
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
@@ -82,10 +82,6 @@ BRANCHES: tuple[str, ...] = ("sam", "hq", "fused")
 BRANCH_LABELS: dict[str, str] = {"sam": "SAM", "hq": "HQ-SAM (HQ token only)", "fused": "HQ-SAM"}
 #: ``predictor``: SamPredictor's aspect-preserving resize (default); ``stretch``: the paper's 1024 x 1024.
 RESIZE_MODES: tuple[str, ...] = ("predictor", "stretch")
-
-RESULTS_FILE = "results.jsonl"
-RUN_FILE = "run.json"
-
 
 @dataclass(frozen=True)
 class EvalConfig:
@@ -207,53 +203,9 @@ def evaluate_example(pair: PairPredictor, name: str, image: np.ndarray, mask: np
     return record
 
 
-# -- storage ------------------------------------------------------------------------------------------------
+# -- storage (shared with the COCO protocol: records.py) ---------------------------------------------------
 def _write_text(path: Path, text: str) -> None:
     atomic_write_text(path, text)
-
-
-def load_records(out_dir: str | os.PathLike, *, repair: bool = False) -> list[dict[str, Any]]:
-    """The finished images' records in ``out_dir/results.jsonl`` (in the order they were finished).
-
-    A last line cut short by a crash is ignored; with ``repair=True`` the file is rewritten without it
-    (atomically) so that appending can go on.
-    """
-    path = Path(out_dir) / RESULTS_FILE
-    if not path.exists():
-        return []
-    raw = path.read_bytes()
-    chunks = raw.split(b"\n")
-    records: list[dict[str, Any]] = []
-    keep = pos = 0  # keep: bytes up to the end of the last complete record
-    for i, line in enumerate(chunks):
-        end = pos + len(line) + 1
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-                keep = min(end, len(raw))
-            except json.JSONDecodeError:
-                if any(c.strip() for c in chunks[i + 1:]):
-                    raise ValueError(f"{path}: line {i + 1} is not valid JSON and is not the last line; the "
-                                     "file was edited or corrupted - move it away to start over") from None
-                logger.warning("%s: dropping a half-written last line (an interrupted write); that image "
-                               "is redone", path)
-                break
-        pos = end
-    if repair:
-        fixed = raw[:keep]
-        if fixed and not fixed.endswith(b"\n"):
-            fixed += b"\n"
-        if fixed != raw:
-            atomic_write_bytes(path, fixed)
-    return records
-
-
-def _append_record(path: Path, record: dict[str, Any]) -> None:
-    line = json.dumps(record, separators=(",", ":")) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 # -- summaries ----------------------------------------------------------------------------------------------
@@ -404,47 +356,22 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.Path
     Raises:
         KeyboardInterrupt: passed on after the finished images are safely on disk; run again to continue.
     """
-    from tqdm.auto import tqdm
 
     out = Path(out_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
     meta = _run_meta(dataset, pair, config)
-    run_path, results_path = out / RUN_FILE, out / RESULTS_FILE
-    if restart:
-        for p in (results_path, run_path):
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
-    if run_path.exists():
-        previous = json.loads(run_path.read_text(encoding="utf-8"))
-        diff = [k for k in _SAME_RUN_KEYS if previous.get(k) != meta.get(k)]
-        if diff:
-            detail = "; ".join(f"{k}: {previous.get(k)!r} there, {meta.get(k)!r} now" for k in diff)
-            raise ValueError(f"{out} holds a run with other settings ({detail}); use another output folder, "
-                             "or restart=True (--restart) to discard it")
-    else:
-        _write_text(run_path, json.dumps(meta, indent=2) + "\n")
-    done = {r["image"]: r for r in load_records(out, repair=True)}
-    wanted = set(dataset.names)
-    if set(done) - wanted:
-        logger.warning("%s: %d finished image(s) are not in this dataset and are left out of the reports",
-                       out, len(set(done) - wanted))
-    todo = [i for i, n in enumerate(dataset.names) if n not in done]
-    if done:
-        logger.info("resuming: %d of %d images already done in %s", len(dataset) - len(todo), len(dataset),
-                    out)
-    computed = []
-    with tqdm(total=len(dataset), initial=len(dataset) - len(todo), desc=dataset.name, unit="img",
-              disable=not progress, dynamic_ncols=True) as bar:
-        for i in todo:
-            example = dataset[i]
-            record = evaluate_example(pair, example.name, example.image, example.mask, config)
-            _append_record(results_path, record)
-            done[example.name] = record
-            computed.append(example.name)
-            if "results" in record:
-                last = record["results"][-1]
-                bar.set_postfix(BIoU_SAM=f"{last['biou']['sam']:.2f}", BIoU_HQ=f"{last['biou']['fused']:.2f}")
-            bar.update(1)
+    done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart)
+
+    def work(i: int) -> dict[str, Any]:
+        example = dataset[i]
+        return evaluate_example(pair, example.name, example.image, example.mask, config)
+
+    def postfix(record: dict[str, Any]) -> dict[str, str]:
+        if "results" not in record:
+            return {}
+        last = record["results"][-1]
+        return {"BIoU_SAM": f"{last['biou']['sam']:.2f}", "BIoU_HQ": f"{last['biou']['fused']:.2f}"}
+
+    computed = run_images(out, dataset.names, work, done, desc=dataset.name, progress=progress, postfix=postfix)
     records = [done[n] for n in dataset.names if n in done]
     table, speed = write_reports(out, records, config, meta, plots=plots)
     return EvaluationRun(out, config, records, table, speed, computed)

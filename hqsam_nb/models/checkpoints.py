@@ -21,13 +21,16 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from ..io.atomic import atomic_write_json
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 __all__ = [
     "CHECKPOINTS_ENV",
@@ -39,6 +42,7 @@ __all__ = [
     "CheckpointUnavailableError",
     "ResolvedCheckpoint",
     "cache_dir",
+    "call_hub",
     "fetch_checkpoint",
     "official_file",
     "resolve_checkpoint",
@@ -223,7 +227,7 @@ def _how_to_provide(spec: CheckpointFile) -> str:
     )
 
 
-def _fail_fast_if_unresolvable(spec: CheckpointFile) -> None:
+def _fail_fast_if_unresolvable(what: str, source: str, how_to_provide: str) -> None:
     """Raise at once when the hub's host name does not resolve (offline): the client would retry for ~25 s."""
     import socket
     from urllib.parse import urlparse
@@ -237,9 +241,37 @@ def _fail_fast_if_unresolvable(spec: CheckpointFile) -> None:
         socket.getaddrinfo(host, 443)
     except OSError as exc:
         raise CheckpointUnavailableError(
-            f"Could not find or download the checkpoint {spec.filename} ({spec.size / 1e6:.0f} MB) from "
-            f"{spec.source}: no network ({host}: {exc}). {_how_to_provide(spec)}"
+            f"Could not find or download {what} from {source}: no network ({host}: {exc}). {how_to_provide}"
         ) from None
+
+
+def call_hub(call: Callable[[], T], *, what: str, source: str, how_to_provide: str) -> T:
+    """Run a Hugging Face Hub client call (a download); any failure becomes one readable error.
+
+    Offline, the hub client retries for about 25 s and logs a line per retry, then raises one of a dozen
+    exception types with a multi-line message. Here: an unresolvable host fails at once, the client's logger
+    is quiet for the duration of the call, and every failure is a :class:`CheckpointUnavailableError` whose
+    one message says what was wanted, from where, why it failed, and how to provide it (no chained traceback).
+
+    Args:
+        call: the client call, e.g. ``lambda: hf_hub_download(repo, filename, revision=...)``.
+        what: what is fetched, for the message (``"the checkpoint sam_hq_vit_b.pth (379 MB)"``).
+        source: where from, in words (``"the Hugging Face Hub repo lkeab/hq-sam (revision a3a77cd0a2)"``).
+        how_to_provide: the sentences telling the user how to make it available without a download.
+    """
+    _fail_fast_if_unresolvable(what, source, how_to_provide)
+    hub_logger = logging.getLogger("huggingface_hub")
+    previous_level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)
+    try:
+        return call()
+    except Exception as exc:  # the hub client raises a dozen types for "offline"/"not found"
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        raise CheckpointUnavailableError(
+            f"Could not find or download {what} from {source} ({reason}). {how_to_provide}"
+        ) from None
+    finally:
+        hub_logger.setLevel(previous_level)
 
 
 def _download(spec: CheckpointFile, *, force: bool) -> Path:
@@ -250,24 +282,11 @@ def _download(spec: CheckpointFile, *, force: bool) -> Path:
         cached = try_to_load_from_cache(HQ_SAM_REPO, spec.filename, revision=HQ_SAM_REVISION)
         if isinstance(cached, str) and not force:
             return Path(cached)  # pinned revision + cached file: no network call at all
-        _fail_fast_if_unresolvable(spec)
         logger.info("downloading %s (%.0f MB) from %s", spec.filename, spec.size / 1e6, spec.source)
-        # The hub client logs a line per retry ("... thrown while requesting HEAD ..."); our error below says it
-        # once, so its logger is quietened for the duration of the call.
-        hub_logger = logging.getLogger("huggingface_hub")
-        previous_level = hub_logger.level
-        hub_logger.setLevel(logging.ERROR)
-        try:
-            return Path(hf_hub_download(HQ_SAM_REPO, spec.filename, revision=HQ_SAM_REVISION,
-                                        force_download=force))
-        except Exception as exc:  # the hub client raises a dozen types for "offline"/"not found"
-            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            raise CheckpointUnavailableError(
-                f"Could not find or download the checkpoint {spec.filename} ({spec.size / 1e6:.0f} MB) from "
-                f"{spec.source} ({reason}). {_how_to_provide(spec)}"
-            ) from None
-        finally:
-            hub_logger.setLevel(previous_level)
+        return Path(call_hub(
+            lambda: hf_hub_download(HQ_SAM_REPO, spec.filename, revision=HQ_SAM_REVISION, force_download=force),
+            what=f"the checkpoint {spec.filename} ({spec.size / 1e6:.0f} MB)", source=spec.source,
+            how_to_provide=_how_to_provide(spec)))
     import torch.hub
 
     target = cache_dir() / spec.filename
