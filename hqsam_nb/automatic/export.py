@@ -36,7 +36,7 @@ def everything_records(result: EverythingResult, branches: Iterable[str] | None 
                 model=key, score=float(rec["predicted_iou"]),
                 extra={"stability_score": float(rec["stability_score"]),
                        "crop_box": [float(v) for v in rec["crop_box"]], "point_coords": [point],
-                       "random_weights": bool(result.random_weights)},
+                       "weights": result.weights_note or "official"},
             ))
     return out
 

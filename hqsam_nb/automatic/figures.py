@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RANDOM_WEIGHTS_NOTE", "branch_colors", "changed_objects_figure", "everything_figure"]
 
-#: Written on every figure made from a random-weights model.
-RANDOM_WEIGHTS_NOTE = "RANDOM WEIGHTS: these masks are meaningless (no official checkpoint)"
+#: Added to the weights' description on every figure made without the official weights.
+RANDOM_WEIGHTS_NOTE = "random weights make random masks"
 
 
 def _check_result(image: Any, result: Any) -> np.ndarray:
@@ -99,7 +99,7 @@ def everything_figure(image: np.ndarray, result: EverythingResult, branches: Ite
     else:
         colors = {k: random_colors(len(result.branch(k)), seed) for k in keys}
     h, w = image.shape[:2]
-    extra = 0.35 * (bool(title) + result.random_weights)
+    extra = 0.35 * (bool(title) + bool(result.weights_note))
     fig = new_figure((panel_size * len(keys), panel_size * h / w + 0.45 + extra))
     axes = np.atleast_1d(fig.subplots(1, len(keys)))
     for ax, key in zip(axes, keys, strict=True):
@@ -112,10 +112,10 @@ def everything_figure(image: np.ndarray, result: EverythingResult, branches: Ite
 
 def _suptitle(fig: Figure, title: str | None, result: EverythingResult) -> None:
     lines = [title] if title else []
-    if result.random_weights:
-        lines.append(RANDOM_WEIGHTS_NOTE)
+    if result.weights_note:
+        lines.append(f"{result.weights_note} ({RANDOM_WEIGHTS_NOTE})")
     if lines:
-        fig.suptitle("\n".join(lines), fontsize=11, color="black" if not result.random_weights else "#b00020")
+        fig.suptitle("\n".join(lines), fontsize=10, color="#b00020" if result.weights_note else "black")
 
 
 def _union_box(a: np.ndarray, b: np.ndarray, pad: float = 0.15, min_size: int = 24) -> tuple[int, int, int, int]:
@@ -164,7 +164,7 @@ def changed_objects_figure(image: np.ndarray, result: EverythingResult, a: str =
         _suptitle(fig, None, result)
         return fig
     recs_a, recs_b = result.branch(ka), result.branch(kb)
-    fig = new_figure((panel_size * 3, panel_size * len(pairs) + 0.9 + 0.3 * result.random_weights))
+    fig = new_figure((panel_size * 3, panel_size * len(pairs) + 0.9 + 0.3 * bool(result.weights_note)))
     axes = np.atleast_2d(fig.subplots(len(pairs), 3))
     dim = (image * 0.65).astype(np.uint8)
     for row, pair in zip(axes, pairs, strict=True):

@@ -106,7 +106,8 @@ class EverythingResult:
             stability, crop-edge, RLE), ``merge`` (NMS, clean-up, records) and ``total``.
         n_points: grid points decoded, all crops together. n_crops: crops (1 without crop layers).
         encoder_passes: image-encoder passes this call made (fewer than ``n_crops`` when cached).
-        random_weights: the model has random weights (masks are meaningless; figures say so).
+        weights_note: ``""`` with the official weights; else the weights' one-line description (random weights:
+            "masks are meaningless"), which every figure of these masks shows.
     """
 
     sam: list[dict[str, Any]] | None
@@ -118,7 +119,7 @@ class EverythingResult:
     n_points: int = 0
     n_crops: int = 1
     encoder_passes: int = 0
-    random_weights: bool = False
+    weights_note: str = ""
 
     def branch(self, key: str) -> list[dict[str, Any]]:
         """The records of branch ``key``; a ``ValueError`` for an unknown key or a branch not generated."""
@@ -194,6 +195,11 @@ def _branch_generator_class() -> type:
             return super()._process_batch(points, im_size, crop_box, orig_size, multimask_output)
 
     return BranchGenerator
+
+
+def _weights_note(pair: PairPredictor) -> str:
+    info = pair.info
+    return "" if info.weights == "pretrained" and info.official else info.describe()
 
 
 def _check_branches(branches: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -292,7 +298,7 @@ class PairMaskGenerator:
             sam=out["sam"], hq=out["hq"], fused=out["fused"], image_size=tuple(rgb.shape[:2]),
             params=dict(self.params), timings=timings, n_points=n_points, n_crops=n_crops,
             encoder_passes=self.pair.encoder_passes - passes0,
-            random_weights=getattr(self.pair.info, "weights", "") == "random",
+            weights_note=_weights_note(self.pair),
         )
         logger.info("segment everything: %s masks from %d points on %d crop(s) in %.1f s", result.counts(),
                     n_points, n_crops, timings["total"])

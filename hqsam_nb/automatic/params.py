@@ -49,10 +49,8 @@ def _real(params: dict[str, Any], name: str, low: float, high: float, *, high_op
         value = float(value)
         ok = math.isfinite(value) and low <= value and (value < high if high_open else value <= high)
     if not ok:
-        bracket = ")" if high_open else "]"
-        limit = "" if math.isinf(high) else f", {high:g}{bracket}"
-        rng = f"[{low:g}{limit}" if limit else f">= {low:g}"
-        raise ValueError(f"{name} must be a number in {rng}, got {params[name]!r}")
+        rng = f">= {low:g}" if math.isinf(high) else f"in [{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a number {rng}, got {params[name]!r}")
     params[name] = value
 
 
