@@ -15,6 +15,8 @@ The public API is re-exported here; the package is grouped by concern:
   the HQ token and fused, one encoder pass per crop), SAM's masks matched to HQ-SAM's, figures, COCO export;
 * ``text/`` - text prompts: a caption -> detector boxes (GroundingDINO / OWLv2) -> both models' masks
   (:func:`load_detector`, :func:`segment_text`);
+* ``video/`` - clips (PyAV or frame folders), DAVIS 2017, prompts per frame, J&F (CLI
+  ``python -m hqsam_nb.evaluate_video``), SAM | HQ-SAM exports;
 * ``widgets/`` - interactive prompting (``widgets.PromptCanvas``, imported on first use).
 """
 
@@ -44,6 +46,7 @@ from .drawing.overlays import (
     overlay_mask,
     overlay_masks,
 )
+from .evaluation.coco import open_coco, run_coco_evaluation
 from .evaluation.datasets import Dataset, DatasetError, Example, image_mask_folder, open_dataset
 from .evaluation.speed import measure_speed, model_size
 from .io.exports import (
@@ -68,6 +71,7 @@ from .metrics.video import boundary_f_measure, region_similarity
 from .models.checkpoints import (
     CHECKPOINTS_ENV,
     MODEL_NAMES,
+    CacheUnavailableError,
     CheckpointError,
     CheckpointFile,
     CheckpointUnavailableError,
@@ -90,7 +94,7 @@ from .models.loading import (
     random_state_dict,
     save_random_checkpoint,
 )
-from .notebook import show_environment, show_weights_banner, weights_banner_html
+from .notebook import show_detector_banner, show_environment, show_weights_banner, weights_banner_html
 from .pair import (
     BRANCH_KEYS,
     BRANCHES,
@@ -107,8 +111,19 @@ from .pair import (
     make_prompt_batch,
 )
 from .pair.prompts import Prompt, make_prompt
-from .text import Detections, load_detector, tiny_random_detector
-from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
+from .text import Detections, TextSegmentation, load_detector, segment_text, tiny_random_detector
+from .video import (
+    DavisDataset,
+    open_davis,
+    open_video,
+    run_video_evaluation,
+    save_comparison,
+    synthetic_clip,
+    track_clip,
+    write_synthetic_davis,
+)
+from .widgets.history import history_to_dict, replay_history
+from .widgets.state import CanvasMapping, PromptEditor, PromptState
 from .widgets.wipe import wipe_widget
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -142,6 +157,7 @@ __all__ = [
     "SAMPLE_NAMES",
     "SCENE_KINDS",
     "CanvasMapping",
+    "CacheUnavailableError",
     "CheckpointError",
     "CheckpointFile",
     "CheckpointUnavailableError",
@@ -164,6 +180,7 @@ __all__ = [
     "ResolvedCheckpoint",
     "Sample",
     "StateDictInfo",
+    "TextSegmentation",
     "WeightsInfo",
     "__version__",
     "as_rgb_uint8",
@@ -205,6 +222,7 @@ __all__ = [
     "measure_speed",
     "model_size",
     "official_file",
+    "open_coco",
     "open_dataset",
     "overlay_mask",
     "overlay_masks",
@@ -217,6 +235,7 @@ __all__ = [
     "region_similarity",
     "replay_history",
     "resolve_checkpoint",
+    "run_coco_evaluation",
     "save_coco_json",
     "save_everything_coco",
     "save_figure",
@@ -224,6 +243,8 @@ __all__ = [
     "save_mask_png",
     "save_polygons_json",
     "save_random_checkpoint",
+    "segment_text",
+    "show_detector_banner",
     "show_environment",
     "show_weights_banner",
     "stage_costs",
@@ -234,5 +255,13 @@ __all__ = [
     "verify_file",
     "weights_banner_html",
     "wipe_widget",
+    "DavisDataset",
+    "open_davis",
+    "open_video",
+    "run_video_evaluation",
+    "save_comparison",
+    "synthetic_clip",
+    "track_clip",
+    "write_synthetic_davis",
     "write_synthetic_coco",
 ]

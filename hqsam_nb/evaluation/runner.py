@@ -47,7 +47,7 @@ import numpy as np
 from ..io.atomic import atomic_write_text
 from ..metrics.masks import boundary_iou, logits_to_mask, mask_iou
 from .protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
-from .records import load_records, open_run, run_images
+from .records import PAIR_KEYS, PAIR_KEYS_ADDED_LATER, load_records, open_run, pair_meta, run_images
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
@@ -326,17 +326,18 @@ def write_reports(out_dir: str | os.PathLike, records: list[dict[str, Any]], con
 def _run_meta(dataset: Dataset, pair: PairPredictor, config: EvalConfig) -> dict[str, Any]:
     info = pair.info
     return {
-        "dataset": dataset.name, "source": dataset.source, "n_dataset": len(dataset),
-        "model": info.model, "weights": info.weights,
-        "checkpoint": None if info.path is None else str(info.path),
-        "official_weights": info.official, "device": str(pair.device),
-        "encoder_dtype": None if pair.encoder_dtype is None else str(pair.encoder_dtype).split(".")[-1],
+        "dataset": dataset.name, "source": dataset.source, "n_dataset": len(dataset), **pair_meta(pair),
         "config": asdict(config),
         "title": f"{dataset.name} - {info.model}, {config.prompt} prompts, {config.resize} resize",
     }
 
 
-_SAME_RUN_KEYS = ("dataset", "source", "model", "weights", "checkpoint", "config")
+#: What must match for a run to be resumed: everything that changes the numbers (the data, the weights and
+#: their file content, the encoder's dtype, the protocol). The device does not: CPU and GPU float32 agree to
+#: rounding, and a run may well be continued on another machine.
+_SAME_RUN_KEYS = ("dataset", "source", *PAIR_KEYS, "config")
+#: Keys that run.json files written before they were recorded lack: compared only when the old file has them.
+_KEYS_ADDED_LATER = PAIR_KEYS_ADDED_LATER
 
 
 def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.PathLike,
@@ -347,7 +348,8 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.Path
     Args:
         dataset: a :class:`~hqsam_nb.evaluation.datasets.Dataset`.
         pair: a :class:`~hqsam_nb.pair.PairPredictor` (its ``.info`` names the model in the reports).
-        out_dir: created if needed. If it holds a run with other settings, a ``ValueError`` says so.
+        out_dir: created if needed. If it holds a run with other settings (another dataset, model, checkpoint
+            file or content, encoder dtype, or protocol), a ``ValueError`` names them.
         config: the protocol (:class:`EvalConfig`).
         progress: show a tqdm progress bar.
         plots: write the PNG plots.
@@ -359,7 +361,7 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.Path
 
     out = Path(out_dir).expanduser()
     meta = _run_meta(dataset, pair, config)
-    done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart)
+    done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart, added_later=_KEYS_ADDED_LATER)
 
     def work(i: int) -> dict[str, Any]:
         example = dataset[i]
@@ -438,7 +440,9 @@ def main(argv: list[str] | None = None) -> int:
                     "command to continue an interrupted run).")
     parser.add_argument("--data", required=True,
                         help="'synthetic' (built-in thin-structure benchmark) or a dataset folder (DIS5K-VD, "
-                             "COIFT, HRSOD, ThinObject5K layouts, or images/ + masks/)")
+                             "COIFT, HRSOD, ThinObject5K layouts, or images/ + masks/); 'coco' (every object, "
+                             "mask AP and boundary AP: --annotations, --images) or 'coco-synthetic' (the "
+                             "built-in multi-object set with simulated detections)")
     parser.add_argument("--layout", default="auto",
                         help="auto (default), folder, DIS5K-VD, COIFT, HRSOD or ThinObject5K-TE")
     parser.add_argument("--model", default="vit_tiny", choices=MODEL_NAMES)
@@ -450,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
                              "paper's 1024 x 1024 resize")
     parser.add_argument("--box-jitter", type=float, default=0.0, help="box jitter as a fraction of its size")
     parser.add_argument("--seed", type=int, default=0, help="seeds point sampling, jitter, the synthetic set")
-    parser.add_argument("-n", "--limit", type=int, default=None,
+    parser.add_argument("-n", "--limit", type=_positive_int, default=None,
                         help="only the first N images (synthetic: how many to draw, default 50)")
     parser.add_argument("--checkpoint", default=None,
                         help="HQ-SAM checkpoint file (default: $HQSAM_NB_CHECKPOINTS, then the official one)")
@@ -461,10 +465,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--restart", action="store_true", help="discard a previous run in --out first")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    coco = parser.add_argument_group("COCO protocol (--data coco / coco-synthetic; see hqsam_nb.evaluation.coco)")
+    coco.add_argument("--annotations", help="COCO instances JSON (polygon or RLE segmentations)")
+    coco.add_argument("--images", help="folder the annotations' file_name values are relative to")
+    coco.add_argument("--detections", default=None,
+                      help="detector boxes, COCO results format (default: the ground-truth boxes, an oracle)")
+    coco.add_argument("--score", default="det_x_iou", choices=("det_x_iou", "det"),
+                      help="result score: detector score x predicted IoU (default, the released protocol) "
+                           "or the detector score alone")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     log = logging.getLogger("hqsam_nb.evaluate")
+    if args.data in ("coco", "coco-synthetic"):
+        from .coco import coco_main
 
+        return coco_main(args)
+
+    from ..models.checkpoints import CheckpointError
     from ..pair.predictor import load_pair
     from .datasets import DatasetError, open_dataset
 
@@ -474,8 +491,8 @@ def main(argv: list[str] | None = None) -> int:
         dataset = open_dataset(args.data, layout=args.layout, n=args.limit, seed=args.seed)
         pair = load_pair(args.model, checkpoint=args.checkpoint, device=args.device, weights=args.weights,
                          encoder_dtype="bfloat16" if args.bf16 else None)
-    except (ValueError, DatasetError, FileNotFoundError) as exc:
-        log.error("error: %s", exc)
+    except (ValueError, TypeError, DatasetError, CheckpointError, OSError) as exc:
+        log.error("error: %s", _one_line(exc))
         return 2
     t0 = time.perf_counter()
     try:
@@ -487,12 +504,31 @@ def main(argv: list[str] | None = None) -> int:
                     "continue", n, args.out)
         return 130
     except (ValueError, DatasetError) as exc:
-        log.error("error: %s", exc)
+        log.error("error: %s", _one_line(exc))
         return 2
+    except OSError as exc:  # disk full, no permission in --out: the finished images are kept
+        log.error("error: %s (finished images are kept in %s)", _one_line(exc), args.out)
+        return 1
     log.info("%s\n\n%s\n\n%d images (%d computed now) in %.1f s; encoder %.0f ms, decode %.0f ms per prompt; "
              "reports in %s", run.markdown(), _speed_line(run.speed), len(run.records), len(run.computed),
              time.perf_counter() - t0, run.speed["encoder_ms"], run.speed["decode_ms"], run.out_dir)
     return 0
+
+
+def _positive_int(text: str) -> int:
+    """argparse type of ``-n``: an int >= 1 (argparse turns the error into its usage message, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of images >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of images >= 1, got {value}")
+    return value
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error's message on one line (checkpoint mismatches list missing keys on lines of their own)."""
+    return "; ".join(part.strip() for part in str(exc).splitlines() if part.strip()) or type(exc).__name__
 
 
 def _speed_line(speed: dict[str, float]) -> str:

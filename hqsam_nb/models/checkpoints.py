@@ -40,6 +40,7 @@ __all__ = [
     "CheckpointError",
     "CheckpointFile",
     "CheckpointUnavailableError",
+    "CacheUnavailableError",
     "ResolvedCheckpoint",
     "cache_dir",
     "call_hub",
@@ -71,6 +72,10 @@ class CheckpointError(RuntimeError):
 
 class CheckpointUnavailableError(CheckpointError, FileNotFoundError):
     """A checkpoint could not be found locally and could not be downloaded."""
+
+
+class CacheUnavailableError(CheckpointError, OSError):
+    """This package's cache folder (``$HQSAM_NB_CACHE``) cannot be created or written."""
 
 
 @dataclass(frozen=True)
@@ -148,9 +153,25 @@ def check_model_name(model: object) -> str:
 
 
 def cache_dir() -> Path:
-    """This package's cache directory (``$HQSAM_NB_CACHE`` or ``~/.cache/hqsam_nb``), created on demand."""
-    path = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "hqsam_nb")
-    path.mkdir(parents=True, exist_ok=True)
+    """This package's cache directory (``$HQSAM_NB_CACHE`` or ``~/.cache/hqsam_nb``), created on demand.
+
+    Raises:
+        CacheUnavailableError: the folder cannot be created (a file is in the way, no permission) or is
+            not writable. It is an ``OSError`` too, so callers for whom the cache is optional can ignore it.
+    """
+    configured = os.environ.get(CACHE_ENV)
+    path = Path(configured).expanduser() if configured else Path.home() / ".cache" / "hqsam_nb"
+    where = f"${CACHE_ENV}={configured}" if configured else f"the cache folder {path}"
+    advice = (f"set {CACHE_ENV} to a writable folder (export {CACHE_ENV}=/path/to/cache)"
+              + (" or unset it to use ~/.cache/hqsam_nb" if configured else ""))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CacheUnavailableError(
+            f"{where}: the folder cannot be created ({type(exc).__name__}: {exc.strerror or exc}); {advice}"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CacheUnavailableError(f"{where}: the folder is not writable; {advice}")
     return path
 
 
@@ -379,9 +400,30 @@ def resolve_checkpoint(model: str, *, hq: bool = True,
         return _check_user_file(Path(checkpoint).expanduser(), "path")
     spec = official_file(model, hq=hq)
     env_dir = os.environ.get(CHECKPOINTS_ENV)
+    env_note = None
     if env_dir:
-        candidate = Path(env_dir).expanduser() / spec.filename
+        folder = Path(env_dir).expanduser()
+        candidate = folder / spec.filename
         if candidate.is_file():
             return _check_user_file(candidate, "env")
-        logger.info("%s not in $%s=%s; trying the download cache", spec.filename, CHECKPOINTS_ENV, env_dir)
-    return ResolvedCheckpoint(fetch_checkpoint(spec), "download", True)
+        env_note = _env_folder_note(env_dir, folder, spec.filename)
+        logger.info("%s; trying the download cache", env_note)
+    try:
+        return ResolvedCheckpoint(fetch_checkpoint(spec), "download", True)
+    except CheckpointUnavailableError as exc:
+        if env_note is None:
+            raise
+        raise CheckpointUnavailableError(f"{env_note}. {exc}") from None
+
+
+def _env_folder_note(env_dir: str, folder: Path, filename: str) -> str:
+    """Why ``$HQSAM_NB_CHECKPOINTS`` did not provide ``filename``, naming the folder (for messages)."""
+    if not folder.is_dir():
+        return f"{CHECKPOINTS_ENV}={env_dir} is set, but that folder does not exist"
+    try:
+        held = sorted(p.name for p in folder.iterdir() if p.suffix in (".pth", ".pt"))
+    except OSError:
+        held = []
+    more = f", +{len(held) - 5} more" if len(held) > 5 else ""
+    holds = f" (it holds: {', '.join(held[:5])}{more})" if held else " (it holds no .pth/.pt file)"
+    return f"{CHECKPOINTS_ENV}={env_dir} has no {filename}{holds}"
