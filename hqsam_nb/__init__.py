@@ -11,6 +11,8 @@ The public API is re-exported here; the package is grouped by concern:
 * ``metrics/`` - mask IoU and boundary IoU; DAVIS's J and F for video (``hqsam_nb.metrics``);
 * ``evaluation/`` - datasets, protocols, the resumable runner (CLI ``python -m hqsam_nb.evaluate``), speed;
 * ``architecture/`` - inside the model: parameters, a hooked forward trace, costs per stage, pictures;
+* ``automatic/`` - segment everything: :class:`PairMaskGenerator` (the official automatic mask generator for SAM,
+  the HQ token and fused, one encoder pass per crop), SAM's masks matched to HQ-SAM's, figures, COCO export;
 * ``text/`` - text prompts: a caption -> detector boxes (GroundingDINO / OWLv2) -> both models' masks
   (:func:`load_detector`, :func:`segment_text`);
 * ``video/`` - clips (PyAV or frame folders), DAVIS 2017, prompts per frame, J&F (CLI
@@ -24,6 +26,15 @@ import logging
 from typing import Any
 
 from .architecture import parameter_table, plot_framework, record_forward, stage_costs
+from .automatic import (
+    EverythingResult,
+    MaskMatching,
+    PairMaskGenerator,
+    changed_objects_figure,
+    everything_figure,
+    match_masks,
+    save_everything_coco,
+)
 from .drawing.figures import boundary_zoom_figure, compare_figure, difference_figure, gallery_figure
 from .drawing.overlays import (
     DIFF_COLORS,
@@ -83,7 +94,7 @@ from .models.loading import (
     random_state_dict,
     save_random_checkpoint,
 )
-from .notebook import show_environment, show_weights_banner, weights_banner_html
+from .notebook import show_detector_banner, show_environment, show_weights_banner, weights_banner_html
 from .pair import (
     BRANCH_KEYS,
     BRANCHES,
@@ -153,9 +164,12 @@ __all__ = [
     "Dataset",
     "Detections",
     "DatasetError",
+    "EverythingResult",
     "Example",
+    "MaskMatching",
     "MaskRecord",
     "MaskResult",
+    "PairMaskGenerator",
     "PairPrediction",
     "PairPredictor",
     "Prompt",
@@ -176,6 +190,7 @@ __all__ = [
     "boundary_iou",
     "boundary_zoom_figure",
     "build_model",
+    "changed_objects_figure",
     "coco_instance_metrics",
     "compare_figure",
     "composite",
@@ -183,6 +198,7 @@ __all__ = [
     "difference_figure",
     "difference_rgba",
     "disagreement_boxes",
+    "everything_figure",
     "fetch_checkpoint",
     "gallery_figure",
     "history_to_dict",
@@ -200,6 +216,7 @@ __all__ = [
     "load_sample",
     "load_state_dict",
     "make_prompt",
+    "match_masks",
     "mask_iou",
     "mask_rgba",
     "measure_speed",
@@ -220,12 +237,14 @@ __all__ = [
     "resolve_checkpoint",
     "run_coco_evaluation",
     "save_coco_json",
+    "save_everything_coco",
     "save_figure",
     "save_gif",
     "save_mask_png",
     "save_polygons_json",
     "save_random_checkpoint",
     "segment_text",
+    "show_detector_banner",
     "show_environment",
     "show_weights_banner",
     "stage_costs",
