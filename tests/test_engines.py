@@ -208,3 +208,18 @@ def test_the_plain_engine_needs_no_ray() -> None:
             "print('ray' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.stdout.strip() == "False", done.stderr[-2000:]
+
+
+def test_the_coco_protocol_on_ray_gives_the_plain_files(local_ray, tmp_path: Path) -> None:
+    from hqsam_nb.io.synthetic_coco import write_synthetic_coco
+
+    syn = write_synthetic_coco(tmp_path / "syn", n_images=2, size=(128, 160), seed=4)
+    cli = ["--data", "coco", "--annotations", str(syn["annotations"]), "--images", str(syn["images"]),
+           "--detections", str(syn["detections"]), "--model", "vit_tiny", "--weights", "random", "-q"]
+    assert main([*cli, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*cli, "--out", str(tmp_path / "ray"), "--engine", "ray", "--workers", "2"]) == 0
+    for name in ("coco_results_sam.json", "coco_results_hq.json", "coco_results_fused.json", "coco_metrics.json",
+                 "coco_table.md"):
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name
+    assert sorted(_names_on_disk(tmp_path / "ray")) == sorted(_names_on_disk(tmp_path / "plain"))
+    assert json.loads((tmp_path / "ray" / "run.json").read_text())["engine"].startswith("ray (2 workers")
