@@ -75,7 +75,7 @@ def test_oracle_masks_score_100_and_reports(syn, tmp_path: Path) -> None:
         assert run.metrics[b]["AP"] == pytest.approx(100.0) and run.metrics[b]["AP_B"] == pytest.approx(100.0)
     table = (tmp_path / "coco_table.md").read_text()
     assert "| HQ-SAM (fused) | paper |" not in table  # oracle is no paper model
-    assert "HQ-SAM (fused)" in table and "NOT the official weights" in table
+    assert "HQ-SAM (fused)" in table and "NOT the official ones" in table
     # the score option: the detector's score alone (1.0 for ground-truth boxes) or times predicted IoU
     assert {r["score"] for r in coco_results(run.records, "fused", "det")} == {1.0}
     assert {round(r["score"], 4) for r in coco_results(run.records, "fused")} == {0.9}
