@@ -72,9 +72,9 @@ def main() -> None:
             rows.append({"engine": "local", "workers": 1, "images_per_s": len(data) / (time.perf_counter() - t0),
                          "start_s": 0.0})
         connect_ray(args.address)
-        for n in args.workers:
+        for k, n in enumerate(args.workers):  # a fresh output folder for each (repeated) configuration
             engine = RayEngine(spec, workers=n, gpus_per_worker=args.gpus_per_worker)
-            run_evaluation(data, None, Path(tmp) / f"ray{n}", progress=False, plots=False, engine=engine)
+            run_evaluation(data, None, Path(tmp) / f"ray{k}", progress=False, plots=False, engine=engine)
             rows.append({"engine": "ray", "workers": n, "images_per_s": len(data) / engine.timings["run_s"],
                          "start_s": engine.timings["start_s"]})
 
@@ -85,7 +85,7 @@ def main() -> None:
             t0 = time.perf_counter()
             load_image(path)
             reads.append((time.perf_counter() - t0) * 1e3)
-        record = json.loads((Path(tmp) / f"ray{args.workers[0]}" / "results.jsonl").read_text().splitlines()[0])
+        record = json.loads((Path(tmp) / "ray0" / "results.jsonl").read_text().splitlines()[0])
         writes = []
         sink = Path(tmp) / "writes.jsonl"
         for _ in range(50):
