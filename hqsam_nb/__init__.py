@@ -22,6 +22,8 @@ from typing import Any
 from .architecture import parameter_table, plot_framework, record_forward, stage_costs
 from .drawing.figures import boundary_zoom_figure, compare_figure, difference_figure, gallery_figure
 from .drawing.overlays import (
+    BOX_COLOR,
+    BRANCH_COLORS,
     DIFF_COLORS,
     MASK_COLORS,
     composite,
@@ -35,6 +37,7 @@ from .evaluation.datasets import Dataset, DatasetError, Example, image_mask_fold
 from .evaluation.speed import measure_speed, model_size
 from .io.exports import (
     MaskRecord,
+    gif_html,
     load_coco_json,
     load_mask_png,
     load_polygons_json,
@@ -74,7 +77,8 @@ from .models.loading import (
     random_state_dict,
     save_random_checkpoint,
 )
-from .notebook import show_environment, show_weights_banner, weights_banner_html
+from .notebook import show_environment, show_weights_banner, stamp_figure, weights_banner_html, weights_warning
+from .pair.branches import BRANCHES, PAPER_BRANCH
 from .pair.predictor import MaskResult, PairPrediction, PairPredictor, load_pair
 from .pair.prompts import Prompt, make_prompt
 from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
@@ -95,10 +99,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BOX_COLOR",
+    "BRANCHES",
+    "BRANCH_COLORS",
     "CHECKPOINTS_ENV",
     "DIFF_COLORS",
     "MASK_COLORS",
     "MODEL_NAMES",
+    "PAPER_BRANCH",
     "SAMPLE_NAMES",
     "SCENE_KINDS",
     "CanvasMapping",
@@ -136,6 +144,7 @@ __all__ = [
     "disagreement_boxes",
     "fetch_checkpoint",
     "gallery_figure",
+    "gif_html",
     "history_to_dict",
     "image_mask_folder",
     "image_sha256",
@@ -175,9 +184,11 @@ __all__ = [
     "show_environment",
     "show_weights_banner",
     "stage_costs",
+    "stamp_figure",
     "synthetic_benchmark",
     "thin_structure_scene",
     "verify_file",
     "weights_banner_html",
+    "weights_warning",
     "wipe_widget",
 ]
