@@ -27,6 +27,8 @@ __all__ = [
     "BRANCH_COLOURS",
     "ERROR_COLOURS",
     "ERROR_LABELS",
+    "boundary_bands_figure",
+    "dataset_figure",
     "error_legend_handles",
     "error_overlay",
     "plot_per_image",
@@ -250,3 +252,49 @@ def error_legend_handles() -> list[Any]:
 
     return [Patch(facecolor=np.array(ERROR_COLOURS[k]) / 255, edgecolor="black", linewidth=0.6,
                   label=ERROR_LABELS[k]) for k in (ERROR_TP, ERROR_FP, ERROR_FN)]
+
+
+def boundary_bands_figure(cases: Sequence[tuple[str, np.ndarray, np.ndarray]], *, panel_size: float = 4.2
+                          ) -> Figure:
+    """Boundary IoU's bands, drawn: one panel per ``(title, gt, pred)`` case, band pixels coloured by
+    :data:`ERROR_COLOURS` over a light grey background, each panel's title giving mask IoU and boundary IoU,
+    the legend under the panels.
+
+    Args:
+        cases: ``(title, gt, pred)`` with ``bool`` ``H x W`` masks (each case its own size).
+    """
+    from ..metrics.masks import boundary_errors, boundary_iou, mask_iou
+
+    cases = list(cases)
+    if not cases:
+        raise ValueError("cases is empty: give (title, gt, pred) triples")
+    fig = new_figure((panel_size * len(cases), panel_size + 1.3))
+    axes = np.atleast_1d(fig.subplots(1, len(cases)))
+    for ax, (title, gt, pred) in zip(axes, cases, strict=True):
+        canvas = np.full((*gt.shape, 3), 230, np.uint8)
+        canvas[gt & ~pred] = 200
+        ax.imshow(error_overlay(canvas, boundary_errors(gt, pred), dim=1.0), interpolation="nearest")
+        ax.set_title(f"{title}\nIoU {mask_iou(gt, pred):.2f}, boundary IoU {boundary_iou(gt, pred):.2f}",
+                     fontsize=12)
+        ax.set_axis_off()
+    fig.legend(handles=error_legend_handles(), loc="outside lower center", ncols=3, fontsize=11, frameon=False)
+    return fig
+
+
+def dataset_figure(dataset: Any, n: int = 4, *, panel_size: float = 3.6) -> Figure:
+    """The first ``n`` examples of a :class:`~hqsam_nb.evaluation.datasets.Dataset`: image above, ground-truth
+    mask below, each titled with its name and size (width x height)."""
+    n = min(int(n), len(dataset))
+    if n < 1:
+        raise ValueError(f"dataset {getattr(dataset, 'name', '')!r} is empty, or n={n} < 1")
+    fig = new_figure((panel_size * n, panel_size * 1.6 + 0.6))
+    axes = np.asarray(fig.subplots(2, n, squeeze=False))
+    for i in range(n):
+        ex = dataset[i]
+        axes[0, i].imshow(ex.image)
+        axes[0, i].set_title(f"{ex.name}\n{ex.image.shape[1]} x {ex.image.shape[0]}", fontsize=11)
+        axes[1, i].imshow(ex.mask, cmap="gray", interpolation="nearest")
+        axes[1, i].set_title("ground truth", fontsize=11)
+        for ax in axes[:, i]:
+            ax.set_axis_off()
+    return fig
