@@ -8,9 +8,11 @@ The public API is re-exported here; the package is grouped by concern:
   validated prompts (:class:`Prompt`); the three branches defined once (``pair.branches``);
 * ``io/`` - images in (:func:`as_rgb_uint8`), samples and synthetic scenes, mask exports, atomic writes;
 * ``drawing/`` - numpy overlays and thin matplotlib figures;
-* ``metrics/`` - mask IoU and boundary IoU (``hqsam_nb.metrics``);
+* ``metrics/`` - mask IoU and boundary IoU; DAVIS's J and F for video (``hqsam_nb.metrics``);
 * ``evaluation/`` - datasets, protocols, the resumable runner (CLI ``python -m hqsam_nb.evaluate``), speed;
 * ``architecture/`` - inside the model: parameters, a hooked forward trace, costs per stage, pictures;
+* ``text/`` - text prompts: a caption -> detector boxes (GroundingDINO / OWLv2) -> both models' masks
+  (:func:`load_detector`, :func:`segment_text`);
 * ``widgets/`` - interactive prompting (``widgets.PromptCanvas``, imported on first use).
 """
 
@@ -51,10 +53,14 @@ from .io.exports import (
 from .io.images import as_rgb_uint8, image_sha256, load_image
 from .io.samples import SAMPLE_NAMES, Sample, list_samples, load_sample
 from .io.synthetic import SCENE_KINDS, synthetic_benchmark, thin_structure_scene
+from .io.synthetic_coco import synthetic_coco, write_synthetic_coco
+from .metrics.coco import coco_instance_metrics
 from .metrics.masks import boundary_band, boundary_errors, boundary_iou, mask_iou
+from .metrics.video import boundary_f_measure, region_similarity
 from .models.checkpoints import (
     CHECKPOINTS_ENV,
     MODEL_NAMES,
+    CacheUnavailableError,
     CheckpointError,
     CheckpointFile,
     CheckpointUnavailableError,
@@ -78,9 +84,23 @@ from .models.loading import (
     save_random_checkpoint,
 )
 from .notebook import show_environment, show_weights_banner, stamp_figure, weights_banner_html, weights_warning
-from .pair.branches import BRANCHES, PAPER_BRANCH
-from .pair.predictor import MaskResult, PairPrediction, PairPredictor, load_pair
+from .pair import (
+    BRANCH_KEYS,
+    BRANCHES,
+    MAX_POINTS,
+    PAPER_BRANCH,
+    Branch,
+    MaskBatch,
+    MaskResult,
+    PairBatchPrediction,
+    PairPrediction,
+    PairPredictor,
+    PromptBatch,
+    load_pair,
+    make_prompt_batch,
+)
 from .pair.prompts import Prompt, make_prompt
+from .text import Detections, load_detector, tiny_random_detector
 from .widgets.state import CanvasMapping, PromptEditor, PromptState, history_to_dict, replay_history
 from .widgets.wipe import wipe_widget
 
@@ -100,8 +120,16 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "BOX_COLOR",
-    "BRANCHES",
     "BRANCH_COLORS",
+    "make_prompt_batch",
+    "PromptBatch",
+    "PairBatchPrediction",
+    "MaskBatch",
+    "Branch",
+    "PAPER_BRANCH",
+    "MAX_POINTS",
+    "BRANCH_KEYS",
+    "BRANCHES",
     "CHECKPOINTS_ENV",
     "DIFF_COLORS",
     "MASK_COLORS",
@@ -110,10 +138,12 @@ __all__ = [
     "SAMPLE_NAMES",
     "SCENE_KINDS",
     "CanvasMapping",
+    "CacheUnavailableError",
     "CheckpointError",
     "CheckpointFile",
     "CheckpointUnavailableError",
     "Dataset",
+    "Detections",
     "DatasetError",
     "Example",
     "MaskRecord",
@@ -133,9 +163,11 @@ __all__ = [
     "as_rgb_uint8",
     "boundary_band",
     "boundary_errors",
+    "boundary_f_measure",
     "boundary_iou",
     "boundary_zoom_figure",
     "build_model",
+    "coco_instance_metrics",
     "compare_figure",
     "composite",
     "describe_state_dict",
@@ -150,6 +182,7 @@ __all__ = [
     "image_sha256",
     "list_samples",
     "load_coco_json",
+    "load_detector",
     "load_image",
     "load_mask_png",
     "load_model",
@@ -173,6 +206,7 @@ __all__ = [
     "random_state_dict",
     "record_forward",
     "records_from_prediction",
+    "region_similarity",
     "replay_history",
     "resolve_checkpoint",
     "save_coco_json",
@@ -186,9 +220,12 @@ __all__ = [
     "stage_costs",
     "stamp_figure",
     "synthetic_benchmark",
+    "synthetic_coco",
     "thin_structure_scene",
+    "tiny_random_detector",
     "verify_file",
     "weights_banner_html",
     "weights_warning",
     "wipe_widget",
+    "write_synthetic_coco",
 ]

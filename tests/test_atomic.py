@@ -32,3 +32,28 @@ def test_json_and_permissions(tmp_path: Path) -> None:
 def test_directory_target_is_refused(tmp_path: Path) -> None:
     with pytest.raises(IsADirectoryError), atomic_path(tmp_path):
         pass
+
+
+def _orphan(folder: Path, name: str, age_s: float) -> Path:
+    """A temp file as a write killed with kill -9 leaves it (same name pattern as atomic_path's)."""
+    path = folder / name
+    path.write_text("half-written")
+    old = path.stat().st_mtime - age_s
+    os.utime(path, (old, old))
+    return path
+
+
+def test_stale_temp_files_of_the_target_are_removed_on_the_next_write(tmp_path: Path) -> None:
+    from hqsam_nb.io.atomic import STALE_TEMP_SECONDS
+
+    stale = _orphan(tmp_path, ".result.json.k3j_9xq2.tmp", STALE_TEMP_SECONDS + 60)
+    fresh = _orphan(tmp_path, ".result.json.a1b2c3d4.tmp", 5)  # maybe another process writing right now
+    other_target = _orphan(tmp_path, ".other.json.k3j_9xq2.tmp", STALE_TEMP_SECONDS + 60)
+    not_ours = [_orphan(tmp_path, n, STALE_TEMP_SECONDS + 60)
+                for n in (".result.json.tmp", ".result.json.toolong123.tmp", "result.json.k3j_9xq2.tmp",
+                          ".result.json.k3j_9xq2.tmp.bak")]
+    atomic_write_text(tmp_path / "result.json", "new")
+    assert not stale.exists()
+    assert fresh.exists() and other_target.exists()
+    assert all(p.exists() for p in not_ours)
+    assert (tmp_path / "result.json").read_text() == "new"

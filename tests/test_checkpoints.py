@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,37 @@ def test_fetch_cli_reports_failure_offline(no_network, tmp_path: Path, monkeypat
 
     assert main(["fetch", "vit_tiny"]) == 1
     assert "sam_hq_vit_tiny.pth" in caplog.text
+
+
+def test_missing_checkpoints_folder_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "no-such-folder"
+    monkeypatch.setenv("HQSAM_NB_CHECKPOINTS", str(missing))
+    with pytest.raises(CheckpointUnavailableError) as info:
+        hqsam_nb.resolve_checkpoint("vit_b")
+    assert f"HQSAM_NB_CHECKPOINTS={missing} is set, but that folder does not exist" in str(info.value)
+    (tmp_path / "ckpts").mkdir()
+    (tmp_path / "ckpts" / "sam_hq_vit_l.pth").write_bytes(b"x")
+    monkeypatch.setenv("HQSAM_NB_CHECKPOINTS", str(tmp_path / "ckpts"))
+    with pytest.raises(CheckpointUnavailableError) as info:
+        hqsam_nb.resolve_checkpoint("vit_b")
+    assert "has no sam_hq_vit_b.pth (it holds: sam_hq_vit_l.pth)" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["under a file", "a file", "read-only"])
+def test_unusable_cache_folder_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  kind: str) -> None:
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("x")
+    readonly = tmp_path / "readonly"
+    readonly.mkdir()
+    readonly.chmod(0o500)
+    cache = {"under a file": blocker / "cache", "a file": blocker, "read-only": readonly}[kind]
+    monkeypatch.setenv("HQSAM_NB_CACHE", str(cache))
+    if kind == "read-only" and os.access(readonly, os.W_OK):
+        pytest.skip("running as root: permissions are not enforced")
+    with pytest.raises(checkpoints.CacheUnavailableError, match=rf"HQSAM_NB_CACHE={cache}.*writable folder"):
+        checkpoints.cache_dir()
+    assert issubclass(checkpoints.CacheUnavailableError, hqsam_nb.CheckpointError)
+    # Hashing a user's file still works: the verified-hash ledger is only an optimisation.
+    (tmp_path / "f.bin").write_bytes(b"abc")
+    assert checkpoints.file_sha256(tmp_path / "f.bin") == hashlib.sha256(b"abc").hexdigest()

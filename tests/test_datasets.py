@@ -183,3 +183,18 @@ def test_read_mask_rules(tmp_path: Path) -> None:
         read_mask(tmp_path / "broken.png")
     with pytest.raises(FileNotFoundError):
         read_mask(tmp_path / "absent.png")
+
+
+@pytest.mark.parametrize("mode, colour", [("RGBA", 0), ("RGBA", 255), ("LA", 0), ("LA", 255)])
+def test_mask_stored_only_in_the_alpha_channel_is_read(tmp_path: Path, mode: str, colour: int) -> None:
+    mask = np.zeros((20, 24), bool)
+    mask[4:12, 6:20] = True
+    alpha = mask.astype(np.uint8) * 255
+    channels = 3 if mode == "RGBA" else 1
+    arr = np.dstack([np.full(mask.shape, colour, np.uint8)] * channels + [alpha])
+    Image.fromarray(arr, mode).save(tmp_path / "alpha.png")
+    np.testing.assert_array_equal(read_mask(tmp_path / "alpha.png"), mask)
+    # An opaque RGBA mask is still read from its colour channels.
+    opaque = np.dstack([alpha] * 3 + [np.full(mask.shape, 255, np.uint8)])
+    Image.fromarray(opaque, "RGBA").save(tmp_path / "opaque.png")
+    np.testing.assert_array_equal(read_mask(tmp_path / "opaque.png"), mask)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -171,3 +174,87 @@ def test_cli(tmp_path: Path, monkeypatch, caplog) -> None:
     assert main(args[:3] + ["2"] + args[4:]) == 130
     assert "run the same command again" in caplog.text
     assert main(["--data", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
+
+
+def test_resume_with_another_encoder_dtype_is_refused(tiny_pair, tmp_path: Path) -> None:
+    import hqsam_nb
+
+    data = synthetic_dataset(n=1, sizes=SMALL)
+    run_evaluation(data, tiny_pair, tmp_path, progress=False, plots=False)
+    bf16 = hqsam_nb.load_pair("vit_tiny", device="cpu", encoder_dtype="bfloat16")
+    with pytest.raises(ValueError, match=r"other settings \(encoder_dtype: None there, 'bfloat16' now\)"):
+        run_evaluation(data, bf16, tmp_path, progress=False, plots=False)
+
+
+def test_resume_with_a_changed_checkpoint_file_is_refused(tmp_path: Path) -> None:
+    import hqsam_nb
+
+    ckpt = tmp_path / "mine.pth"
+    hqsam_nb.save_random_checkpoint(ckpt, "vit_tiny", seed=5)
+    data = synthetic_dataset(n=1, sizes=SMALL)
+    out = tmp_path / "run"
+    run_evaluation(data, hqsam_nb.load_pair("vit_tiny", checkpoint=ckpt, device="cpu"), out, progress=False,
+                   plots=False)
+    hqsam_nb.save_random_checkpoint(ckpt, "vit_tiny", seed=6)  # same path, other weights (a new fine-tune)
+    with pytest.raises(ValueError, match="other settings.*checkpoint_sha256"):
+        run_evaluation(data, hqsam_nb.load_pair("vit_tiny", checkpoint=ckpt, device="cpu"), out,
+                       progress=False, plots=False)
+
+
+def test_run_json_of_an_older_version_without_the_checkpoint_hash_still_resumes(tiny_pair, tmp_path: Path) -> None:
+    data = synthetic_dataset(n=1, sizes=SMALL)
+    run_evaluation(data, tiny_pair, tmp_path, progress=False, plots=False)
+    meta = json.loads((tmp_path / "run.json").read_text())
+    del meta["checkpoint_sha256"]
+    (tmp_path / "run.json").write_text(json.dumps(meta))
+    assert run_evaluation(data, tiny_pair, tmp_path, progress=False, plots=False).computed == []
+
+
+def test_open_dataset_refuses_a_non_positive_limit(tmp_path: Path) -> None:
+    from hqsam_nb.evaluation.datasets import open_dataset
+
+    for n in (0, -2):
+        with pytest.raises(ValueError, match=rf"n={n} is not accepted.*positive"):
+            open_dataset(tmp_path, n=n)
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hqsam_nb.evaluate", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def test_cli_refuses_a_bad_limit_without_traceback(tmp_path: Path, capsys) -> None:
+    done = _cli("--data", "synthetic", "-n", "-2", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "argument -n/--limit: expected a number of images >= 1, got -2" \
+        in done.stderr
+    for limit in ("0", "many"):  # the same argparse path, in-process (a subprocess costs seconds)
+        with pytest.raises(SystemExit) as info:
+            main(["--data", str(tmp_path), "-n", limit, "--out", str(tmp_path / "out")])
+        assert info.value.code == 2 and "-n/--limit" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_checkpoint_errors_are_one_line_without_traceback(tmp_path: Path, caplog) -> None:
+    import torch
+
+    import hqsam_nb
+
+    text = tmp_path / "notes.pth"
+    text.write_text("the weights are on the shared drive\n")
+    done = _cli("--data", "synthetic", "-n", "1", "--checkpoint", str(text), "--out", str(tmp_path / "o"), "-q",
+                cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [f"error: {text} is a text file, not a checkpoint (it begins: "
+                                        "'the weights are on the shared drive\\n'). A checkpoint is a binary "
+                                        "PyTorch file (.pth), e.g. sam_hq_vit_tiny.pth; pass the path of the "
+                                        "weights themselves."]
+    # A multi-line CheckpointError (wrong kind of file, missing keys listed) comes out as one line too.
+    mobile = tmp_path / "mobile_sam.pt"
+    torch.save(hqsam_nb.random_state_dict("vit_tiny", hq=False), mobile)
+    caplog.set_level(logging.INFO)
+    assert main(["--data", "synthetic", "-n", "1", "--checkpoint", str(mobile), "--out", str(tmp_path / "o"),
+                 "-q"]) == 2
+    (error,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.startswith("error: ") and "\n" not in error and "original SAM checkpoint" in error

@@ -226,3 +226,29 @@ def test_bad_inputs(tmp_path: Path) -> None:
         atomic_write_bytes(tmp_path, b"x")
     with pytest.raises(ValueError, match="RLE"):
         rle_to_mask({"counts": "x"})
+
+
+def test_records_from_an_only_prediction_skip_the_branch_that_was_not_run(prompt: Prompt) -> None:
+    m = thin_mask(1)
+    pred = SimpleNamespace(sam=None, hq=SimpleNamespace(mask=m, score=np.float32(0.8)),
+                           fused=SimpleNamespace(mask=m, score=np.float32(0.8)), prompt=prompt)  # only="hq"
+    assert [r.model for r in records_from_prediction(pred)] == ["hq", "fused"]
+    with pytest.raises(ValueError, match=r"'sam'.*only="):
+        records_from_prediction(pred, which=("sam", "hq"))
+
+
+def test_polygons_json_refuses_bare_masks_like_coco(tmp_path: Path) -> None:
+    for save in (save_polygons_json, save_coco_json):
+        with pytest.raises(TypeError, match=r"record 0 is a ndarray.*MaskRecord\(mask"):
+            save(tmp_path / "x.json", [np.zeros((3, 3), bool)])
+
+
+def test_numpy_scores_are_json_serialisable(tmp_path: Path, prompt: Prompt) -> None:
+    rec = MaskRecord(thin_mask(0), prompt, score=np.float32(0.75))
+    assert type(rec.score) is float and rec.score == 0.75
+    json.dumps(rec.meta())
+    for save in (save_polygons_json, save_coco_json):
+        save(tmp_path / f"{save.__name__}.json", [rec])
+    save_mask_png(tmp_path / "m.png", rec)
+    with pytest.raises(TypeError, match="score"):
+        MaskRecord(thin_mask(0), score="high")

@@ -194,3 +194,36 @@ def test_a_synthetic_checkpoint_loads_as_random_weights(tmp_path) -> None:
     synthetic_marker(path).unlink()
     _, plain = load_model("vit_tiny", checkpoint=path, device="cpu")
     assert plain.weights == "pretrained" and weights_warning(plain).startswith("NOT THE OFFICIAL")
+
+
+@pytest.mark.parametrize("content", [b"README\n=====\nthe weights are on the shared drive\n", b"hello",
+                                     b"model: vit_b\n", "checkpoint \u00e9t\u00e9\n".encode()])
+def test_text_file_as_checkpoint_is_explained(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "sam_hq_vit_tiny.pth"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=r"is a text file, not a checkpoint \(it begins"):
+        hqsam_nb.load_state_dict(path)
+    with pytest.raises(CheckpointError, match="text file"):
+        hqsam_nb.load_pair("vit_tiny", checkpoint=path, device="cpu")
+
+
+@pytest.mark.parametrize("content", [b"\x01a", b"\xffe", b"\x80\x02e", b"\x80\x02K\x01e"])
+def test_garbage_the_unpickler_chokes_on_is_a_checkpoint_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "ckpt.pth"
+    path.write_bytes(content)  # torch.load raises IndexError / KeyError / EOFError on these
+    with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
+        hqsam_nb.load_state_dict(path)
+
+
+def test_hq_checkpoint_with_only_hf_token_renamed_is_not_called_original_sam(tmp_path: Path) -> None:
+    state = hqsam_nb.random_state_dict("vit_tiny")
+    state["mask_decoder.hq_token.weight"] = state.pop("mask_decoder.hf_token.weight")
+    path = tmp_path / "renamed.pth"
+    torch.save(state, path)
+    assert hqsam_nb.describe_state_dict(state).hq
+    with pytest.raises(CheckpointError) as info:
+        hqsam_nb.load_predictor("vit_tiny", checkpoint=path, device="cpu")
+    msg = str(info.value)
+    assert "original SAM" not in msg
+    assert "missing keys: mask_decoder.hf_token.weight" in msg
+    assert "unexpected keys: mask_decoder.hq_token.weight" in msg

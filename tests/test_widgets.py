@@ -136,7 +136,7 @@ def test_undo_redo_clear_by_keys_and_buttons(widget, pair):
     ev.drag(20, 20, 120, 100)
     assert len(widget.state.points) == 2 and widget.state.box is not None
     ev.key("Escape")
-    assert widget.state.is_empty and widget.prediction is None and widget._mask_layer_digest is None
+    assert widget.state.is_empty and widget.prediction is None and widget.layers.mask_digest is None
     ev.key("z")
     assert widget.state.box is not None
     widget.undo_button.click()
@@ -160,7 +160,7 @@ def test_views_redraw_masks_only_and_side_by_side_maps_both_panels(widget, pair)
     digests = set()
     for view in ("sam", "hq", "fused", "diff"):
         widget.view.value = view
-        digests.add(widget._mask_layer_digest)
+        digests.add(widget.layers.mask_digest)
     assert len(digests) == 4  # four different layers (random weights: the masks differ)
     # the first view that shows SAM decodes SAM alone (the fused view decoded HQ only); then no decode at all,
     # and never an image redraw
@@ -305,7 +305,7 @@ def test_1000_random_events_then_undo_to_empty_restores_the_initial_state(tmp_pa
     rng = np.random.default_rng(7)
     w = PromptCanvas(FakePair(), IMAGE, max_display=(120, 160), export_dir=tmp_path)
     ev = Events(w)
-    initial = (w.state, w.prediction, w._mask_layer_digest, w.mode.value, w.undo_button.disabled)
+    initial = (w.state, w.prediction, w.layers.mask_digest, w.mode.value, w.undo_button.disabled)
     keys = ["z", "y", "Escape", "n", "Shift", "1", "2", "3", "q", "Z"]
     views = ["sam", "hq", "fused", "side", "diff"]
     for i in range(1000):
@@ -335,5 +335,52 @@ def test_1000_random_events_then_undo_to_empty_restores_the_initial_state(tmp_pa
     w.view.value = "fused"
     while w.editor.can_undo:
         ev.key("z")
-    assert (w.state, w.prediction, w._mask_layer_digest, w.mode.value, w.undo_button.disabled) == initial
+    assert (w.state, w.prediction, w.layers.mask_digest, w.mode.value, w.undo_button.disabled) == initial
     assert w.errors == []
+
+
+def test_extension_hooks_add_a_button_and_a_text_field(widget):
+    seen = []
+    assert widget.actions.layout.display == "none"  # the actions row is hidden while empty
+    button = widget.add_action("Everything", lambda c: seen.append(("button", c.state)))
+    text = widget.add_text_field("find:", lambda c, t: seen.append(("text", t)))
+    assert widget.actions.children == (button, text) and widget.actions.layout.display is None
+    assert widget.actions in widget.children
+    button.click()
+    text.value = "cat"
+    assert seen == [("button", widget.state), ("text", "cat")]
+    widget.add_action("Broken", lambda c: 1 / 0).click()  # errors are shown, as for every control
+    assert isinstance(widget.errors[-1], ZeroDivisionError) and "Error" in widget.status.value
+
+
+def test_each_canvas_decodes_on_its_own_image(tiny_pair, tmp_path):
+    other = make_image(240, 320, seed=13)
+    a = PromptCanvas(tiny_pair, IMAGE, max_display=(120, 160), export_dir=tmp_path)
+    b = PromptCanvas(tiny_pair, other, max_display=(120, 160), export_dir=tmp_path)  # the pair now holds `other`
+
+    def expected(image, state):
+        tiny_pair.set_image(image)
+        p = state.to_prompt(image.shape[:2])
+        return tiny_pair.predict(p.points, p.labels, p.box)
+
+    Events(a).click(40, 30)
+    Events(b).click(40, 30)  # the same click on the other canvas
+    tiny_pair.set_image(make_image(240, 320, seed=14))  # a notebook cell between two clicks
+    Events(a).drag(10, 10, 120, 100)
+    a.view.value = "side"  # completes SAM on a's image
+    a_masks, b_masks = dict(a.masks), dict(b.masks)
+    for key in ("sam", "hq", "fused"):
+        np.testing.assert_array_equal(a_masks[key], getattr(expected(IMAGE, a.state), key).mask)
+    for key in ("hq", "fused"):
+        np.testing.assert_array_equal(b_masks[key], getattr(expected(other, b.state), key).mask)
+    a.view.value = "fused"
+    a.undo()  # back to the click alone: the fused view decodes the HQ decoder only
+    tiny_pair.set_image(other)
+    a.export_name.value = "a"
+    a.export_masks()  # completing SAM for the export decodes on a's image, too
+    exp = expected(IMAGE, a.state)
+    for key in ("sam", "hq", "fused"):
+        np.testing.assert_array_equal(load_mask_png(tmp_path / f"a_{key}.png"), getattr(exp, key).mask)
+    assert a.errors == [] and b.errors == []
+    a.close()
+    b.close()

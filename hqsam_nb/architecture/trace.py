@@ -17,7 +17,8 @@ import torch
 from .._compat import separate_heads
 from ..io.images import ImageLike, as_rgb_uint8
 from ..models.loading import describe_state_dict
-from ..pair.prompts import Prompt, make_prompt
+from ..pair.preprocess import input_size, prompt_tensors, resized_image
+from ..pair.prompts import Prompt, PromptBatch, make_prompt
 
 if TYPE_CHECKING:
     from segment_anything_hq.modeling import Sam
@@ -202,29 +203,23 @@ def _meta_prompt_indexing() -> Iterator[None]:
 
 
 def _model_input(model: Sam, image: ImageLike, prompt: Prompt) -> tuple[dict[str, Any], tuple[int, int]]:
-    """The official ``Sam.forward`` input record: image resized (long side 1024), prompt transformed."""
-    from segment_anything_hq.utils.transforms import ResizeLongestSide
-
-    transform = ResizeLongestSide(model.image_encoder.img_size)
-    dev = model.device
+    """The official ``Sam.forward`` input record: image resized (long side 1024), prompt transformed, through the
+    package's one preprocessing path (:mod:`hqsam_nb.pair.preprocess`)."""
+    dev, size = model.device, model.image_encoder.img_size
     if dev.type == "meta":
         arr = image if isinstance(image, np.ndarray) else as_rgb_uint8(image)
-        h, w = transform.get_preprocess_shape(arr.shape[0], arr.shape[1], transform.target_length)
         original = (int(arr.shape[0]), int(arr.shape[1]))
-        x = torch.empty(3, h, w, device=dev)
+        x = torch.empty(3, *input_size(original, size), device=dev)
     else:
         rgb = as_rgb_uint8(image)
         original = (int(rgb.shape[0]), int(rgb.shape[1]))
-        resized = transform.apply_image(rgb)
-        x = torch.as_tensor(resized, device=dev).permute(2, 0, 1).contiguous().float()
+        x = resized_image(rgb, size, dev).float()
     record: dict[str, Any] = {"image": x, "original_size": original}
-    if prompt.points is not None:
-        coords = transform.apply_coords(prompt.points, original)
-        record["point_coords"] = torch.as_tensor(coords, dtype=torch.float, device=dev)[None]
-        record["point_labels"] = torch.as_tensor(prompt.labels, dtype=torch.int, device=dev)[None]
-    if prompt.box is not None:
-        record["boxes"] = torch.as_tensor(transform.apply_boxes(prompt.box, original), dtype=torch.float,
-                                          device=dev)
+    points, boxes = prompt_tensors(PromptBatch.of_prompt(prompt), original, size, dev)
+    if points is not None:
+        record["point_coords"], record["point_labels"] = points
+    if boxes is not None:
+        record["boxes"] = boxes
     return record, original
 
 

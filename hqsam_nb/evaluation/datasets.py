@@ -145,7 +145,8 @@ def read_mask(path: str | os.PathLike, *, max_soft_fraction: float = 0.05) -> np
 
     Two-level masks (0/1, 0/255, 0/v) are read as "the higher level is the object". Grey-level masks with
     anti-aliased edges are thresholded at 128, provided at most ``max_soft_fraction`` of their pixels lie
-    strictly between 0 and 255.
+    strictly between 0 and 255. A mask stored only in the alpha channel (``RGBA`` or ``LA`` whose colour is
+    one flat level while the alpha varies, as image editors export a selection) is read from the alpha.
 
     Raises:
         FileNotFoundError: no such file. DatasetError: unreadable, colour-coded, or not essentially binary.
@@ -160,6 +161,10 @@ def read_mask(path: str | os.PathLike, *, max_soft_fraction: float = 0.05) -> np
             arr = np.asarray(img)
     except (UnidentifiedImageError, OSError) as exc:
         raise DatasetError(f"mask {str(path)!r} is not a readable image ({exc})") from None
+    if arr.ndim == 3 and arr.shape[2] in (2, 4):  # LA / RGBA: the mask may live in the alpha alone
+        colour, alpha = arr[:, :, :-1], arr[:, :, -1]
+        if colour.min() == colour.max() and alpha.min() != alpha.max():
+            arr = alpha
     if arr.ndim == 3:
         channels = arr[:, :, :3] if arr.shape[2] >= 3 else arr[:, :, :1]
         if not (channels == channels[:, :, :1]).all():
@@ -349,9 +354,12 @@ def open_dataset(spec: str | os.PathLike, *, layout: str = "auto", n: int | None
         spec: ``"synthetic"`` (the built-in benchmark), or a folder.
         layout: ``"auto"`` (try the paper's layouts, then ``images/ + masks/``), one of :data:`LAYOUTS`'
             names, or ``"folder"`` (``images/ + masks/``).
-        n: keep only the first ``n`` examples (for the synthetic benchmark: how many to draw; default 50).
+        n: keep only the first ``n`` examples, ``n >= 1`` (for the synthetic benchmark: how many to draw;
+            default 50).
         seed: the synthetic benchmark's seed.
     """
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"n={n!r} is not accepted: give a positive number of examples, or None for all")
     if str(spec) == "synthetic":
         return synthetic_dataset(n=50 if n is None else n, seed=seed)
     root = Path(spec).expanduser()

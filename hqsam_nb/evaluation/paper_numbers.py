@@ -17,7 +17,7 @@ from typing import Any
 
 from ..pair.branches import BRANCHES, PAPER_BRANCH
 
-__all__ = ["PAPER_POINT_MBIOU", "PAPER_TABLE", "paper_comparison_rows"]
+__all__ = ["PAPER_COCO", "PAPER_POINT_MBIOU", "PAPER_TABLE", "paper_comparison_rows"]
 
 _NAN = math.nan
 
@@ -106,3 +106,17 @@ def paper_comparison_rows(tables: Mapping[str, Sequence[Mapping[str, Any]]], spe
         rows.append([f"{name} (paper)", BRANCHES[key].label, *means, p["total_mb"], p["learnable_mb"], p["fps"],
                      p["memory_gb"] * 1024, f"{where}; A100-class GPU"])
     return header, rows
+
+
+#: COCO instance segmentation with FocalNet-DINO boxes as prompts, one mask per box, the fused branch (the
+#: paper's per-backbone figure; percent). Light HQ-SAM vs MobileSAM (TinyViT encoder): AP only.
+PAPER_COCO: dict[str, dict[str, float]] = {
+    "SAM-B": {"AP_B": 28.2, "AP": 44.4, "AP_L": 57.7, "AP_M": 48.7, "AP_S": 32.1},
+    "HQ-SAM-B": {"AP_B": 31.3, "AP": 46.7, "AP_L": 62.9, "AP_M": 50.5, "AP_S": 32.0},
+    "SAM-L": {"AP_B": 33.3, "AP": 48.5, "AP_L": 63.9, "AP_M": 53.1, "AP_S": 34.1},
+    "HQ-SAM-L": {"AP_B": 34.4, "AP": 49.5, "AP_L": 66.2, "AP_M": 53.8, "AP_S": 33.9},
+    "SAM-H": {"AP_B": 34.0, "AP": 48.9, "AP_L": 64.5, "AP_M": 53.3, "AP_S": 34.4},
+    "HQ-SAM-H": {"AP_B": 34.9, "AP": 49.9, "AP_L": 66.5, "AP_M": 54.0, "AP_S": 34.2},
+    "MobileSAM": {"AP": 44.3},
+    "Light HQ-SAM": {"AP": 45.0},
+}

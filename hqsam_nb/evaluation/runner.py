@@ -32,7 +32,6 @@ straight to the ground truth's size). Numbers differ slightly between the two; t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import math
@@ -47,11 +46,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..io.atomic import atomic_write_bytes, atomic_write_text
+from ..io.atomic import atomic_write_text
 from ..metrics.masks import boundary_iou, logits_to_mask, mask_iou
 from ..pair.branches import BRANCH_KEYS, PAPER_BRANCH
 from ..pair.branches import BRANCHES as _BRANCHES
 from .protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
+from .records import load_records, open_run, run_images
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
@@ -86,10 +86,6 @@ BRANCHES: tuple[str, ...] = BRANCH_KEYS
 BRANCH_LABELS: dict[str, str] = {k: b.label for k, b in _BRANCHES.items()}
 #: ``predictor``: SamPredictor's aspect-preserving resize (default); ``stretch``: the paper's 1024 x 1024.
 RESIZE_MODES: tuple[str, ...] = ("predictor", "stretch")
-
-RESULTS_FILE = "results.jsonl"
-RUN_FILE = "run.json"
-
 
 @dataclass(frozen=True)
 class EvalConfig:
@@ -211,53 +207,9 @@ def evaluate_example(pair: PairPredictor, name: str, image: np.ndarray, mask: np
     return record
 
 
-# -- storage ------------------------------------------------------------------------------------------------
+# -- storage (shared with the COCO protocol: records.py) ---------------------------------------------------
 def _write_text(path: Path, text: str) -> None:
     atomic_write_text(path, text)
-
-
-def load_records(out_dir: str | os.PathLike, *, repair: bool = False) -> list[dict[str, Any]]:
-    """The finished images' records in ``out_dir/results.jsonl`` (in the order they were finished).
-
-    A last line cut short by a crash is ignored; with ``repair=True`` the file is rewritten without it
-    (atomically) so that appending can go on.
-    """
-    path = Path(out_dir) / RESULTS_FILE
-    if not path.exists():
-        return []
-    raw = path.read_bytes()
-    chunks = raw.split(b"\n")
-    records: list[dict[str, Any]] = []
-    keep = pos = 0  # keep: bytes up to the end of the last complete record
-    for i, line in enumerate(chunks):
-        end = pos + len(line) + 1
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-                keep = min(end, len(raw))
-            except json.JSONDecodeError:
-                if any(c.strip() for c in chunks[i + 1:]):
-                    raise ValueError(f"{path}: line {i + 1} is not valid JSON and is not the last line; the "
-                                     "file was edited or corrupted - move it away to start over") from None
-                logger.warning("%s: dropping a half-written last line (an interrupted write); that image "
-                               "is redone", path)
-                break
-        pos = end
-    if repair:
-        fixed = raw[:keep]
-        if fixed and not fixed.endswith(b"\n"):
-            fixed += b"\n"
-        if fixed != raw:
-            atomic_write_bytes(path, fixed)
-    return records
-
-
-def _append_record(path: Path, record: dict[str, Any]) -> None:
-    line = json.dumps(record, separators=(",", ":")) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 # -- summaries ----------------------------------------------------------------------------------------------
@@ -390,11 +342,19 @@ def _meta_weights(meta: dict[str, Any]) -> Any:
 
 # -- the run ------------------------------------------------------------------------------------------------
 def _run_meta(dataset: Dataset, pair: PairPredictor, config: EvalConfig) -> dict[str, Any]:
-    info = pair.info
+    from ..models.checkpoints import file_sha256
+
+    info, sam_info = pair.info, pair.sam_info
+    sam_path = None if sam_info.path is None or sam_info.path == info.path else str(sam_info.path)
     return {
         "dataset": dataset.name, "source": dataset.source, "n_dataset": len(dataset),
         "model": info.model, "weights": info.weights,
         "checkpoint": None if info.path is None else str(info.path),
+        # The file's content, not only its name: a new fine-tune saved under the same path changes results.
+        # Hashed once per file (remembered by path, size and mtime).
+        "checkpoint_sha256": None if info.path is None else file_sha256(info.path),
+        "sam_checkpoint": sam_path,
+        "sam_checkpoint_sha256": None if sam_path is None else file_sha256(sam_path),
         "official_weights": info.official, "device": str(pair.device),
         "encoder_dtype": None if pair.encoder_dtype is None else str(pair.encoder_dtype).split(".")[-1],
         "config": asdict(config),
@@ -402,7 +362,13 @@ def _run_meta(dataset: Dataset, pair: PairPredictor, config: EvalConfig) -> dict
     }
 
 
-_SAME_RUN_KEYS = ("dataset", "source", "model", "weights", "checkpoint", "config")
+#: What must match for a run to be resumed: everything that changes the numbers (the data, the weights and
+#: their file content, the encoder's dtype, the protocol). The device does not: CPU and GPU float32 agree to
+#: rounding, and a run may well be continued on another machine.
+_SAME_RUN_KEYS = ("dataset", "source", "model", "weights", "checkpoint", "checkpoint_sha256", "sam_checkpoint",
+                  "sam_checkpoint_sha256", "encoder_dtype", "config")
+#: Keys that run.json files written before they were recorded lack: compared only when the old file has them.
+_KEYS_ADDED_LATER = ("checkpoint_sha256", "sam_checkpoint", "sam_checkpoint_sha256")
 
 
 def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.PathLike,
@@ -413,7 +379,8 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.Path
     Args:
         dataset: a :class:`~hqsam_nb.evaluation.datasets.Dataset`.
         pair: a :class:`~hqsam_nb.pair.PairPredictor` (its ``.info`` names the model in the reports).
-        out_dir: created if needed. If it holds a run with other settings, a ``ValueError`` says so.
+        out_dir: created if needed. If it holds a run with other settings (another dataset, model, checkpoint
+            file or content, encoder dtype, or protocol), a ``ValueError`` names them.
         config: the protocol (:class:`EvalConfig`).
         progress: show a tqdm progress bar.
         plots: write the PNG plots.
@@ -422,48 +389,23 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.Path
     Raises:
         KeyboardInterrupt: passed on after the finished images are safely on disk; run again to continue.
     """
-    from tqdm.auto import tqdm
 
     out = Path(out_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
     meta = _run_meta(dataset, pair, config)
-    run_path, results_path = out / RUN_FILE, out / RESULTS_FILE
-    if restart:
-        for p in (results_path, run_path):
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
-    if run_path.exists():
-        previous = json.loads(run_path.read_text(encoding="utf-8"))
-        diff = [k for k in _SAME_RUN_KEYS if previous.get(k) != meta.get(k)]
-        if diff:
-            detail = "; ".join(f"{k}: {previous.get(k)!r} there, {meta.get(k)!r} now" for k in diff)
-            raise ValueError(f"{out} holds a run with other settings ({detail}); use another output folder, "
-                             "or restart=True (--restart) to discard it")
-    else:
-        _write_text(run_path, json.dumps(meta, indent=2) + "\n")
-    done = {r["image"]: r for r in load_records(out, repair=True)}
-    wanted = set(dataset.names)
-    if set(done) - wanted:
-        logger.warning("%s: %d finished image(s) are not in this dataset and are left out of the reports",
-                       out, len(set(done) - wanted))
-    todo = [i for i, n in enumerate(dataset.names) if n not in done]
-    if done:
-        logger.info("resuming: %d of %d images already done in %s", len(dataset) - len(todo), len(dataset),
-                    out)
-    computed = []
-    with tqdm(total=len(dataset), initial=len(dataset) - len(todo), desc=dataset.name, unit="img",
-              disable=not progress, dynamic_ncols=True) as bar:
-        for i in todo:
-            example = dataset[i]
-            record = evaluate_example(pair, example.name, example.image, example.mask, config)
-            _append_record(results_path, record)
-            done[example.name] = record
-            computed.append(example.name)
-            if "results" in record:
-                last = record["results"][-1]
-                hq = PAPER_BRANCH["hq_datasets"]
-                bar.set_postfix(BIoU_SAM=f"{last['biou']['sam']:.2f}", BIoU_HQ=f"{last['biou'][hq]:.2f}")
-            bar.update(1)
+    done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart, added_later=_KEYS_ADDED_LATER)
+
+    def work(i: int) -> dict[str, Any]:
+        example = dataset[i]
+        return evaluate_example(pair, example.name, example.image, example.mask, config)
+
+    def postfix(record: dict[str, Any]) -> dict[str, str]:
+        if "results" not in record:
+            return {}
+        last = record["results"][-1]
+        hq = PAPER_BRANCH["hq_datasets"]
+        return {"BIoU_SAM": f"{last['biou']['sam']:.2f}", "BIoU_HQ": f"{last['biou'][hq]:.2f}"}
+
+    computed = run_images(out, dataset.names, work, done, desc=dataset.name, progress=progress, postfix=postfix)
     records = [done[n] for n in dataset.names if n in done]
     table, speed = write_reports(out, records, config, meta, plots=plots)
     return EvaluationRun(out, config, records, table, speed, computed)
@@ -546,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
                              "paper's 1024 x 1024 resize")
     parser.add_argument("--box-jitter", type=float, default=0.0, help="box jitter as a fraction of its size")
     parser.add_argument("--seed", type=int, default=0, help="seeds point sampling, jitter, the synthetic set")
-    parser.add_argument("-n", "--limit", type=int, default=None,
+    parser.add_argument("-n", "--limit", type=_positive_int, default=None,
                         help="only the first N images (synthetic: how many to draw, default 50)")
     parser.add_argument("--checkpoint", default=None,
                         help="HQ-SAM checkpoint file (default: $HQSAM_NB_CHECKPOINTS, then the official one)")
@@ -561,6 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     log = logging.getLogger("hqsam_nb.evaluate")
 
+    from ..models.checkpoints import CheckpointError
     from ..pair.predictor import load_pair
     from .datasets import DatasetError, open_dataset
 
@@ -570,8 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         dataset = open_dataset(args.data, layout=args.layout, n=args.limit, seed=args.seed)
         pair = load_pair(args.model, checkpoint=args.checkpoint, device=args.device, weights=args.weights,
                          encoder_dtype="bfloat16" if args.bf16 else None)
-    except (ValueError, DatasetError, FileNotFoundError) as exc:
-        log.error("error: %s", exc)
+    except (ValueError, TypeError, DatasetError, CheckpointError, OSError) as exc:
+        log.error("error: %s", _one_line(exc))
         return 2
     t0 = time.perf_counter()
     try:
@@ -583,12 +526,31 @@ def main(argv: list[str] | None = None) -> int:
                     "continue", n, args.out)
         return 130
     except (ValueError, DatasetError) as exc:
-        log.error("error: %s", exc)
+        log.error("error: %s", _one_line(exc))
         return 2
+    except OSError as exc:  # disk full, no permission in --out: the finished images are kept
+        log.error("error: %s (finished images are kept in %s)", _one_line(exc), args.out)
+        return 1
     log.info("%s\n\n%s\n\n%d images (%d computed now) in %.1f s; encoder %.0f ms, decode %.0f ms per prompt; "
              "reports in %s", run.markdown(), _speed_line(run.speed), len(run.records), len(run.computed),
              time.perf_counter() - t0, run.speed["encoder_ms"], run.speed["decode_ms"], run.out_dir)
     return 0
+
+
+def _positive_int(text: str) -> int:
+    """argparse type of ``-n``: an int >= 1 (argparse turns the error into its usage message, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of images >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of images >= 1, got {value}")
+    return value
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error's message on one line (checkpoint mismatches list missing keys on lines of their own)."""
+    return "; ".join(part.strip() for part in str(exc).splitlines() if part.strip()) or type(exc).__name__
 
 
 def _speed_line(speed: dict[str, float]) -> str:

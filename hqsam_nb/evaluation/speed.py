@@ -209,6 +209,8 @@ def measure_speed(pair: PairPredictor, image: np.ndarray | None = None, *, box: 
         Two :class:`SpeedResult` s (SAM, HQ-SAM) per encoder dtype.
     """
     from ..io.images import as_rgb_uint8
+    from ..pair.preprocess import encoder_input, prompt_tensors
+    from ..pair.prompts import make_prompt_batch
 
     if image is None:
         from ..io.synthetic import thin_structure_scene
@@ -222,11 +224,9 @@ def measure_speed(pair: PairPredictor, image: np.ndarray | None = None, *, box: 
     if encoder_dtypes is None:
         encoder_dtypes = (None, "bfloat16") if device.type == "cuda" else (None,)
     size = model_size(pair)
-    x = torch.as_tensor(pair.transform.apply_image(rgb), device=device).permute(2, 0, 1).contiguous()[None]
-    input_size = tuple(x.shape[-2:])
-    x = model.preprocess(x)
-    boxes = torch.as_tensor(pair.transform.apply_boxes(np.asarray(box, float), (h, w)), dtype=torch.float,
-                            device=device)
+    x, input_size = encoder_input(model, rgb)
+    _, boxes = prompt_tensors(make_prompt_batch(boxes=[box], image_size=(h, w)), (h, w), model.image_encoder.img_size,
+                              device)
     pe = model.prompt_encoder.get_dense_pe()
     results = []
     for dtype_name in encoder_dtypes:

@@ -3,19 +3,33 @@
 A file is written to a temporary file in the same folder, flushed to disk, and moved into place with
 ``os.replace``: a crash or Ctrl-C never leaves a half-written file, and an existing file is either kept or fully
 replaced.
+
+A process killed outright (``kill -9``, the OOM killer, a power cut) cannot delete its temporary file. Such an
+orphan (a hidden ``.<name>.<8 random characters>.tmp`` next to the target) is removed by the next write to the
+same target once it is older than :data:`STALE_TEMP_SECONDS` (one hour): a younger one may belong to another
+process writing right now. Only files with exactly this package's temp-name pattern for that target are touched.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["STALE_TEMP_SECONDS", "atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+
+#: Age (seconds since last modified) after which an orphaned temp file of a target is removed: one hour.
+STALE_TEMP_SECONDS = 3600.0
+_TEMP_SUFFIX = ".tmp"
 
 
 def _umask() -> int:
@@ -24,11 +38,34 @@ def _umask() -> int:
     return mask
 
 
+def _temp_pattern(target: Path) -> re.Pattern[str]:
+    # tempfile.mkstemp's random part: 8 characters of [a-z0-9_].
+    return re.compile(rf"\.{re.escape(target.name)}\.[a-z0-9_]{{8}}{re.escape(_TEMP_SUFFIX)}")
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Delete orphaned temp files of ``target`` (our name pattern, regular files, older than an hour)."""
+    pattern = _temp_pattern(target)
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if not pattern.fullmatch(entry.name):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
+                logger.info("removed %s, left by an interrupted write of %s", entry.name, target.name)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success move it onto ``path``, on error delete it.
 
     The finished file gets the permissions ``open()`` would have given it (``mkstemp`` makes them 0600).
+    Orphaned temp files of the same target older than :data:`STALE_TEMP_SECONDS` are removed first.
 
     Example:
         >>> with atomic_path("out.txt") as tmp:              # doctest: +SKIP
@@ -38,7 +75,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     if target.is_dir():
         raise IsADirectoryError(f"{str(target)!r} is a directory; give a file path")
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _remove_stale_temps(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TEMP_SUFFIX, dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:

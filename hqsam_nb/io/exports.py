@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import numbers
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -72,7 +73,8 @@ class MaskRecord:
             or None.
         name: a label, e.g. the sample's or object's name.
         model: which mask this is, e.g. ``"sam"``, ``"hq"``, ``"fused"`` (or a checkpoint name).
-        score: the model's predicted IoU, or None.
+        score: the model's predicted IoU (any real number, numpy scalars included, stored as a Python
+            ``float``), or None.
         extra: anything else JSON-serialisable to keep with it.
     """
 
@@ -85,6 +87,11 @@ class MaskRecord:
 
     def __post_init__(self) -> None:
         self.mask = _check_mask(self.mask)
+        if self.score is not None:
+            if isinstance(self.score, bool) or not isinstance(self.score, numbers.Real):
+                raise TypeError(f"score must be a real number or None, got {type(self.score).__name__}: "
+                                f"{self.score!r:.40}")
+            self.score = float(self.score)  # np.float32 is not JSON-serialisable
         if self.prompt is not None and not isinstance(self.prompt, dict):
             to_dict = getattr(self.prompt, "to_dict", None)
             if to_dict is None:
@@ -98,14 +105,21 @@ class MaskRecord:
                 "extra": self.extra}
 
 
-def records_from_prediction(prediction: Any, name: str = "", which: Sequence[str] = BRANCH_KEYS, *,
+def records_from_prediction(prediction: Any, name: str = "", which: Sequence[str] | None = None, *,
                             weights: Any = None, **extra: Any) -> list[MaskRecord]:
-    """One :class:`MaskRecord` per mask of a :class:`~hqsam_nb.PairPrediction` (``which`` of sam/hq/fused).
+    """One :class:`MaskRecord` per mask of a :class:`~hqsam_nb.PairPrediction`.
 
-    Each record's ``model`` is the branch key and ``extra["branch"]`` its label
-    (:mod:`hqsam_nb.pair.branches`). ``weights`` (the pair, or its ``WeightsInfo``): masks made with random or
-    unofficial weights carry ``extra["weights_warning"]`` (e.g. ``"RANDOM WEIGHTS - ..."``) and
-    ``extra["weights"]`` (the weights' one-line description) into every file they are saved to.
+    Each record's ``model`` is the branch key and ``extra["branch"]`` its label (:mod:`hqsam_nb.pair.branches`).
+
+    Args:
+        which: the branches to keep, of ``"sam"``, ``"hq"``, ``"fused"``; None (default) keeps every branch
+            the prediction holds (a prediction made with ``only=`` lacks the others).
+        weights: the pair (or its ``WeightsInfo``): masks made with random or unofficial weights carry
+            ``extra["weights_warning"]`` (e.g. ``"RANDOM WEIGHTS - ..."``), and every record
+            ``extra["weights"]`` (the weights' one-line description), into every file they are saved to.
+
+    Raises:
+        ValueError: ``which`` names an unknown branch, or one that the prediction skipped (``only=``).
     """
     from ..notebook import weights_info, weights_warning
 
@@ -117,13 +131,32 @@ def records_from_prediction(prediction: Any, name: str = "", which: Sequence[str
         if warning is not None:
             stamp["weights_warning"] = warning
     out = []
-    for key in which:
+    for key in BRANCH_KEYS if which is None else which:
         if key not in BRANCHES:
             raise ValueError(f"which must name 'sam', 'hq' or 'fused', got {key!r}")
         res = getattr(prediction, key)
+        if res is None:
+            if which is None:
+                continue
+            raise ValueError(f"the prediction has no {key!r} mask (it was made with only=...); ask for the "
+                             "branches it has, or which=None for all of them")
         out.append(MaskRecord(res.mask, prediction.prompt, name=name, model=key, score=float(res.score),
                               extra={"branch": BRANCHES[key].label, **stamp, **extra}))
     return out
+
+
+def _check_records(records: Sequence[MaskRecord]) -> list[MaskRecord]:
+    """The records as a list, all :class:`MaskRecord` of one mask size; raise otherwise."""
+    records = list(records)
+    if not records:
+        raise ValueError("records is empty: nothing to save")
+    for i, rec in enumerate(records):
+        if not isinstance(rec, MaskRecord):
+            raise TypeError(f"record {i} is a {type(rec).__name__}; records must be MaskRecord items: wrap a mask "
+                            "as MaskRecord(mask, prompt), or use records_from_prediction(prediction)")
+        if rec.mask.shape != records[0].mask.shape:
+            raise ValueError(f"record {i} has mask shape {rec.mask.shape}, the first has {records[0].mask.shape}")
+    return records
 
 
 # --- PNG --------------------------------------------------------------------------------------------
@@ -221,16 +254,10 @@ def save_coco_json(path: str | os.PathLike, records: Sequence[MaskRecord], *, fi
     """
     from pycocotools import mask as mask_utils
 
-    records = list(records)
-    if not records:
-        raise ValueError("records is empty: nothing to save")
-    if not all(isinstance(r, MaskRecord) for r in records):
-        raise TypeError("records must be MaskRecord items (see records_from_prediction)")
+    records = _check_records(records)
     h, w = records[0].mask.shape
     anns = []
     for i, rec in enumerate(records, start=1):
-        if rec.mask.shape != (h, w):
-            raise ValueError(f"record {i} has mask shape {rec.mask.shape}, the first has {(h, w)}")
         rle = mask_to_rle(rec.mask)
         coco_rle = {"size": rle["size"], "counts": rle["counts"].encode("ascii")}
         anns.append({
@@ -349,14 +376,10 @@ def save_polygons_json(path: str | os.PathLike, records: Sequence[MaskRecord], *
     The file is ``{"format": 1, "size": [H, W], "masks": [{"name", "model", "score", "prompt", "extra",
     "polygons": [{"exterior": [[x, y], ...], "holes": [[[x, y], ...], ...]}, ...]}, ...]}``.
     """
-    records = list(records)
-    if not records:
-        raise ValueError("records is empty: nothing to save")
+    records = _check_records(records)
     h, w = records[0].mask.shape
     masks = []
-    for i, rec in enumerate(records):
-        if rec.mask.shape != (h, w):
-            raise ValueError(f"record {i} has mask shape {rec.mask.shape}, the first has {(h, w)}")
+    for rec in records:
         masks.append({**rec.meta(), "polygons": _polygons_json(mask_to_polygons(rec.mask, epsilon))})
     doc = {"format": FORMAT_VERSION, "size": [int(h), int(w)], "masks": masks}
     return atomic_write_bytes(path, json.dumps(doc).encode("utf-8"))

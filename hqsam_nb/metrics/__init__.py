@@ -1,5 +1,8 @@
-"""Metrics, pure numpy: mask IoU and boundary IoU as HQ-SAM's evaluation computes them (:mod:`.masks`)."""
+"""Metrics, pure numpy: mask IoU and boundary IoU as HQ-SAM's evaluation computes them (:mod:`.masks`); DAVIS's
+video metrics J (region similarity) and F (boundary F-measure), J&F, recall and decay (:mod:`.video`);
+COCO mask AP and boundary AP (:mod:`.coco`)."""
 
+from .coco import METRIC_KEYS, coco_instance_metrics
 from .masks import (
     ERROR_FN,
     ERROR_FP,
@@ -12,6 +15,17 @@ from .masks import (
     logits_to_mask,
     mask_iou,
 )
+from .video import (
+    BOUND_TH,
+    boundary_f_measure,
+    boundary_radius,
+    davis_statistics,
+    davis_summary,
+    region_similarity,
+    seg2bmap,
+)
 
-__all__ = ["ERROR_FN", "ERROR_FP", "ERROR_TP", "boundary_band", "boundary_errors", "boundary_iou",
-           "boundary_width", "gt_to_mask", "logits_to_mask", "mask_iou"]
+__all__ = ["BOUND_TH", "ERROR_FN", "ERROR_FP", "ERROR_TP", "METRIC_KEYS", "boundary_band", "boundary_errors",
+           "boundary_f_measure", "boundary_iou", "boundary_radius", "boundary_width", "coco_instance_metrics",
+           "davis_statistics", "davis_summary", "gt_to_mask", "logits_to_mask", "mask_iou", "region_similarity",
+           "seg2bmap"]

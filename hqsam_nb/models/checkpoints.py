@@ -21,13 +21,16 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from ..io.atomic import atomic_write_json
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 __all__ = [
     "CHECKPOINTS_ENV",
@@ -37,8 +40,10 @@ __all__ = [
     "CheckpointError",
     "CheckpointFile",
     "CheckpointUnavailableError",
+    "CacheUnavailableError",
     "ResolvedCheckpoint",
     "cache_dir",
+    "call_hub",
     "fetch_checkpoint",
     "official_file",
     "resolve_checkpoint",
@@ -67,6 +72,10 @@ class CheckpointError(RuntimeError):
 
 class CheckpointUnavailableError(CheckpointError, FileNotFoundError):
     """A checkpoint could not be found locally and could not be downloaded."""
+
+
+class CacheUnavailableError(CheckpointError, OSError):
+    """This package's cache folder (``$HQSAM_NB_CACHE``) cannot be created or written."""
 
 
 @dataclass(frozen=True)
@@ -144,9 +153,25 @@ def check_model_name(model: object) -> str:
 
 
 def cache_dir() -> Path:
-    """This package's cache directory (``$HQSAM_NB_CACHE`` or ``~/.cache/hqsam_nb``), created on demand."""
-    path = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "hqsam_nb")
-    path.mkdir(parents=True, exist_ok=True)
+    """This package's cache directory (``$HQSAM_NB_CACHE`` or ``~/.cache/hqsam_nb``), created on demand.
+
+    Raises:
+        CacheUnavailableError: the folder cannot be created (a file is in the way, no permission) or is
+            not writable. It is an ``OSError`` too, so callers for whom the cache is optional can ignore it.
+    """
+    configured = os.environ.get(CACHE_ENV)
+    path = Path(configured).expanduser() if configured else Path.home() / ".cache" / "hqsam_nb"
+    where = f"${CACHE_ENV}={configured}" if configured else f"the cache folder {path}"
+    advice = (f"set {CACHE_ENV} to a writable folder (export {CACHE_ENV}=/path/to/cache)"
+              + (" or unset it to use ~/.cache/hqsam_nb" if configured else ""))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CacheUnavailableError(
+            f"{where}: the folder cannot be created ({type(exc).__name__}: {exc.strerror or exc}); {advice}"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CacheUnavailableError(f"{where}: the folder is not writable; {advice}")
     return path
 
 
@@ -223,7 +248,7 @@ def _how_to_provide(spec: CheckpointFile) -> str:
     )
 
 
-def _fail_fast_if_unresolvable(spec: CheckpointFile) -> None:
+def _fail_fast_if_unresolvable(what: str, source: str, how_to_provide: str) -> None:
     """Raise at once when the hub's host name does not resolve (offline): the client would retry for ~25 s."""
     import socket
     from urllib.parse import urlparse
@@ -237,9 +262,37 @@ def _fail_fast_if_unresolvable(spec: CheckpointFile) -> None:
         socket.getaddrinfo(host, 443)
     except OSError as exc:
         raise CheckpointUnavailableError(
-            f"Could not find or download the checkpoint {spec.filename} ({spec.size / 1e6:.0f} MB) from "
-            f"{spec.source}: no network ({host}: {exc}). {_how_to_provide(spec)}"
+            f"Could not find or download {what} from {source}: no network ({host}: {exc}). {how_to_provide}"
         ) from None
+
+
+def call_hub(call: Callable[[], T], *, what: str, source: str, how_to_provide: str) -> T:
+    """Run a Hugging Face Hub client call (a download); any failure becomes one readable error.
+
+    Offline, the hub client retries for about 25 s and logs a line per retry, then raises one of a dozen
+    exception types with a multi-line message. Here: an unresolvable host fails at once, the client's logger
+    is quiet for the duration of the call, and every failure is a :class:`CheckpointUnavailableError` whose
+    one message says what was wanted, from where, why it failed, and how to provide it (no chained traceback).
+
+    Args:
+        call: the client call, e.g. ``lambda: hf_hub_download(repo, filename, revision=...)``.
+        what: what is fetched, for the message (``"the checkpoint sam_hq_vit_b.pth (379 MB)"``).
+        source: where from, in words (``"the Hugging Face Hub repo lkeab/hq-sam (revision a3a77cd0a2)"``).
+        how_to_provide: the sentences telling the user how to make it available without a download.
+    """
+    _fail_fast_if_unresolvable(what, source, how_to_provide)
+    hub_logger = logging.getLogger("huggingface_hub")
+    previous_level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)
+    try:
+        return call()
+    except Exception as exc:  # the hub client raises a dozen types for "offline"/"not found"
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        raise CheckpointUnavailableError(
+            f"Could not find or download {what} from {source} ({reason}). {how_to_provide}"
+        ) from None
+    finally:
+        hub_logger.setLevel(previous_level)
 
 
 def _download(spec: CheckpointFile, *, force: bool) -> Path:
@@ -250,24 +303,11 @@ def _download(spec: CheckpointFile, *, force: bool) -> Path:
         cached = try_to_load_from_cache(HQ_SAM_REPO, spec.filename, revision=HQ_SAM_REVISION)
         if isinstance(cached, str) and not force:
             return Path(cached)  # pinned revision + cached file: no network call at all
-        _fail_fast_if_unresolvable(spec)
         logger.info("downloading %s (%.0f MB) from %s", spec.filename, spec.size / 1e6, spec.source)
-        # The hub client logs a line per retry ("... thrown while requesting HEAD ..."); our error below says it
-        # once, so its logger is quietened for the duration of the call.
-        hub_logger = logging.getLogger("huggingface_hub")
-        previous_level = hub_logger.level
-        hub_logger.setLevel(logging.ERROR)
-        try:
-            return Path(hf_hub_download(HQ_SAM_REPO, spec.filename, revision=HQ_SAM_REVISION,
-                                        force_download=force))
-        except Exception as exc:  # the hub client raises a dozen types for "offline"/"not found"
-            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            raise CheckpointUnavailableError(
-                f"Could not find or download the checkpoint {spec.filename} ({spec.size / 1e6:.0f} MB) from "
-                f"{spec.source} ({reason}). {_how_to_provide(spec)}"
-            ) from None
-        finally:
-            hub_logger.setLevel(previous_level)
+        return Path(call_hub(
+            lambda: hf_hub_download(HQ_SAM_REPO, spec.filename, revision=HQ_SAM_REVISION, force_download=force),
+            what=f"the checkpoint {spec.filename} ({spec.size / 1e6:.0f} MB)", source=spec.source,
+            how_to_provide=_how_to_provide(spec)))
     import torch.hub
 
     target = cache_dir() / spec.filename
@@ -360,9 +400,30 @@ def resolve_checkpoint(model: str, *, hq: bool = True,
         return _check_user_file(Path(checkpoint).expanduser(), "path")
     spec = official_file(model, hq=hq)
     env_dir = os.environ.get(CHECKPOINTS_ENV)
+    env_note = None
     if env_dir:
-        candidate = Path(env_dir).expanduser() / spec.filename
+        folder = Path(env_dir).expanduser()
+        candidate = folder / spec.filename
         if candidate.is_file():
             return _check_user_file(candidate, "env")
-        logger.info("%s not in $%s=%s; trying the download cache", spec.filename, CHECKPOINTS_ENV, env_dir)
-    return ResolvedCheckpoint(fetch_checkpoint(spec), "download", True)
+        env_note = _env_folder_note(env_dir, folder, spec.filename)
+        logger.info("%s; trying the download cache", env_note)
+    try:
+        return ResolvedCheckpoint(fetch_checkpoint(spec), "download", True)
+    except CheckpointUnavailableError as exc:
+        if env_note is None:
+            raise
+        raise CheckpointUnavailableError(f"{env_note}. {exc}") from None
+
+
+def _env_folder_note(env_dir: str, folder: Path, filename: str) -> str:
+    """Why ``$HQSAM_NB_CHECKPOINTS`` did not provide ``filename``, naming the folder (for messages)."""
+    if not folder.is_dir():
+        return f"{CHECKPOINTS_ENV}={env_dir} is set, but that folder does not exist"
+    try:
+        held = sorted(p.name for p in folder.iterdir() if p.suffix in (".pth", ".pt"))
+    except OSError:
+        held = []
+    more = f", +{len(held) - 5} more" if len(held) > 5 else ""
+    holds = f" (it holds: {', '.join(held[:5])}{more})" if held else " (it holds no .pth/.pt file)"
+    return f"{CHECKPOINTS_ENV}={env_dir} has no {filename}{holds}"

@@ -10,12 +10,12 @@ is built with ``checkpoint=None`` and the state dict is loaded by :func:`load_st
 
 from __future__ import annotations
 
+import codecs
 import logging
 import os
 import pickle
 import re
 import warnings
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,8 +59,6 @@ __all__ = [
 _VIT_WIDTH_TO_MODEL = {768: "vit_b", 1024: "vit_l", 1280: "vit_h"}
 #: A key only TinyViT (``vit_tiny``, Light HQ-SAM / MobileSAM) has.
 _TINYVIT_KEY = "image_encoder.patch_embed.seq.0.c.weight"
-#: A key only HQ-SAM checkpoints have: the High-Quality Output Token.
-_HQ_KEY = "mask_decoder.hf_token.weight"
 #: Prefixes of the parameters HQ-SAM adds to SAM's mask decoder (everything else is SAM's, frozen).
 HQ_PARAM_PREFIXES = ("hf_token", "hf_mlp", "compress_vit_feat", "embedding_encoder", "embedding_maskfeature")
 
@@ -150,6 +148,12 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path} is a Git-LFS pointer, not the weights: fetch the real file (git lfs pull).")
     if head.lstrip()[:1] == b"<":
         raise CheckpointError(f"{path} is an HTML/XML page, not a checkpoint: the download returned an error page.")
+    text = _as_text(head)
+    if text is not None:
+        raise CheckpointError(
+            f"{path} is a text file, not a checkpoint (it begins: {text[:60]!r}). A checkpoint is a binary "
+            "PyTorch file (.pth), e.g. sam_hq_vit_tiny.pth; pass the path of the weights themselves."
+        )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -164,7 +168,9 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             f"{path} is not a readable PyTorch checkpoint (the unpickler stopped at an invalid byte); it may be "
             f"truncated or corrupt ({path.stat().st_size} bytes). Delete it and fetch it again."
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # on garbage the unpickler raises IndexError, KeyError, EOFError, RuntimeError...
         raise CheckpointError(
             f"{path} is not a readable PyTorch checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
             f"it may be truncated or corrupt ({path.stat().st_size} bytes). Delete it and fetch it again."
@@ -178,13 +184,30 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in obj.items()}
 
 
+def _as_text(head: bytes) -> str | None:
+    """The decoded start of a file when it is printable UTF-8 text (a README, YAML, notes), else None.
+
+    Checkpoints never are: ``torch.save`` writes a zip archive (``PK\\x03\\x04``) or a pickle with a binary
+    magic number first.
+    """
+    if b"\x00" in head:
+        return None
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # head may cut a character
+    except UnicodeDecodeError:
+        return None
+    return text if text and all(c.isprintable() or c in "\t\n\r\f\v" for c in text) else None
+
+
 @dataclass(frozen=True)
 class StateDictInfo:
     """What a state dict looks like, read from its tensor shapes.
 
     Attributes:
         model: the variant (``"vit_tiny"``, ``"vit_b"``, ``"vit_l"``, ``"vit_h"``) or None if unrecognised.
-        hq: True when it holds HQ-SAM's additions (the HQ output token ``mask_decoder.hf_token``).
+        hq: True when it holds any of HQ-SAM's additions (the HQ output token ``mask_decoder.hf_token``, its
+            MLP, the feature fusion layers: :data:`HQ_PARAM_PREFIXES`), so that a file with one of them
+            renamed or missing is still recognised as HQ-SAM (and the key is named as missing).
     """
 
     model: str | None
@@ -202,7 +225,7 @@ def describe_state_dict(state_dict: Mapping[str, torch.Tensor]) -> StateDictInfo
         model = "vit_tiny"
     elif "image_encoder.pos_embed" in state_dict:
         model = _VIT_WIDTH_TO_MODEL.get(int(state_dict["image_encoder.pos_embed"].shape[-1]))
-    return StateDictInfo(model=model, hq=_HQ_KEY in state_dict)
+    return StateDictInfo(model=model, hq=any(hq_module_of(k) is not None for k in state_dict))
 
 
 def _mismatch_message(model: str, hq: bool, state_dict: Mapping[str, torch.Tensor], source: str,

@@ -26,6 +26,7 @@ import logging
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -44,72 +45,25 @@ from ..models.loading import (
     load_state_dict,
     load_weights,
 )
-from .prompts import Prompt, make_prompt
+from .branches import BRANCH_KEYS
+from .preprocess import as_mask_input, encoder_input, prompt_tensors, resize_transform
+from .prompts import Prompt, PromptBatch, check_flag, make_prompt, make_prompt_batch
+from .results import MaskBatch, MaskResult, PairBatchPrediction, PairPrediction
 
 if TYPE_CHECKING:
     from segment_anything_hq.modeling import MaskDecoder, Sam
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MaskResult", "PairPrediction", "PairPredictor", "load_pair"]
+__all__ = ["CPU_BATCH_SIZE", "MaskBatch", "MaskResult", "PairBatchPrediction", "PairPrediction", "PairPredictor",
+           "load_pair"]
+
+#: Objects per decoder call on a CPU (larger chunks are slower per object there: benchmarks/bench_batch.py).
+CPU_BATCH_SIZE = 4
 
 _ENCODER_DTYPES = {None: None, "float32": None, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
                    "float16": torch.float16, "fp16": torch.float16,
                    torch.float32: None, torch.bfloat16: torch.bfloat16, torch.float16: torch.float16}
-
-
-@dataclass(frozen=True)
-class MaskResult:
-    """One mask.
-
-    Attributes:
-        mask: ``bool`` array ``H x W`` in original-image pixels (logits > 0 after upsampling).
-        score: the model's predicted IoU. The HQ token has no IoU head of its own: as in the official
-            predictor, ``.hq`` and ``.fused`` carry the score of the SAM token they were decoded with.
-        logits: ``float32`` array ``256 x 256``, the decoder's low-resolution logits (the padded 1024 x 1024
-            model input at 1/4 scale).
-    """
-
-    mask: np.ndarray
-    score: float
-    logits: np.ndarray
-
-
-@dataclass(frozen=True)
-class PairPrediction:
-    """SAM's, HQ-SAM's and the fused mask for one prompt.
-
-    Attributes:
-        sam: the original SAM decoder's mask (with ``multimask=True``, its highest-scoring candidate); None when
-            ``predict(..., only="hq")`` skipped the SAM decoder.
-        hq: the HQ output token's mask (``hq_token_only=True``); None with ``only="sam"``.
-        fused: SAM token + HQ token (``hq_token_only=False``, the paper's default); None with ``only="sam"``.
-        sam_candidates: with ``multimask=True`` SAM's three candidates in decoder order, else ``(sam,)``;
-            ``()`` with ``only="hq"``.
-        prompt: the validated prompt that produced these masks.
-        decode_ms: wall time of the ``predict`` call in milliseconds.
-    """
-
-    sam: MaskResult | None
-    hq: MaskResult | None
-    fused: MaskResult | None
-    sam_candidates: tuple[MaskResult, ...]
-    prompt: Prompt
-    decode_ms: float
-
-    def merge(self, other: PairPrediction) -> PairPrediction:
-        """This prediction with the branches it lacks taken from ``other`` (the same prompt, decoded with the
-        other ``only=``): e.g. an ``only="hq"`` result completed by an ``only="sam"`` one."""
-        if other.prompt.to_dict() != self.prompt.to_dict():
-            raise ValueError("cannot merge predictions of different prompts")
-        return PairPrediction(
-            sam=self.sam if self.sam is not None else other.sam,
-            hq=self.hq if self.hq is not None else other.hq,
-            fused=self.fused if self.fused is not None else other.fused,
-            sam_candidates=self.sam_candidates or other.sam_candidates,
-            prompt=self.prompt,
-            decode_ms=self.decode_ms + other.decode_ms,
-        )
 
 
 @dataclass
@@ -164,10 +118,22 @@ def _compiled_or_eager(fn: Any, name: str) -> Any:
     return call
 
 
+def _check_only(only: Any) -> str | None:
+    if only not in (None, "sam", "hq"):
+        raise ValueError(f"only={only!r} is not accepted; use None (both decoders), 'sam' or 'hq'")
+    return only
+
+
 class PairPredictor:
     """Serve SAM's and HQ-SAM's masks for a prompt from one image-encoder pass.
 
     Build it with :func:`load_pair`. Then ``set_image(image)`` once per image and ``predict(...)`` per prompt.
+
+    One pair holds one current image (``set_image``; earlier embeddings stay in an LRU cache keyed by the image's
+    SHA-256, so going back to an image costs a hash, not an encoder pass). Whoever shares a pair (several
+    :class:`~hqsam_nb.widgets.PromptCanvas`, notebook cells) sets their image before decoding; the widgets do.
+    A pair is **not thread-safe**: ``set_image`` then ``predict`` from two threads at once may decode on the
+    other thread's image. Use one pair per thread (or a lock around both calls).
 
     Example:
         >>> pair = load_pair("vit_tiny")                          # doctest: +SKIP
@@ -193,7 +159,7 @@ class PairPredictor:
         # SAM's own image/prompt encoders only when they differ from HQ-SAM's (a foreign sam_checkpoint).
         self._sam_model = sam_model
         self.sam_decoder = sam_decoder
-        self.transform = import_official().utils.transforms.ResizeLongestSide(model.image_encoder.img_size)
+        self.transform = resize_transform(model.image_encoder.img_size)  # the official ResizeLongestSide
         with torch.inference_mode():
             self._dense_pe = model.prompt_encoder.get_dense_pe()
             self._sam_dense_pe = sam_model.prompt_encoder.get_dense_pe() if sam_model is not None else self._dense_pe
@@ -264,11 +230,8 @@ class PairPredictor:
 
     @torch.inference_mode()
     def _encode(self, rgb: np.ndarray) -> _ImageState:
-        # Exactly the official SamPredictor.set_image preprocessing: resize the long side to 1024 (PIL),
-        # normalise and pad in Sam.preprocess.
-        resized = self.transform.apply_image(rgb)
-        x = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
-        x = self.model.preprocess(x)
+        # Exactly the official SamPredictor.set_image preprocessing (resize the long side, normalise, pad).
+        x, size = encoder_input(self.model, rgb)
         with self._autocast():
             features, interm = self.model.image_encoder(x)
         features = features.float()
@@ -281,75 +244,181 @@ class PairPredictor:
                 sam_features = self._sam_model.image_encoder(x)[0].float()
             self.encoder_passes += 1
         self.encoder_passes += 1
-        return _ImageState(tuple(rgb.shape[:2]), tuple(resized.shape[:2]), features, hq_features, sam_features)
+        return _ImageState(tuple(rgb.shape[:2]), size, features, hq_features, sam_features)
 
     # ---------------------------------------------------------------------------------------------
-    def predict(self, points: Any = None, labels: Any = None, box: Any = None, *,
-                multimask: bool = False, only: Literal["sam", "hq"] | None = None) -> PairPrediction:
-        """Decode SAM's, HQ-SAM's and the fused mask for one prompt on the current image.
+    def predict(self, points: Any = None, labels: Any = None, box: Any = None, *, prompt: Prompt | None = None,
+                multimask: bool = False, only: Literal["sam", "hq"] | None = None,
+                mask_input: Any = None) -> PairPrediction:
+        """Decode SAM's, HQ-SAM's (HQ token) and the fused mask for one prompt on the current image.
 
         Args:
-            points: ``(N, 2)`` array-like of ``(x, y)`` pixels of the original image, or None.
+            points: ``(N, 2)`` array-like of ``(x, y)`` pixels of the original image, or None; or a
+                :class:`~hqsam_nb.pair.prompts.Prompt` (then pass nothing else), used as it is.
             labels: ``(N,)`` of 1 (positive) / 0 (negative); None with points means all positive.
             box: ``(4,)`` ``(x0, y0, x1, y1)`` pixels, or None. Points and a box may be combined.
+            prompt: a validated :class:`~hqsam_nb.pair.prompts.Prompt` instead of points / labels / box; only
+                checked to lie inside the current image.
             multimask: also give SAM's three candidate masks (``.sam_candidates``); ``.sam`` is then the
                 highest-scoring one and ``.fused`` fuses the HQ token with the HQ decoder's best candidate,
                 as the official ``multimask_output=True`` does.
             only: ``"hq"`` runs the HQ decoder alone (``.hq`` and ``.fused``; ``.sam`` is None), ``"sam"`` the
                 SAM decoder alone (``.hq`` and ``.fused`` are None): for a view that shows one of them, at about
                 half the cost. None (default) runs both.
+            mask_input: low-res logits ``(256, 256)`` or ``(1, 256, 256)`` to refine from, as the official
+                ``predict(mask_input=...)``: e.g. a previous result's ``.logits``. Both decoders get the same
+                one; to refine each model with its own previous mask, call once per model with ``only=``.
 
         Raises:
-            RuntimeError: no image set. ValueError: an invalid prompt (see :func:`~hqsam_nb.pair.prompts.make_prompt`)
-                or an unknown ``only``.
+            RuntimeError: no image set. ValueError: an invalid prompt (see :class:`~hqsam_nb.pair.prompts.Prompt`),
+                a prompt outside the image, an unknown ``only``, a ``mask_input`` of the wrong shape.
+            TypeError: ``multimask`` not a bool, ``prompt`` not a Prompt.
         """
-        if only not in (None, "sam", "hq"):
-            raise ValueError(f"only={only!r} is not accepted; use None (both decoders), 'sam' or 'hq'")
         state = self._require_state()
-        prompt = make_prompt(points, labels, box, image_size=state.original_size)
+        if isinstance(points, Prompt):
+            prompt, points = (points, None) if prompt is None else (prompt, points)
+        if prompt is None:
+            prompt = make_prompt(points, labels, box, image_size=state.original_size)
+        elif not isinstance(prompt, Prompt):
+            raise TypeError(f"prompt must be a hqsam_nb.Prompt, got {type(prompt).__name__}")
+        elif points is not None or labels is not None or box is not None:
+            raise ValueError("pass either a Prompt or points / labels / box, not both")
+        else:
+            prompt.check_inside(state.original_size)
         t0 = time.perf_counter()
+        batch = self._decode_rows(state, PromptBatch.of_prompt(prompt), multimask=check_flag(multimask, "multimask"),
+                                  only=_check_only(only), mask_input=as_mask_input(mask_input, 1, self.device),
+                                  batch_size=1)
+        row = {key: (None if batch[key] is None else MaskResult(batch[key][0][0], float(batch[key][1][0]),
+                                                                    batch[key][2][0]))
+               for key in BRANCH_KEYS}
+        cand = batch["sam_candidates"]
+        candidates = (tuple(MaskResult(m, float(s), lg) for m, s, lg in zip(cand[0][0], cand[1][0], cand[2][0],
+                                                                               strict=True))
+                      if cand is not None else (() if row["sam"] is None else (row["sam"],)))
+        if cand is not None:  # .sam is the best candidate itself, as one object
+            row["sam"] = candidates[int(np.argmax(cand[1][0]))]
+        return PairPrediction(sam=row["sam"], hq=row["hq"], fused=row["fused"], sam_candidates=candidates,
+                              prompt=prompt, decode_ms=(time.perf_counter() - t0) * 1e3)
+
+    def predict_batch(self, boxes: Any = None, points: Any = None, labels: Any = None, *,
+                      prompts: PromptBatch | Sequence[Prompt] | None = None, multimask: bool = False,
+                      only: Literal["sam", "hq"] | None = None, mask_input: Any = None,
+                      batch_size: int | None = None) -> PairBatchPrediction:
+        """Decode SAM's, HQ-SAM's (HQ token) and the fused masks for K objects of the current image.
+
+        One image-encoder pass (``set_image``) serves every object and both models; one HQ-decoder pass gives
+        ``hq`` and ``fused``. Objects are decoded ``batch_size`` at a time, so peak memory does not grow with K
+        beyond the returned arrays. Objects with the same number of points are decoded together, so padding
+        never changes a mask: object i's masks equal ``predict(prompt=result.prompts[i])``. (The official
+        ``predict_torch`` on a padded batch differs slightly: its padding tokens take part in the decoder's
+        attention.)
+
+        Args:
+            boxes: ``(K, 4)`` ``(x0, y0, x1, y1)`` pixels of the original image, or None.
+            points: ``(K, N, 2)`` ``(x, y)`` pixels, or a list of K ``(N_k, 2)`` point sets, or None.
+            labels: ``(K, N)`` 1 / 0, -1 for padding (or a list of ``(N_k,)``); None means all positive.
+            prompts: instead of the three above, a :class:`~hqsam_nb.pair.prompts.PromptBatch` or a list of
+                :class:`~hqsam_nb.pair.prompts.Prompt` (all with a box, or none with one).
+            multimask: SAM's three candidates per object (``.sam_candidates``), ``.sam`` the best of them.
+            only: ``"hq"`` or ``"sam"`` decodes one model (see :meth:`predict`).
+            mask_input: low-res logits to refine from, ``(K, 256, 256)`` (or one ``(256, 256)`` for all).
+            batch_size: objects per decoder call; None picks 64 on a GPU and :data:`CPU_BATCH_SIZE` on a CPU,
+                where larger chunks are slower per object (``benchmarks/bench_batch.py``).
+
+        Returns:
+            A :class:`~hqsam_nb.pair.results.PairBatchPrediction`: ``.sam`` / ``.hq`` / ``.fused`` with masks
+            ``bool (K, H, W)``, scores ``(K,)``, logits ``float32 (K, 256, 256)``; ``result[i]`` is object i.
+        """
+        state = self._require_state()
+        if prompts is None:
+            prompts = make_prompt_batch(boxes, points, labels, image_size=state.original_size)
+        elif boxes is not None or points is not None or labels is not None:
+            raise ValueError("pass either prompts= or boxes / points / labels, not both")
+        elif isinstance(prompts, PromptBatch):
+            prompts.check_inside(state.original_size)
+        else:
+            prompts = PromptBatch.from_prompts(prompts).check_inside(state.original_size)
+        if batch_size is None:
+            batch_size = CPU_BATCH_SIZE if self.device.type == "cpu" else 64
+        elif isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        t0 = time.perf_counter()
+        out = self._decode_rows(state, prompts, multimask=check_flag(multimask, "multimask"), only=_check_only(only),
+                                mask_input=as_mask_input(mask_input, len(prompts), self.device),
+                                batch_size=int(batch_size))
+        batches = {key: (None if v is None else MaskBatch(*v)) for key, v in out.items()}
+        return PairBatchPrediction(sam=batches["sam"], hq=batches["hq"], fused=batches["fused"],
+                                   sam_candidates=batches["sam_candidates"], prompts=prompts,
+                                   decode_ms=(time.perf_counter() - t0) * 1e3)
+
+    def upsample_logits(self, logits: Any) -> torch.Tensor:
+        """Low-res logits ``(..., 256, 256)`` of the current image -> float32 ``(..., H, W)`` full-resolution
+        logits on the model's device: exactly the official ``Sam.postprocess_masks`` (a mask is logits > 0)."""
+        state = self._require_state()
+        t = logits if isinstance(logits, torch.Tensor) else torch.as_tensor(np.asarray(logits, dtype=np.float32))
+        if t.ndim < 2 or tuple(t.shape[-2:]) != (256, 256):
+            raise ValueError(f"logits must have shape (..., 256, 256), got {tuple(t.shape)}")
+        lead = t.shape[:-2]
         with torch.inference_mode():
-            points, boxes = self._prompt_tensors(state, prompt)
-            sparse, dense = self.model.prompt_encoder(points=points, boxes=boxes, masks=None)
+            up = self.model.postprocess_masks(t.reshape(-1, 1, 256, 256).float().to(self.device), state.input_size,
+                                              state.original_size)
+        return up.reshape(*lead, *state.original_size)
+
+    def _decode_rows(self, state: _ImageState, prompts: PromptBatch, *, multimask: bool, only: str | None,
+                     mask_input: torch.Tensor | None, batch_size: int) -> dict[str, Any]:
+        """Decode every object, ``batch_size`` at a time, objects of equal point count together, into
+        preallocated numpy outputs ``{branch: (masks, scores, logits) | None, "sam_candidates": ...}``."""
+        k, (h, w) = len(prompts), state.original_size
+        decoded = {"sam": only != "hq", "hq": only != "sam", "fused": only != "sam"}
+        out: dict[str, Any] = {key: None for key in (*BRANCH_KEYS, "sam_candidates")}
+        for key in (key for key in BRANCH_KEYS if decoded[key]):
+            out[key] = (np.zeros((k, h, w), bool), np.zeros(k, np.float32), np.zeros((k, 256, 256), np.float32))
+        if multimask and only != "hq":
+            out["sam_candidates"] = (np.zeros((k, 3, h, w), bool), np.zeros((k, 3), np.float32),
+                                     np.zeros((k, 3, 256, 256), np.float32))
+        counts = prompts.n_points
+        for n in np.unique(counts):
+            group = np.flatnonzero(counts == n)
+            for start in range(0, len(group), batch_size):
+                rows = group[start:start + batch_size]
+                chunk = prompts.select(rows)  # real points first, trimmed to this group's count
+                self._decode_chunk(state, chunk, rows, out, multimask=multimask, only=only,
+                                   mask_input=None if mask_input is None else mask_input[rows])
+        return out
+
+    def _decode_chunk(self, state: _ImageState, chunk: PromptBatch, rows: np.ndarray, out: dict[str, Any], *,
+                      multimask: bool, only: str | None, mask_input: torch.Tensor | None) -> None:
+        with torch.inference_mode():
+            points, boxes = prompt_tensors(chunk, state.original_size, self.model.image_encoder.img_size, self.device)
+            sparse, dense = self.model.prompt_encoder(points=points, boxes=boxes, masks=mask_input)
             sam_sparse, sam_dense = sparse, dense
             if self._sam_model is not None and only != "hq":  # SAM's own prompt encoder (a foreign sam_checkpoint)
-                sam_sparse, sam_dense = self._sam_model.prompt_encoder(points=points, boxes=boxes, masks=None)
+                sam_sparse, sam_dense = self._sam_model.prompt_encoder(points=points, boxes=boxes, masks=mask_input)
             sam_low, sam_iou, hq_low, fused_low, fused_iou = self._run_decoders(
                 state.features, state.sam_features if state.sam_features is not None else state.features,
-                state.hq_features, sparse, dense, sam_sparse, sam_dense, bool(multimask), only)
+                state.hq_features, sparse, dense, sam_sparse, sam_dense, multimask, only)
             lows = [t for t in (sam_low, hq_low, fused_low) if t is not None]
-            sam_scores = [] if sam_iou is None else sam_iou[0].float().cpu().tolist()
-            fused_score = None if fused_iou is None else float(fused_iou.reshape(-1)[0])
             low = torch.cat(lows, dim=1)
             masks = self.model.postprocess_masks(low, state.input_size, state.original_size) > self.model.mask_threshold
-        masks_np = masks[0].cpu().numpy()
-        low_np = low[0].float().cpu().numpy()
-        results = [MaskResult(m, 0.0, lg) for m, lg in zip(masks_np, low_np, strict=True)]
-        n_sam = len(sam_scores)
-        candidates = tuple(MaskResult(r.mask, s, r.logits) for r, s in zip(results, sam_scores, strict=False))
-        hq = fused = None
-        if only != "sam":
-            hq, fused = (MaskResult(r.mask, fused_score, r.logits) for r in results[n_sam:])
-        return PairPrediction(
-            sam=candidates[int(np.argmax(sam_scores))] if candidates else None,
-            hq=hq,
-            fused=fused,
-            sam_candidates=candidates,
-            prompt=prompt,
-            decode_ms=(time.perf_counter() - t0) * 1e3,
-        )
-
-    def _prompt_tensors(self, state: _ImageState, prompt: Prompt) -> tuple[Any, Any]:
-        dev = self.device
-        points = boxes = None
-        if prompt.points is not None:
-            coords = self.transform.apply_coords(prompt.points, state.original_size)
-            points = (torch.as_tensor(coords, dtype=torch.float, device=dev)[None],
-                      torch.as_tensor(prompt.labels, dtype=torch.int, device=dev)[None])
-        if prompt.box is not None:
-            box = self.transform.apply_boxes(prompt.box, state.original_size)
-            boxes = torch.as_tensor(box, dtype=torch.float, device=dev)
-        return points, boxes
+            masks_np, low_np = masks.cpu().numpy(), low.float().cpu().numpy()
+        c = 0
+        if sam_low is not None:
+            n_sam = sam_low.shape[1]
+            scores = sam_iou.float().cpu().numpy()
+            best = np.argmax(scores, axis=1)
+            pick = np.arange(len(rows))
+            m, s, lg = out["sam"]
+            m[rows], s[rows], lg[rows] = masks_np[pick, best], scores[pick, best], low_np[pick, best]
+            if out["sam_candidates"] is not None:
+                m, s, lg = out["sam_candidates"]
+                m[rows], s[rows], lg[rows] = masks_np[:, :n_sam], scores, low_np[:, :n_sam]
+            c = n_sam
+        if hq_low is not None:
+            score = fused_iou.reshape(-1).float().cpu().numpy()
+            for key, j in (("hq", c), ("fused", c + 1)):
+                m, s, lg = out[key]
+                m[rows], s[rows], lg[rows] = masks_np[:, j], score, low_np[:, j]
 
     def _decoders(self, features: torch.Tensor, sam_features: torch.Tensor, hq_features: torch.Tensor,
                   sparse: torch.Tensor, dense: torch.Tensor, sam_sparse: torch.Tensor, sam_dense: torch.Tensor,

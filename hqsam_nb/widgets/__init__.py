@@ -2,7 +2,9 @@
 
 * :mod:`.state` - pure Python: canvas <-> image coordinates, the prompt editor with undo/redo, prompt
   histories that replay to identical masks;
-* :mod:`.canvas` - :class:`PromptCanvas`, the ``ipycanvas`` widget (imported on first use);
+* :mod:`.canvas` - :class:`PromptCanvas`, the ``ipycanvas`` widget (imported on first use), composing
+  :mod:`.controls` (the ipywidgets controls, declared in one place), :mod:`.layers` (the image / mask / prompt
+  layers and the legend) and :mod:`.files` (uploads, mask exports, histories);
 * :mod:`.wipe` - the ipywidgets wipe slider.
 """
 

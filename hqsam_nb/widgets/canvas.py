@@ -1,21 +1,23 @@
 """Click on an image in JupyterLab (or a Voilà app) and watch SAM's and HQ-SAM's masks follow.
 
-:class:`PromptCanvas` is a thin ``ipywidgets`` / ``ipycanvas`` shell: the prompt logic (events, undo/redo,
-canvas <-> image coordinates, history replay) is pure Python in :mod:`hqsam_nb.widgets.state`, the mask layers
-are drawn by :mod:`hqsam_nb.drawing`, and the masks come from a :class:`~hqsam_nb.PairPredictor`, which
-computes the image embedding once per image (and caches it, so going back to an image is free).
+:class:`PromptCanvas` composes four small pieces; one click flows through them in this order:
 
-The canvas is an ``ipycanvas.MultiCanvas`` with three layers, each redrawn only when it changes:
+1. **events** - ``ipycanvas`` mouse/keyboard events (canvas pixels) go to the
+   :class:`~hqsam_nb.widgets.state.PromptEditor` (pure Python: prompt, undo/redo, canvas <-> image pixels);
+2. **decode** - the editor's prompt goes to the :class:`~hqsam_nb.PairPredictor`, which computed the image
+   embedding once per image (and caches it, so going back to an image is free);
+3. **layers** - the masks and prompts are drawn by :class:`~hqsam_nb.widgets.layers.CanvasLayers`
+   (image, mask and prompt layers of a ``MultiCanvas``, each redrawn only when it changes);
+4. **files** - exports and prompt histories (:mod:`hqsam_nb.widgets.files`).
 
-0. the image (downscaled to at most ``max_display`` pixels; prompts stay in original-image pixels),
-1. the masks, sent as one RGBA array at display resolution (``put_image_data`` inside ``hold_canvas``),
-2. the prompts (points, box, the box being dragged).
+The controls (buttons, toggles, text fields) are declared in :mod:`hqsam_nb.widgets.controls` and connected
+in :meth:`PromptCanvas._connect`. Add a button or a text field with :meth:`PromptCanvas.add_action` /
+:meth:`PromptCanvas.add_text_field`.
 """
 
 from __future__ import annotations
 
-import io
-import json
+import html
 import logging
 import os
 import time
@@ -26,23 +28,13 @@ from typing import Any
 
 import ipywidgets as W  # noqa: N812
 import numpy as np
-from ipycanvas import MultiCanvas
 
 from .._compat import held_canvas
-from ..drawing.overlays import (
-    DIFF_COLORS,
-    DIFF_LABELS,
-    FUSED_COLOR,
-    MASK_COLORS,
-    NEGATIVE_COLOR,
-    POSITIVE_COLOR,
-    difference_rgba,
-    mask_rgba,
-)
-from ..io.atomic import atomic_write_json
 from ..io.images import as_rgb_uint8
+from . import files
+from .controls import Controls, sample_options
+from .layers import VIEWS, CanvasLayers, legend_html, view_rgba
 from .state import (
-    KEY_BINDINGS,
     CanvasMapping,
     EditorUpdate,
     PromptEditor,
@@ -51,41 +43,16 @@ from .state import (
     fit_display,
     history_to_dict,
     replay_history,
-    resize_mask_nearest,
 )
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["VIEWS", "PromptCanvas"]
 
-#: The views: value -> button label.
-VIEWS: dict[str, str] = {
-    "sam": "SAM",
-    "hq": "HQ-SAM",
-    "fused": "fused",
-    "side": "side by side",
-    "diff": "difference",
-}
-# The figures' colours: blue SAM, orange HQ-SAM, violet fused (none of them the green / red of the points).
-VIEW_COLORS = {"sam": MASK_COLORS[0], "hq": MASK_COLORS[1], "fused": FUSED_COLOR}
 #: The one decoder a view needs (``pair.predict(..., only=...)``: about half the decode time); the side-by-side
 #: and difference views need both.
 _VIEW_DECODER = {"sam": "sam", "hq": "hq", "fused": "hq"}
-_BOX_COLOR = "#ffd400"
 _MAX_LOG = 500
-
-
-def _rgb(color: tuple[int, int, int]) -> str:
-    return "rgb({}, {}, {})".format(*color)
-
-
-def _resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    import cv2
-
-    h, w = size
-    if (h, w) == image.shape[:2]:
-        return image
-    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
 
 
 class PromptCanvas(W.VBox):
@@ -102,11 +69,18 @@ class PromptCanvas(W.VBox):
         multimask: ask SAM for its three candidates (pick one with the buttons or ``1``-``3``).
         max_display: ``(max_h, max_w)`` of the shown image; larger images are downscaled for display only.
         export_dir: where the export buttons write.
+        source: where ``image`` came from (shown, and stored in exports).
 
     State to read from code (e.g. in a notebook cell after clicking): :attr:`state` (the prompt),
     :attr:`prediction` (the :class:`~hqsam_nb.PairPrediction`), :attr:`masks`, :attr:`event_log` (timings),
     :attr:`errors`. Methods with image-pixel arguments do what the mouse does: :meth:`add_point`,
-    :meth:`set_box`, :meth:`undo`, :meth:`redo`, :meth:`clear`.
+    :meth:`set_box`, :meth:`undo`, :meth:`redo`, :meth:`clear`. The controls are attributes too
+    (``canvas.view``, ``canvas.mode``, ... : see :class:`~hqsam_nb.widgets.controls.Controls`).
+
+    Several canvases may share one pair, and notebook cells may use the pair between clicks: each canvas
+    decodes on its own image (it sets it on the pair again when needed; the pair's embedding cache makes that
+    free). A pair is not thread-safe: do not decode from two threads at once (ipywidgets callbacks all run on
+    the kernel's one thread, which is safe).
     """
 
     def __init__(self, pair: Any, image: Any = None, *, view: str = "fused", multimask: bool = False,
@@ -122,97 +96,78 @@ class PromptCanvas(W.VBox):
         self.prediction: Any = None
         self.event_log: list[dict[str, Any]] = []
         self.errors: list[BaseException] = []
-        self.draw_counts = {"image": 0, "mask": 0, "prompt": 0}
         self.image: np.ndarray | None = None
         self.source: str | None = None
         self._current_event: dict[str, Any] | None = None
-        self._mask_layer_digest: str | None = None
-        self._build_controls(view, multimask)
-        super().__init__(children=self._layout_children(), layout=W.Layout(width="auto"))
+        self._encode_note = ""
+        self.layers = CanvasLayers()
+        self.canvas = self.layers.canvas
+        self.controls = Controls(view=view, multimask=multimask)
+        for name in Controls.NAMES:  # canvas.view, canvas.mode, ... (notebooks and tests read them)
+            setattr(self, name, getattr(self.controls, name))
+        self._connect()
+        super().__init__(children=self.controls.rows(self.canvas), layout=W.Layout(width="auto"))
         self.add_class("hqsam-prompt-canvas")
         if image is None:
             image, source = self._first_sample()
         if image is not None:
             self.set_image(image, source=source)
 
-    # ------------------------------------------------------------------------------------------------
-    # construction
-    # ------------------------------------------------------------------------------------------------
-    def _build_controls(self, view: str, multimask: bool) -> None:
-        self.canvas = MultiCanvas(3, width=320, height=240)
-        self.canvas.add_class("hqsam-canvas")
-        self.image_layer, self.mask_layer, self.prompt_layer = self.canvas[0], self.canvas[1], self.canvas[2]
-        self.mode = W.ToggleButtons(options=[("+ positive", "positive"), ("− negative", "negative")],
-                                    value="positive", description="",
-                                    tooltips=["a click adds a foreground point",
-                                              "a click adds a background point (n)"],
-                                    style={"button_width": "96px", "description_width": "initial"})
-        self.view = W.ToggleButtons(options=[(label, key) for key, label in VIEWS.items()], value=view,
-                                    description="",
-                                    style={"button_width": "104px", "description_width": "initial"})
-        self.multimask = W.Checkbox(value=multimask, description="SAM multimask (3 candidates)", indent=False,
-                                    layout=W.Layout(width="220px"))
-        self.candidate = W.ToggleButtons(options=[("best", -1)], value=-1, description="",
-                                         style={"button_width": "72px", "description_width": "initial"},
-                                         layout=W.Layout(display=None if multimask else "none"))
-        self.undo_button = W.Button(description="Undo (z)", icon="undo", layout=W.Layout(width="110px"))
-        self.redo_button = W.Button(description="Redo (y)", icon="repeat", layout=W.Layout(width="110px"))
-        self.clear_button = W.Button(description="Clear (Esc)", icon="trash", layout=W.Layout(width="120px"))
-        self.status = W.HTML(value="")
-        self.status.add_class("hqsam-status")
-        keys = " · ".join(f"<kbd>{k}</kbd> {v}" for k, v in KEY_BINDINGS.items())
-        self.help = W.HTML(
-            "<b>Click</b>: positive point · <b>Shift+click</b> (or negative mode): negative point · "
-            "<b>drag</b>: box (points and a box combine)<br>"
-            f"<span style='color:#555'>Keys, after clicking the image once: {keys}</span>")
-        self.legend = W.HTML(value="")
-        samples = self._sample_options()
-        self.sample_choice = W.Dropdown(options=samples, value=None, description="Sample",
-                                        layout=W.Layout(width="240px"))
-        self.path_text = W.Text(placeholder="path/to/image.png", description="or path",
-                                layout=W.Layout(width="300px"))
-        self.path_button = W.Button(description="Open", layout=W.Layout(width="70px"))
-        self.upload = W.FileUpload(accept="image/*", multiple=False, description="Upload")
-        self.export_name = W.Text(value="prompt", description="Save as", layout=W.Layout(width="220px"))
-        self.export_masks_button = W.Button(description="Masks (PNG + COCO)", icon="download",
-                                            layout=W.Layout(width="190px"))
-        self.export_history_button = W.Button(description="History (JSON)", icon="history",
-                                              layout=W.Layout(width="140px"))
-        self.output = W.Output(layout=W.Layout(max_height="160px", overflow="auto"))
+    def _connect(self) -> None:
+        """What each control does (every callback guarded: errors are shown in the widget)."""
+        g = self._guard
+        self.canvas.on_mouse_down(g(self._on_mouse_down))
+        self.canvas.on_mouse_move(g(self._on_mouse_move))
+        self.canvas.on_mouse_up(g(self._on_mouse_up))
+        self.canvas.on_mouse_out(g(self._on_mouse_out))
+        self.canvas.on_key_down(g(self._on_key_down))
+        self.canvas.on_client_ready(g(self._redraw_all))
+        c = self.controls
+        c.mode.observe(g(self._mode_changed), "value")
+        c.view.observe(g(lambda ch: self._view_changed()), "value")
+        c.multimask.observe(g(lambda ch: self._multimask_changed()), "value")
+        c.candidate.observe(g(lambda ch: self._redraw_masks()), "value")
+        c.undo_button.on_click(g(lambda b: self.undo()))
+        c.redo_button.on_click(g(lambda b: self.redo()))
+        c.clear_button.on_click(g(lambda b: self.clear()))
+        c.sample_choice.observe(g(self._on_sample), "value")
+        c.path_button.on_click(g(lambda b: self._open_path()))
+        c.upload.observe(g(self._on_upload), "value")
+        c.export_masks_button.on_click(g(lambda b: self.export_masks()))
+        c.export_history_button.on_click(g(lambda b: self.save_history()))
 
-        self.canvas.on_mouse_down(self._guard(self._on_mouse_down))
-        self.canvas.on_mouse_move(self._guard(self._on_mouse_move))
-        self.canvas.on_mouse_up(self._guard(self._on_mouse_up))
-        self.canvas.on_mouse_out(self._guard(self._on_mouse_out))
-        self.canvas.on_key_down(self._guard(self._on_key_down))
-        self.canvas.on_client_ready(self._guard(self._redraw_all))
-        self.mode.observe(self._guard(self._mode_changed), "value")
-        self.view.observe(self._guard(lambda ch: self._view_changed()), "value")
-        self.multimask.observe(self._guard(lambda ch: self._multimask_changed()), "value")
-        self.candidate.observe(self._guard(lambda ch: self._redraw_masks()), "value")
-        self.undo_button.on_click(self._guard(lambda b: self.undo()))
-        self.redo_button.on_click(self._guard(lambda b: self.redo()))
-        self.clear_button.on_click(self._guard(lambda b: self.clear()))
-        self.sample_choice.observe(self._guard(self._on_sample), "value")
-        self.path_button.on_click(self._guard(lambda b: self._open_path()))
-        self.upload.observe(self._guard(self._on_upload), "value")
-        self.export_masks_button.on_click(self._guard(lambda b: self.export_masks()))
-        self.export_history_button.on_click(self._guard(lambda b: self.save_history()))
+    # ------------------------------------------------------------------------------------------------
+    # extension hooks: one more button or text field
+    # ------------------------------------------------------------------------------------------------
+    def add_action(self, description: str, callback: Callable[[PromptCanvas], Any], *, icon: str = "",
+                   tooltip: str = "", width: str = "150px") -> W.Button:
+        """Add a button to the actions row (above the canvas); a click calls ``callback(canvas)``.
 
-    def _layout_children(self) -> list[W.Widget]:
-        row = W.HBox
-        return [
-            row([self.sample_choice, self.path_text, self.path_button, self.upload]),
-            row([_label("Click adds"), self.mode, self.undo_button, self.redo_button, self.clear_button]),
-            row([_label("Show"), self.view]),
-            row([_label(""), self.multimask, self.candidate]),
-            self.help,
-            self.canvas,
-            self.legend,
-            self.status,
-            row([self.export_name, self.export_masks_button, self.export_history_button]),
-            self.output,
-        ]
+        Errors in ``callback`` are shown in the widget and logged (as for every control). To show masks of
+        your own, draw an RGBA array on the mask layer (``canvas.layers.draw_masks(rgba)``, canvas size, see
+        :func:`~hqsam_nb.widgets.layers.view_rgba`) or set a prompt (:meth:`set_box`, :meth:`add_point`).
+
+        Returns:
+            The ``ipywidgets.Button``.
+        """
+        button = W.Button(description=description, icon=icon, tooltip=tooltip or description,
+                          layout=W.Layout(width=width))
+        button.on_click(self._guard(lambda b: callback(self)))
+        self.controls.add_action(button)
+        return button
+
+    def add_text_field(self, description: str, callback: Callable[[PromptCanvas, str], Any], *,
+                       placeholder: str = "", width: str = "300px") -> W.Text:
+        """Add a text field to the actions row; Enter (or leaving the field) calls ``callback(canvas, text)``.
+
+        Returns:
+            The ``ipywidgets.Text`` (``continuous_update=False``: one call per submitted text).
+        """
+        text = W.Text(description=description, placeholder=placeholder, continuous_update=False,
+                      layout=W.Layout(width=width), style={"description_width": "initial"})
+        text.observe(self._guard(lambda ch: callback(self, str(ch["new"]))), "value")
+        self.controls.add_action(text)
+        return text
 
     # ------------------------------------------------------------------------------------------------
     # errors: shown in the widget, logged, never swallowed
@@ -232,7 +187,7 @@ class PromptCanvas(W.VBox):
         self.errors.append(exc)
         logger.error("PromptCanvas: %s: %s", type(exc).__name__, exc, exc_info=exc)
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        self.status.value = f"<span style='color:#b91c1c'><b>Error:</b> {_escape(text)}</span>"
+        self.status.value = f"<span style='color:#b91c1c'><b>Error:</b> {html.escape(text)}</span>"
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.output.append_stderr(tb[-4000:])
 
@@ -242,23 +197,10 @@ class PromptCanvas(W.VBox):
     # ------------------------------------------------------------------------------------------------
     # images
     # ------------------------------------------------------------------------------------------------
-    @staticmethod
-    def _sample_options() -> list[tuple[str, str]]:
-        """(label, name) of the bundled samples: skimage photographs, and generated scenes when available."""
-        from ..io.samples import list_samples
-
-        try:
-            from ..io import synthetic  # noqa: F401  (the generated scenes need it)
-        except ImportError:
-            rows = list_samples("photo")
-        else:
-            rows = list_samples("all")
-        return [(row["name"].replace("_", " "), row["name"]) for row in rows]
-
     def _first_sample(self) -> tuple[Any, str | None]:
         from ..io.samples import load_sample
 
-        name = self._sample_options()[0][1]
+        name = sample_options()[0][1]
         return load_sample(name).image, f"sample:{name}"
 
     def _on_sample(self, change: dict[str, Any]) -> None:
@@ -270,15 +212,15 @@ class PromptCanvas(W.VBox):
         self.set_image(load_sample(name).image, source=f"sample:{name}")
 
     def _on_upload(self, change: dict[str, Any]) -> None:
-        files = change["new"]
-        if not files:
-            return
-        item = files[0] if isinstance(files, (list, tuple)) else next(iter(files.values()))
-        from PIL import Image
+        if change["new"]:
+            image, name = files.image_from_upload(change["new"])
+            self.set_image(image, source=f"upload:{name}")
 
-        with Image.open(io.BytesIO(bytes(item["content"]))) as img:
-            image = as_rgb_uint8(img)
-        self.set_image(image, source=f"upload:{item.get('name', 'image')}")
+    def _open_path(self) -> None:
+        path = self.path_text.value.strip()
+        if not path:
+            raise ValueError("type the path of an image file first (e.g. data/cat.jpg)")
+        self.set_image(path, source=path)
 
     def set_image(self, image: Any, *, source: str | None = None) -> None:
         """Show a new image (one encoder pass, or none when the pair has it cached) with an empty prompt."""
@@ -295,15 +237,10 @@ class PromptCanvas(W.VBox):
         self._redraw_all()
         h, w = rgb.shape[:2]
         dh, dw = self.editor.mapping.display_size
-        self._encode_note = (f"{_escape(source or 'image')} · {w} × {h} px" + (f" (shown at {dw} × {dh})"
-                             if (dh, dw) != (h, w) else "") + f" · embedding {encode_ms:.0f} ms")
+        self._encode_note = (f"{html.escape(source or 'image')} · {w} × {h} px"
+                             + (f" (shown at {dw} × {dh})" if (dh, dw) != (h, w) else "")
+                             + f" · embedding {encode_ms:.0f} ms")
         self._update_status()
-
-    def _open_path(self) -> None:
-        path = self.path_text.value.strip()
-        if not path:
-            raise ValueError("type the path of an image file first (e.g. data/cat.jpg)")
-        self.set_image(path, source=path)
 
     def _mode_changed(self, change: dict[str, Any]) -> None:
         self._apply(self.editor.set_negative_mode(change["new"] == "negative"))
@@ -346,6 +283,27 @@ class PromptCanvas(W.VBox):
             masks["hq"], masks["fused"] = p.hq.mask, p.fused.mask
         return masks
 
+    @property
+    def draw_counts(self) -> dict[str, int]:
+        """How often each canvas layer was redrawn (``{"image", "mask", "prompt"}``)."""
+        return self.layers.draw_counts
+
+    # ------------------------------------------------------------------------------------------------
+    # decode: the prompt -> the pair
+    # ------------------------------------------------------------------------------------------------
+    def _predict(self, only: str | None) -> Any:
+        """Decode the current (non-empty) prompt with ``pair.predict(..., only=only)`` on this canvas' image.
+
+        The pair may serve several canvases, and a notebook cell may call ``pair.set_image(other)`` between two
+        clicks: every decode first makes sure the pair holds this canvas' image (an identity check; when it
+        does not, ``pair.set_image`` fetches the embedding from its cache, or computes it once if evicted).
+        """
+        if getattr(self.pair, "image", None) is not self.image:
+            self.pair.set_image(self.image)
+        prompt = self.prompt
+        return self.pair.predict(prompt.points, prompt.labels, prompt.box, multimask=self.multimask.value,
+                                 only=only)
+
     def _decoder_needed(self) -> str | None:
         """``pair.predict(only=...)`` for what is shown: the view's decoder, both with SAM's candidates."""
         need = _VIEW_DECODER.get(self.view.value)
@@ -361,11 +319,18 @@ class PromptCanvas(W.VBox):
         """The current prediction with both decoders' masks (decoding the missing one), for exports."""
         p = self.prediction
         if p is not None and (p.sam is None or p.hq is None):
-            prompt = self.prompt
-            extra = self.pair.predict(prompt.points, prompt.labels, prompt.box, multimask=self.multimask.value,
-                                      only="sam" if p.sam is None else "hq")
-            self.prediction = p.merge(extra)
+            self.prediction = p.merge(self._predict("sam" if p.sam is None else "hq"))
         return self.prediction
+
+    def _decode(self) -> None:
+        if self.editor.state.is_empty:
+            self.prediction = None
+            return
+        t0 = time.perf_counter()
+        self.prediction = self._predict(self._decoder_needed())
+        if self._current_event is not None:
+            self._current_event["decode_ms"] = (time.perf_counter() - t0) * 1e3
+        self._update_candidates()
 
     # ------------------------------------------------------------------------------------------------
     # edits (image pixels) - what the mouse and keys do
@@ -444,18 +409,6 @@ class PromptCanvas(W.VBox):
             del self.event_log[:-_MAX_LOG]
         self._current_event = None
 
-    def _decode(self) -> None:
-        prompt = self.prompt
-        if prompt is None:
-            self.prediction = None
-            return
-        t0 = time.perf_counter()
-        self.prediction = self.pair.predict(prompt.points, prompt.labels, prompt.box,
-                                            multimask=self.multimask.value, only=self._decoder_needed())
-        if self._current_event is not None:
-            self._current_event["decode_ms"] = (time.perf_counter() - t0) * 1e3
-        self._update_candidates()
-
     def _update_candidates(self) -> None:
         if not self.multimask.value or self.prediction is None:
             options = [("best", -1)]
@@ -473,15 +426,12 @@ class PromptCanvas(W.VBox):
         if self.image is None:
             return
         if not self._decoded_for_view():  # e.g. from the fused view (HQ decoder only) to side by side:
-            p, prompt = self.prediction, self.prompt  # decode the missing decoder alone and keep both
-            missing = "sam" if p.sam is None else "hq"
-            extra = self.pair.predict(prompt.points, prompt.labels, prompt.box, multimask=self.multimask.value,
-                                      only=missing)
-            self.prediction = p.merge(extra)
+            p = self.prediction  # decode the missing decoder alone and keep both
+            self.prediction = p.merge(self._predict("sam" if p.sam is None else "hq"))
             self._update_candidates()
             self._update_status()
         mapping = self._mapping()
-        self._update_legend()
+        self.legend.value = legend_html(self.view.value)
         if mapping == self.editor.mapping:  # same layout: only the mask layer changes
             self._redraw_masks()
             return
@@ -500,113 +450,27 @@ class PromptCanvas(W.VBox):
     def _redraw_all(self) -> None:
         if self.image is None:
             return
-        h, w = self.editor.mapping.canvas_size
+        mapping = self.editor.mapping
         with held_canvas():
-            if (self.canvas.width, self.canvas.height) != (w, h):
-                self.canvas.width, self.canvas.height = w, h
-            # 1:1 pixels (no blurry upscaling), shrinking with the page when it is narrower than the canvas
-            self.canvas.layout = W.Layout(width=f"{w}px", height="auto", max_width="100%")
-            self._draw_image()
+            self.layers.fit(mapping)
+            self.layers.draw_image(self.image, mapping)
+            self.legend.value = legend_html(self.view.value)
             self._redraw_masks()
             self._redraw_prompts()
 
-    def _draw_image(self) -> None:
-        assert self.image is not None
-        mapping = self.editor.mapping
-        small = _resize_image(self.image, mapping.display_size)
-        layer = self.image_layer
-        with held_canvas():
-            layer.clear()
-            for p in range(mapping.panels):
-                layer.put_image_data(small, p * mapping.display_size[1], 0)
-        self.draw_counts["image"] += 1
-        self._update_legend()
-
     def _mask_rgba(self) -> np.ndarray | None:
-        masks = self.masks
-        if not masks:
-            return None
-        mapping = self.editor.mapping
-        size = mapping.display_size
-        view = self.view.value
-        if view in VIEW_COLORS:
-            return mask_rgba(resize_mask_nearest(masks[view], size), VIEW_COLORS[view], alpha=0.45)
-        sam, hq = resize_mask_nearest(masks["sam"], size), resize_mask_nearest(masks["hq"], size)
-        if view == "diff":
-            return difference_rgba(sam, hq, alpha=0.6)
-        return np.concatenate([mask_rgba(sam, VIEW_COLORS["sam"], alpha=0.45),
-                               mask_rgba(hq, VIEW_COLORS["hq"], alpha=0.45)], axis=1)
+        return view_rgba(self.masks, self.view.value, self.editor.mapping.display_size)
 
     def _redraw_masks(self) -> None:
-        rgba = self._mask_rgba()
-        with held_canvas():
-            self.mask_layer.clear()
-            if rgba is not None:
-                self.mask_layer.put_image_data(rgba, 0, 0)
-        self._mask_layer_digest = None if rgba is None else _digest(rgba)
-        self.draw_counts["mask"] += 1
+        self.layers.draw_masks(self._mask_rgba())
 
     def _redraw_prompts(self) -> None:
-        mapping = self.editor.mapping
-        state = self.editor.state
-        layer = self.prompt_layer
-        with held_canvas():
-            layer.clear()
-            for panel in range(mapping.panels):
-                if state.box is not None:
-                    x0, y0 = mapping.to_canvas(state.box[0], state.box[1], panel)
-                    x1, y1 = mapping.to_canvas(state.box[2], state.box[3], panel)
-                    layer.set_line_dash([])
-                    layer.line_width = 2
-                    layer.stroke_style = _BOX_COLOR
-                    layer.stroke_rect(x0, y0, x1 - x0, y1 - y0)
-                drag = self.editor.drag_box_image
-                if drag is not None and self.editor._is_drag():
-                    x0, y0 = mapping.to_canvas(drag[0], drag[1], panel)
-                    x1, y1 = mapping.to_canvas(drag[2], drag[3], panel)
-                    layer.set_line_dash([6, 4])
-                    layer.line_width = 2
-                    layer.stroke_style = _BOX_COLOR
-                    layer.stroke_rect(x0, y0, x1 - x0, y1 - y0)
-                    layer.set_line_dash([])
-                for (x, y), label in zip(state.points, state.labels, strict=True):
-                    cx, cy = mapping.to_canvas(x, y, panel)
-                    layer.fill_style = _rgb(POSITIVE_COLOR if label == 1 else NEGATIVE_COLOR)
-                    layer.fill_circle(cx, cy, 6)
-                    layer.line_width = 2
-                    layer.stroke_style = "white"
-                    layer.stroke_circle(cx, cy, 6)
-                    layer.fill_style = "white"
-                    layer.fill_rect(cx - 3.5, cy - 1, 7, 2)
-                    if label == 1:
-                        layer.fill_rect(cx - 1, cy - 3.5, 2, 7)
-            if mapping.panels == 2:
-                layer.font = "bold 14px sans-serif"
-                for panel, name in enumerate(("SAM", "HQ-SAM")):
-                    x = panel * mapping.display_size[1] + 6
-                    layer.fill_style = "rgba(0, 0, 0, 0.6)"
-                    layer.fill_rect(x - 4, 4, 70, 22)
-                    layer.fill_style = _rgb(VIEW_COLORS["sam" if panel == 0 else "hq"])
-                    layer.fill_text(name, x, 20)
-        self.draw_counts["prompt"] += 1
-
-    def _update_legend(self) -> None:
-        view = self.view.value
-        if view == "diff":
-            items = [(DIFF_COLORS[k], DIFF_LABELS[k]) for k in ("hq_only", "sam_only", "both")]
-        elif view == "side":
-            items = [(VIEW_COLORS["sam"], "SAM (left)"), (VIEW_COLORS["hq"], "HQ-SAM (right)")]
-        else:
-            items = [(VIEW_COLORS[view], f"{VIEWS[view]} mask")]
-        items += [(POSITIVE_COLOR, "positive point"), (NEGATIVE_COLOR, "negative point")]
-        swatch = ("<span style='display:inline-block;width:12px;height:12px;background:{};margin:0 4px'>"
-                  "</span>{}")
-        self.legend.value = " ".join(swatch.format(_rgb(c), _escape(t)) for c, t in items) + \
-            f" <span style='display:inline-block;width:12px;height:12px;border:2px solid {_BOX_COLOR};" \
-            "margin:0 4px'></span>box"
+        editor = self.editor
+        dragging = editor.drag_start is not None and editor.drag_end is not None and editor._is_drag()
+        self.layers.draw_prompts(editor.mapping, editor.state, editor.drag_box_image if dragging else None)
 
     def _update_status(self) -> None:
-        self._update_legend()
+        self.legend.value = legend_html(self.view.value)
         state = self.editor.state
         pos = sum(1 for v in state.labels if v == 1)
         neg = len(state.labels) - pos
@@ -626,8 +490,7 @@ class PromptCanvas(W.VBox):
             if last.get("draw_ms"):
                 parts.append(f"draw {last['draw_ms']:.0f} ms")
         parts.append(f"undo {self.editor.position} / redo {len(self.editor.actions) - self.editor.position}")
-        note = getattr(self, "_encode_note", "")
-        note = f"<br><span style='color:#555'>{note}</span>" if note else ""
+        note = f"<br><span style='color:#555'>{self._encode_note}</span>" if self._encode_note else ""
         self.status.value = " · ".join(parts) + note
         self.undo_button.disabled = not self.editor.can_undo
         self.redo_button.disabled = not self.editor.can_redo
@@ -647,8 +510,8 @@ class PromptCanvas(W.VBox):
     def save_history(self, path: str | os.PathLike | None = None) -> Path:
         """Write :meth:`history_dict` as JSON (atomically); default ``<export_dir>/<name>.history.json``."""
         name = f"{self.export_name.value}.history.json"
-        target = Path(path) if path is not None else self.export_dir / name
-        atomic_write_json(target, self.history_dict())
+        target = files.write_history(Path(path) if path is not None else self.export_dir / name,
+                                     self.history_dict())
         self._message(f"saved the prompt history to {target}")
         return target
 
@@ -657,7 +520,7 @@ class PromptCanvas(W.VBox):
 
         Returns the :class:`~hqsam_nb.widgets.state.Replay` (``.matches``: the masks equal the recorded ones).
         """
-        data = history if isinstance(history, dict) else json.loads(Path(history).read_text())
+        data = files.read_history(history)
         result = replay_history(self.pair, data, self.image)
         decode = data.get("decode") or {}
         self.editor = PromptEditor(self._mapping(), negative_mode=self.editor.negative_mode)
@@ -684,33 +547,8 @@ class PromptCanvas(W.VBox):
         """
         if self.prediction is None:
             raise RuntimeError("nothing to export yet: click the image to get a mask first")
-        from ..io.exports import MaskRecord, save_coco_json, save_mask_png
-
         stem = Path(stem) if stem is not None else self.export_dir / str(self.export_name.value)
-        p = self.complete_prediction()
-        cand = self.candidate_index
-        extra = {"source": self.source, "multimask": bool(self.multimask.value), "candidate": cand}
-        sam = p.sam if cand is None else p.sam_candidates[cand]
-        records = [MaskRecord(res.mask, p.prompt, name=stem.name, model=key, score=res.score, extra=extra)
-                   for key, res in (("sam", sam), ("hq", p.hq), ("fused", p.fused))]
-        paths = [save_mask_png(stem.with_name(f"{stem.name}_{r.model}.png"), r) for r in records]
-        paths.append(save_coco_json(stem.with_name(f"{stem.name}_coco.json"), records,
-                                    file_name=self.source or ""))
+        paths = files.export_masks(self.complete_prediction(), stem, candidate=self.candidate_index,
+                                   source=self.source, multimask=bool(self.multimask.value))
         self._message("exported " + ", ".join(str(path) for path in paths))
-        return [Path(path) for path in paths]
-
-
-def _label(text: str) -> W.Label:
-    return W.Label(text, layout=W.Layout(width="80px"))
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(str(text))
-
-
-def _digest(array: np.ndarray) -> str:
-    import hashlib
-
-    return hashlib.sha1(np.ascontiguousarray(array).tobytes()).hexdigest()
+        return paths

@@ -1,0 +1,164 @@
+"""Resumable per-image runs: one fsync'd JSON line per finished image, a ``run.json`` that pins the settings.
+
+Every evaluation that walks a dataset image by image (the single-object runner, the COCO protocol) stores its
+work the same way, here:
+
+* ``run.json`` - the run's settings, written when the run starts. A later call with other settings (the
+  ``same_keys`` of :func:`open_run`) is refused, so a resumed run never mixes two protocols;
+* ``results.jsonl`` - one JSON record per finished image, appended and flushed to disk (``fsync``) before the
+  next image starts. Ctrl-C, a crash or ``kill -9`` loses at most the image in progress; a half-written last
+  line is dropped (and the file repaired) when the run resumes, and that image is done again.
+
+The per-image work is a plain function ``work(index) -> record`` (JSON-serialisable, with an ``"image"`` key),
+so the results after an interruption and a resume are identical to those of an uninterrupted run as long as
+``work`` is deterministic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..io.atomic import atomic_write_bytes, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["RESULTS_FILE", "RUN_FILE", "append_record", "load_records", "open_run", "run_images"]
+
+RESULTS_FILE = "results.jsonl"
+RUN_FILE = "run.json"
+
+
+def load_records(out_dir: str | os.PathLike, *, repair: bool = False) -> list[dict[str, Any]]:
+    """The finished images' records in ``out_dir/results.jsonl`` (in the order they were finished).
+
+    A last line cut short by a crash is ignored; with ``repair=True`` the file is rewritten without it
+    (atomically) so that appending can go on.
+
+    Raises:
+        ValueError: a line other than the last is not valid JSON (the file was edited or corrupted).
+    """
+    path = Path(out_dir) / RESULTS_FILE
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    chunks = raw.split(b"\n")
+    records: list[dict[str, Any]] = []
+    keep = pos = 0  # keep: bytes up to the end of the last complete record
+    for i, line in enumerate(chunks):
+        end = pos + len(line) + 1
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+                keep = min(end, len(raw))
+            except json.JSONDecodeError:
+                if any(c.strip() for c in chunks[i + 1:]):
+                    raise ValueError(f"{path}: line {i + 1} is not valid JSON and is not the last line; the "
+                                     "file was edited or corrupted - move it away to start over") from None
+                logger.warning("%s: dropping a half-written last line (an interrupted write); that image "
+                               "is redone", path)
+                break
+        pos = end
+    if repair:
+        fixed = raw[:keep]
+        if fixed and not fixed.endswith(b"\n"):
+            fixed += b"\n"
+        if fixed != raw:
+            atomic_write_bytes(path, fixed)
+    return records
+
+
+def append_record(path: str | os.PathLike, record: dict[str, Any]) -> None:
+    """Append one record as a JSON line and ``fsync`` it: once this returns, the record survives a crash."""
+    line = json.dumps(record, separators=(",", ":")) + "\n"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def open_run(out_dir: str | os.PathLike, meta: dict[str, Any], same_keys: Sequence[str], *,
+             restart: bool = False, added_later: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    """Start or resume a run in ``out_dir``: the records already finished there, by image name.
+
+    Args:
+        out_dir: created if needed.
+        meta: the run's settings (JSON-serialisable); written to ``run.json`` when the run starts.
+        same_keys: the keys of ``meta`` a resumed run must share with the stored one.
+        restart: discard a previous run's ``results.jsonl`` and ``run.json`` first.
+        added_later: keys of ``same_keys`` that older ``run.json`` files lack; compared only when present there,
+            so a run started by an older version can still be resumed.
+
+    Raises:
+        ValueError: ``out_dir`` holds a run whose ``same_keys`` differ (the message names each difference).
+    """
+    out = Path(out_dir).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    run_path, results_path = out / RUN_FILE, out / RESULTS_FILE
+    if restart:
+        for p in (results_path, run_path):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+    if run_path.exists():
+        previous = json.loads(run_path.read_text(encoding="utf-8"))
+        diff = [k for k in same_keys if previous.get(k) != meta.get(k)
+                and (k in previous or k not in added_later)]
+        if diff:
+            detail = "; ".join(f"{k}: {previous.get(k)!r} there, {meta.get(k)!r} now" for k in diff)
+            raise ValueError(f"{out} holds a run with other settings ({detail}); use another output folder, "
+                             "or restart=True (--restart) to discard it")
+    else:
+        atomic_write_text(run_path, json.dumps(meta, indent=2) + "\n")
+    return {r["image"]: r for r in load_records(out, repair=True)}
+
+
+def run_images(out_dir: str | os.PathLike, names: Sequence[str], work: Callable[[int], dict[str, Any]],
+               done: dict[str, dict[str, Any]], *, desc: str = "", progress: bool = True,
+               postfix: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> list[str]:
+    """Compute and store every image of ``names`` not yet in ``done``, in order, with a tqdm progress bar.
+
+    Args:
+        out_dir: the run's folder (:func:`open_run` made it).
+        names: every image's name, in dataset order.
+        work: ``work(index) -> record``; the record's ``"image"`` must be ``names[index]``.
+        done: the finished records by name (from :func:`open_run`); updated in place.
+        desc: the progress bar's label. progress: show the bar.
+        postfix: ``postfix(record) -> {label: text}`` shown on the bar after each image.
+
+    Returns:
+        The names computed by this call (not the resumed ones).
+
+    Raises:
+        KeyboardInterrupt: passed on after the finished images are safely on disk; run again to continue.
+    """
+    from tqdm.auto import tqdm
+
+    results_path = Path(out_dir).expanduser() / RESULTS_FILE
+    wanted = set(names)
+    extra = set(done) - wanted
+    if extra:
+        logger.warning("%s: %d finished image(s) are not in this dataset and are left out of the reports",
+                       out_dir, len(extra))
+    todo = [i for i, n in enumerate(names) if n not in done]
+    if len(todo) < len(names):
+        logger.info("resuming: %d of %d images already done in %s", len(names) - len(todo), len(names), out_dir)
+    computed = []
+    with tqdm(total=len(names), initial=len(names) - len(todo), desc=desc, unit="img",
+              disable=not progress, dynamic_ncols=True) as bar:
+        for i in todo:
+            record = work(i)
+            if record.get("image") != names[i]:
+                raise ValueError(f"work({i}) returned a record for {record.get('image')!r}, expected "
+                                 f"{names[i]!r}")
+            append_record(results_path, record)
+            done[names[i]] = record
+            computed.append(names[i])
+            if postfix is not None:
+                bar.set_postfix(postfix(record))
+            bar.update(1)
+    return computed

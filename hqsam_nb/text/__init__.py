@@ -1,0 +1,38 @@
+"""Text prompts: a caption -> boxes (an open-vocabulary detector) -> SAM's and HQ-SAM's mask of every object.
+
+* :func:`load_detector` - GroundingDINO (default ``IDEA-Research/grounding-dino-tiny``) or OWLv2 through
+  ``transformers``, from the Hugging Face Hub at a pinned commit or from a local folder;
+  ``detector.detect(image, text)`` -> :class:`Detections` (boxes ``(K, 4)`` XYXY pixels, scores, labels);
+* :func:`segment_text` - detect, then one image-encoder pass and one batched decode for every box
+  (``pair.predict_batch``): :class:`TextSegmentation` (``.detections``, ``.prediction``);
+* :func:`tiny_random_detector` - a ~0.2 M-parameter GroundingDINO with random weights, for tests and CI.
+
+``transformers`` is imported only when a detector is loaded or built.
+"""
+
+from __future__ import annotations
+
+from .detections import Detections, check_threshold, normalize_caption
+from .detectors import (
+    DEFAULT_DETECTOR,
+    PINNED_REVISIONS,
+    GroundingDinoDetector,
+    Owlv2Detector,
+    TextDetector,
+    load_detector,
+)
+from .tiny import save_tiny_random_detector, tiny_random_detector
+
+__all__ = [
+    "DEFAULT_DETECTOR",
+    "PINNED_REVISIONS",
+    "Detections",
+    "GroundingDinoDetector",
+    "Owlv2Detector",
+    "TextDetector",
+    "check_threshold",
+    "load_detector",
+    "normalize_caption",
+    "save_tiny_random_detector",
+    "tiny_random_detector",
+]

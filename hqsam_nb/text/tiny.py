@@ -1,0 +1,136 @@
+"""A tiny GroundingDINO with random weights, built from a config: the detector of the tests and of CI.
+
+No weights can be downloaded in CI (nor on a laptop without network), yet the text-prompt notebook and the
+tests must run the real code path: this module builds a GroundingDINO with a Swin backbone of embed_dim 8, a
+BERT text encoder of hidden size 8 and d_model 32 (about 0.2 M parameters), a small BERT vocabulary that keeps
+the token ids GroundingDINO hard-codes (``[CLS]`` = 101, ``[SEP]`` = 102, ``"."`` = 1012, ``"?"`` = 1029), saves
+it with ``save_pretrained`` and loads it through :func:`~hqsam_nb.text.load_detector`, as a downloaded model
+would be. Its boxes and scores are **random**: they show the plumbing, never what a detector finds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..models.checkpoints import cache_dir
+from .detectors import RANDOM_MARKER, GroundingDinoDetector, _quiet_transformers, load_detector
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TINY_WORDS", "build_tiny_vocab", "save_tiny_random_detector", "tiny_random_detector"]
+
+#: Words the tiny vocabulary knows (anything else reads as ``[UNK]``): COCO-like names and the package's samples.
+TINY_WORDS: tuple[str, ...] = (
+    "a", "an", "the", "and", "of", "on", "in", "with", "left", "right", "small", "big", "red", "white", "black",
+    "person", "man", "woman", "astronaut", "face", "hand", "helmet", "flag", "rocket", "cup", "coffee", "mug",
+    "camera", "cameraman", "tripod", "coin", "coins", "cat", "dog", "horse", "bird", "bicycle", "car", "bus",
+    "tree", "flower", "building", "window", "door", "chair", "table", "plate", "bottle", "clock", "book",
+    "ball", "box", "circle", "square", "disk", "ring", "stripe", "fence", "wire", "leaf", "object", "thing",
+    "rice", "grain", "moon", "rocks", "text", "page", "street", "sign", "sky", "grass", "water",
+)
+_SPECIAL_IDS = {"[PAD]": 0, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102, "[MASK]": 103, ".": 1012, "?": 1029}
+_VERSION = "1"  # bump when the recipe changes: cached folders of another version are rebuilt
+
+
+def build_tiny_vocab() -> dict[str, int]:
+    """A WordPiece vocabulary with BERT's special ids (and ``.`` = 1012, ``?`` = 1029) plus :data:`TINY_WORDS`."""
+    by_id = {i: t for t, i in _SPECIAL_IDS.items()}
+    size = 1030 + len(TINY_WORDS)
+    tokens = [by_id.get(i, f"[unused{i}]") for i in range(1030)] + list(TINY_WORDS)
+    assert len(tokens) == size
+    return {t: i for i, t in enumerate(tokens)}
+
+
+def _build(folder: Path, seed: int) -> None:
+    import torch
+    from transformers import (
+        BertConfig,
+        BertTokenizer,
+        GroundingDinoConfig,
+        GroundingDinoForObjectDetection,
+        GroundingDinoImageProcessor,
+        GroundingDinoProcessor,
+        SwinConfig,
+    )
+
+    vocab = build_tiny_vocab()
+    backbone = SwinConfig(embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1], window_size=7,
+                          out_indices=[2, 3, 4])
+    text = BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=1, intermediate_size=16,
+                      vocab_size=len(vocab), max_position_embeddings=256)
+    config = GroundingDinoConfig(
+        backbone_config=backbone.to_dict(), text_config=text.to_dict(), d_model=32, num_queries=16,
+        encoder_layers=1, decoder_layers=2,  # decoder_layers=1 fails in post_init
+        encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2, decoder_attention_heads=2,
+        max_text_len=256)
+    setattr(config, RANDOM_MARKER, True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = GroundingDinoForObjectDetection(config).eval()
+    with torch.no_grad():
+        # Random features of d_model 32 give dot-product logits of about +-6 (every score 0.00 or 1.00) and
+        # boxes of a few pixels. Two rescalings make the random output look like a detector's, so that the
+        # thresholds visibly matter: scores spread over about (0.4, 1), boxes about a quarter of the image.
+        norm = model.model.decoder.layer_norm
+        norm.weight.mul_(0.25)
+        norm.bias.mul_(0.25)
+        for head in {id(h): h for h in model.bbox_embed}.values():  # shared across levels
+            head.layers[-1].bias[2:] += 0.7  # width, height logits
+    processor = GroundingDinoProcessor(
+        image_processor=GroundingDinoImageProcessor(size={"shortest_edge": 256, "longest_edge": 384}),
+        tokenizer=BertTokenizer(vocab=vocab, do_lower_case=True))
+    with _quiet_transformers():
+        model.save_pretrained(folder)
+        processor.save_pretrained(folder)
+    (folder / "RANDOM_WEIGHTS.txt").write_text(
+        f"hqsam_nb tiny random GroundingDINO, recipe {_VERSION}, seed {seed}: random weights, boxes mean nothing\n")
+
+
+def save_tiny_random_detector(folder: str | os.PathLike | None = None, *, seed: int = 0) -> Path:
+    """Build the tiny random GroundingDINO and save it (``save_pretrained``) into ``folder``.
+
+    Args:
+        folder: where to write it; None: ``<hqsam_nb cache>/detectors/tiny-random-grounding-dino-seed<seed>``,
+            reused when already there.
+        seed: the ``torch`` seed of its weights (the global RNG is left as it was).
+
+    Returns:
+        The folder (``config.json``, ``model.safetensors``, processor and tokenizer files).
+    """
+    if folder is None:
+        target = cache_dir() / "detectors" / f"tiny-random-grounding-dino-seed{seed}"
+        marker = target / "RANDOM_WEIGHTS.txt"
+        if marker.is_file() and f"recipe {_VERSION}," in marker.read_text():
+            return target
+    else:
+        target = Path(folder).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tiny-detector-", dir=target.parent))
+    try:  # built aside and moved into place whole: a crash never leaves a half-written folder to be loaded
+        _build(staging, seed)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except OSError:
+        if not (target / "config.json").is_file():  # another process built it at the same moment: use theirs
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    logger.info("saved a tiny random GroundingDINO (seed %d) to %s", seed, target)
+    return target
+
+
+def tiny_random_detector(*, seed: int = 0, device: str | None = "cpu") -> GroundingDinoDetector:
+    """A tiny GroundingDINO with **random weights**, loaded through :func:`~hqsam_nb.text.load_detector`.
+
+    For tests, CI and offline exploration of the code path: its ``detect`` runs the real processor, model and
+    post-processing, but its boxes are random (``detector.random_weights`` is True; figures say so). About
+    0.2 M parameters; a detection takes a few tens of milliseconds on a CPU.
+    """
+    detector = load_detector(save_tiny_random_detector(seed=seed), device=device)
+    assert isinstance(detector, GroundingDinoDetector)
+    return detector

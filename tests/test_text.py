@@ -1,0 +1,194 @@
+"""Text prompts: the detector wrapper against transformers' own pipeline, loading, bad input, segment_text.
+
+The detector is the tiny random GroundingDINO of :mod:`hqsam_nb.text.tiny` (built from a config, saved with
+``save_pretrained`` and loaded through the real :func:`hqsam_nb.text.load_detector` path): no download.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import make_image
+
+import hqsam_nb
+from hqsam_nb.models.checkpoints import CheckpointUnavailableError
+from hqsam_nb.text import (
+    DEFAULT_DETECTOR,
+    PINNED_REVISIONS,
+    Detections,
+    load_detector,
+    normalize_caption,
+    save_tiny_random_detector,
+)
+
+CAPTION = "a cat. a dog."
+
+
+@pytest.fixture(scope="session")
+def tiny_detector_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_tiny_random_detector(tmp_path_factory.mktemp("detectors") / "tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def detector(tiny_detector_dir: Path) -> hqsam_nb.text.GroundingDinoDetector:
+    return load_detector(tiny_detector_dir, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def image() -> np.ndarray:
+    return make_image(120, 180, seed=3)  # not square: catches an (H, W) / (W, H) mix-up
+
+
+def _reference(folder: Path, image: np.ndarray, caption: str, box_threshold: float, text_threshold: float):
+    """transformers' documented pipeline: processor -> model -> post_process_grounded_object_detection."""
+    import torch
+    from PIL import Image
+    from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(folder)
+    model = AutoModelForZeroShotObjectDetection.from_pretrained(folder).eval()
+    inputs = processor(images=Image.fromarray(image), text=caption, return_tensors="pt")
+    with torch.no_grad():
+        outputs = model(**inputs)
+    res = processor.post_process_grounded_object_detection(
+        outputs, inputs["input_ids"], threshold=box_threshold, text_threshold=text_threshold,
+        target_sizes=[image.shape[:2]])[0]
+    return res["boxes"].numpy(), res["scores"].numpy(), list(res["text_labels"])
+
+
+def test_tiny_detector_follows_the_recipe(detector) -> None:
+    config = detector.model.config
+    assert config.backbone_config.embed_dim == 8 and list(config.backbone_config.depths) == [1, 1, 1, 1]
+    assert list(config.backbone_config.out_indices) == [2, 3, 4]
+    assert config.text_config.hidden_size == 8 and config.d_model == 32 and config.decoder_layers >= 2
+    ids = detector.processor.tokenizer.convert_tokens_to_ids(["[CLS]", "[SEP]", ".", "?"])
+    assert ids == [101, 102, 1012, 1029]  # the ids GroundingDINO hard-codes
+    assert detector.random_weights and "RANDOM" in repr(detector)
+    assert detector.max_text_tokens == 256
+
+
+@pytest.mark.parametrize(("box_threshold", "text_threshold"), [(0.5, 0.25), (0.8, 0.6)])
+def test_detect_equals_transformers_pipeline(detector, tiny_detector_dir: Path, image: np.ndarray,
+                                             box_threshold: float, text_threshold: float) -> None:
+    found = detector.detect(image, CAPTION, box_threshold=box_threshold, text_threshold=text_threshold)
+    boxes, scores, labels = _reference(tiny_detector_dir, image, CAPTION, box_threshold, text_threshold)
+    assert 0 < len(found) < 16  # some boxes pass, some do not: the threshold is applied
+    h, w = image.shape[:2]
+    boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)  # ours are clipped to the image (a valid SAM box prompt)
+    boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
+    order = np.argsort(-scores, kind="stable")  # ours are sorted best first
+    np.testing.assert_allclose(found.boxes, boxes[order], atol=1e-4)
+    np.testing.assert_allclose(found.scores, scores[order], atol=1e-6)
+    assert found.labels == tuple(labels[i] for i in order)
+    assert found.boxes.dtype == np.float32 and found.boxes.shape == (len(found), 4)
+    assert (found.scores > box_threshold).all() and (np.diff(found.scores) <= 0).all()
+    assert found.caption == CAPTION and found.image_size == (h, w)
+
+
+def test_detect_takes_every_image_form_and_normalises_the_caption(detector, image: np.ndarray,
+                                                                  tmp_path: Path) -> None:
+    from PIL import Image
+
+    ref = detector.detect(image, CAPTION, box_threshold=0.5)
+    path = tmp_path / "im.png"
+    Image.fromarray(image).save(path)
+    for form in (Image.fromarray(image), path, image.astype(np.float32) / 255, ["A cat", "a  DOG"], "a cat. a dog"):
+        got = detector.detect(form if not isinstance(form, (list, str)) else image,
+                              form if isinstance(form, (list, str)) else CAPTION, box_threshold=0.5)
+        np.testing.assert_allclose(got.boxes, ref.boxes, atol=1e-4)
+        assert got.labels == ref.labels
+
+
+def test_no_detection_is_an_empty_result_and_a_message(detector, image: np.ndarray,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="hqsam_nb.text"):
+        found = detector.detect(image, CAPTION, box_threshold=1.0)
+    assert len(found) == 0 and found.boxes.shape == (0, 4) and found.scores.shape == (0,) and found.labels == ()
+    assert "no object above box_threshold=1.00" in caplog.text and "best score" in caplog.text
+
+
+@pytest.mark.parametrize(("text", "kwargs", "error", "match"), [
+    ("", {}, ValueError, "names nothing"),
+    (" . . ", {}, ValueError, "names nothing"),
+    ([], {}, ValueError, "names nothing"),
+    (42, {}, TypeError, "text must be a string"),
+    ("cat " * 300, {}, ValueError, "tokens long.*at most 256"),
+    (CAPTION, {"box_threshold": 1.5}, ValueError, r"box_threshold=1.5 is outside \[0, 1\]"),
+    (CAPTION, {"box_threshold": -0.1}, ValueError, "outside"),
+    (CAPTION, {"text_threshold": float("nan")}, ValueError, "text_threshold=nan"),
+    (CAPTION, {"box_threshold": "0.3"}, TypeError, "must be a number"),
+])
+def test_bad_input_is_a_clear_error(detector, image: np.ndarray, text, kwargs, error, match) -> None:
+    with pytest.raises(error, match=match):
+        detector.detect(image, text, **kwargs)
+
+
+def test_normalize_caption() -> None:
+    assert normalize_caption("A Cat.  a dog") == "a cat. a dog."
+    assert normalize_caption(["a cat", "a dog."]) == "a cat. a dog."
+    assert normalize_caption("bicycle") == "bicycle."
+
+
+def test_detections_clip_drop_sort_select() -> None:
+    raw = [[-5, 10, 50, 60], [10, 10, 20, 20], [200, 0, 250, 40], [90, 80, 130, 120]]  # 3rd: outside entirely
+    d = Detections.from_raw(raw, [0.5, 0.9, 0.99, 0.7], ["a", "b", "c", "d"], caption="a. b.", image_size=(100, 120),
+                            box_threshold=0.3, text_threshold=0.25)
+    assert d.labels == ("b", "d", "a") and d.dropped == 1
+    np.testing.assert_array_equal(d.boxes, [[10, 10, 20, 20], [90, 80, 120, 100], [0, 10, 50, 60]])
+    assert d.top(2).labels == ("b", "d") and d.top(0).boxes.shape == (0, 4) and d.select(2).labels == ("a",)
+    assert d.summary()[0].startswith("1. b  0.90")
+
+
+def test_load_detector_offline_is_one_readable_message(no_network, monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub.constants as hub_constants
+
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)  # a user without the offline flag: fails fast
+    with pytest.raises(CheckpointUnavailableError) as info:
+        load_detector()
+    msg = str(info.value)
+    assert DEFAULT_DETECTOR in msg and PINNED_REVISIONS[DEFAULT_DETECTOR][:10] in msg
+    assert "no network" in msg and "tiny_random_detector" in msg and "load_detector('DIR')" in msg
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_load_detector_offline_mode_without_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import huggingface_hub.constants as hub_constants
+
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(CheckpointUnavailableError, match="Could not find or download the detector") as info:
+        load_detector(DEFAULT_DETECTOR)
+    assert "\n" not in str(info.value) and "hf download" in str(info.value)
+
+
+def test_load_detector_uses_a_cached_pinned_snapshot_without_network(no_network, monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path, tiny_detector_dir: Path) -> None:
+    import huggingface_hub.constants as hub_constants
+
+    revision = PINNED_REVISIONS[DEFAULT_DETECTOR]
+    snapshot = tmp_path / "hub" / "models--IDEA-Research--grounding-dino-tiny" / "snapshots" / revision
+    shutil.copytree(tiny_detector_dir, snapshot)
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    detector = load_detector(device="cpu")
+    assert detector.revision == revision and detector.name == DEFAULT_DETECTOR
+    assert detector.model.config.d_model == 32
+
+
+def test_load_detector_rejects_what_is_not_a_detector(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="neither a folder"):
+        load_detector(tmp_path / "missing" / "folder")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        load_detector(tmp_path / "empty")
+    from transformers import BertConfig
+
+    BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=1, intermediate_size=8).save_pretrained(
+        tmp_path / "bert")
+    with pytest.raises(ValueError, match="'bert' model; accepted: GroundingDINO"):
+        load_detector(tmp_path / "bert")
+    with pytest.raises(TypeError, match="name_or_path"):
+        load_detector(3)
