@@ -134,7 +134,6 @@ __all__ = [
     "DIFF_COLORS",
     "MASK_COLORS",
     "MODEL_NAMES",
-    "PAPER_BRANCH",
     "SAMPLE_NAMES",
     "SCENE_KINDS",
     "CanvasMapping",

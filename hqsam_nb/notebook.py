@@ -89,7 +89,15 @@ def stamp_figure(fig: Any, weights: Any) -> Any:
     """
     text = weights_warning(weights)
     if text is not None:
-        fig.text(0.5, 0.995, text, ha="center", va="top", fontsize=12, fontweight="bold", color="white",
+        # sized with the figure, so that it reads the same once a wide figure is scaled to the page
+        size = max(12.0, 1.1 * float(fig.get_figwidth()))
+        # room for it above everything: the layout engine reserves the suptitle's height, so the suptitle
+        # (the figure's own, if it has one) starts with empty lines the stamp then sits in
+        old = fig._suptitle.get_text() if fig._suptitle is not None else ""
+        title_size = fig._suptitle.get_fontsize() if old else size
+        blank = "\n" * max(1, round(1.5 * size / title_size))
+        fig.suptitle(blank + old if old else blank, fontsize=title_size)
+        fig.text(0.5, 0.998, text, ha="center", va="top", fontsize=size, fontweight="bold", color="white",
                  bbox={"boxstyle": "square,pad=0.3", "facecolor": "#c00000", "edgecolor": "none"}, zorder=10)
         fig._hqsam_nb_stamp = text
     return fig

@@ -79,9 +79,14 @@ def plot_features(record: ForwardRecord, names: Sequence[str] = FEATURE_NAMES, *
 
     if not record.features:
         raise RuntimeError("no features were recorded (a meta-device model records shapes only)")
-    fig = new_figure((4.6 * len(names), 5.2))
-    axes = fig.subplots(1, len(names), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
+    ncols = min(3, len(names))
+    nrows = -(-len(names) // ncols)
+    h, w = record.original_size
+    fig = new_figure((4.6 * ncols, (4.6 * h / w + 0.8) * nrows + 0.6))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[len(names):]:
+        fig.delaxes(ax)
+    for ax, name in zip(axes, names, strict=False):
         feat = record.features[name]
         vh, vw = _valid_grid(record, feat.shape[-1])
         ax.imshow(pca_rgb(feat, valid=(vh, vw))[:vh, :vw])
@@ -114,7 +119,7 @@ def plot_token_story(record: ForwardRecord, image: ImageLike, *, weights: Any = 
     panels = [("SAM token 0", record.token_logits[0], BRANCHES["sam"].color),
               ("HQ token", record.token_logits[hq], BRANCHES["hq"].color),
               ("SAM + HQ (fused)", record.token_logits[0] + record.token_logits[hq], BRANCHES["fused"].color)]
-    fig = new_figure((16, 8.6))
+    fig = new_figure((16, 2 * (4 * vh / vw + 0.9) + 0.8))
     axes = fig.subplots(2, 4)
     resized = torch.nn.functional.interpolate(torch.as_tensor(rgb).permute(2, 0, 1)[None].float(),
                                               size=(vh, vw), mode="bilinear", align_corners=False)
