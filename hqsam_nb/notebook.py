@@ -14,7 +14,9 @@ from typing import Any
 from .models.loading import WeightsInfo
 
 __all__ = [
+    "detector_banner_html",
     "environment_summary",
+    "show_detector_banner",
     "show_environment",
     "show_weights_banner",
     "stamp_figure",
@@ -122,6 +124,33 @@ def weights_banner_html(info: WeightsInfo | Any) -> str:
         f'<div style="border-left:6px solid {colour};background:{colour}14;padding:8px 12px;margin:4px 0">'
         f"<b>{html.escape(title)}</b> {html.escape(info.describe())}</div>"
     )
+
+
+def _banner(ok: bool, title: str, text: str) -> str:
+    colour = "#1b7f3b" if ok else "#c2410c"
+    return (f'<div style="border-left:6px solid {colour};background:{colour}14;padding:8px 12px;margin:4px 0">'
+            f"<b>{html.escape(title)}.</b> {html.escape(text)}</div>")
+
+
+def detector_banner_html(detector: Any) -> str:
+    """An HTML banner for a text detector: green with its name and revision, a loud orange one when random."""
+    name = getattr(detector, "name", type(detector).__name__)
+    if getattr(detector, "random_weights", False):
+        return _banner(False, "Not a real detector", "a tiny GroundingDINO with RANDOM weights (hqsam_nb.text."
+                       "tiny_random_detector): boxes, scores and labels are noise; only the code path is real. "
+                       "For real boxes set DETECTOR = 'IDEA-Research/grounding-dino-tiny' on a machine that can "
+                       "download it (or to a folder holding it).")
+    revision = getattr(detector, "revision", None)
+    where = f"Hub revision {revision[:10]}" if revision else "a local folder"
+    return _banner(True, "Detector", f"{name} ({getattr(detector, 'family', '')}, {where})")
+
+
+def show_detector_banner(detector: Any) -> None:
+    """Display :func:`detector_banner_html` and log what it says."""
+    from IPython.display import HTML, display
+
+    display(HTML(detector_banner_html(detector)))
+    logging.getLogger(__name__).info("detector: %r", detector)
 
 
 def show_weights_banner(info: WeightsInfo | Any) -> None:

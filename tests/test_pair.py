@@ -155,6 +155,11 @@ def test_errors_at_the_boundary(tiny_pair, checkpoint_dir: Path) -> None:
         fresh.predict(points=[[31, 1]])
     with pytest.raises(ValueError, match="no prompt given"):
         fresh.predict()
+    for bad in ("no", 1):  # "no" is truthy: it must not quietly mean multimask=True
+        with pytest.raises(TypeError, match="multimask must be True or False"):
+            fresh.predict(points=[[1, 1]], multimask=bad)
+        with pytest.raises(TypeError, match="multimask must be True or False"):
+            fresh.predict_batch(boxes=[[0, 0, 10, 10]], multimask=bad)
     with pytest.raises(ValueError, match="encoder_dtype"):
         hqsam_nb.load_pair("vit_tiny", device="cpu", encoder_dtype="int8")
     with pytest.raises(ValueError, match="float16.*GPU"):
@@ -176,6 +181,19 @@ def test_vit_b_parity(vit_b_checkpoint: Path) -> None:
     out = pair.predict(**prompt)
     _assert_same(out.hq, *_official(official, prompt, multimask_output=False, hq_token_only=True))
     _assert_same(out.fused, *_official(official, prompt, multimask_output=False, hq_token_only=False))
+    # Many objects on the same encoder pass: equal to the official predict_torch (HQ) and baseline SAM's.
+    from segment_anything_hq import sam_model_registry_baseline
+    from test_pair_batch import BOXES, _assert_batch, _official_torch
+
+    sam_model = sam_model_registry_baseline["vit_b"](checkpoint=None)
+    sam_model.load_state_dict({k: v for k, v in pair.model.state_dict().items() if k in sam_model.state_dict()})
+    sam_official = SamPredictor(sam_model.eval())
+    sam_official.set_image(image)
+    boxes = BOXES[:3] * [160 / 128, 120 / 96, 160 / 128, 120 / 96]
+    batch = pair.predict_batch(boxes=boxes, batch_size=2)
+    _assert_batch(batch.hq, *_official_torch(official, boxes=boxes, multimask_output=False, hq_token_only=True))
+    _assert_batch(batch.fused, *_official_torch(official, boxes=boxes, multimask_output=False, hq_token_only=False))
+    _assert_batch(batch.sam, *_official_torch(sam_official, boxes=boxes, multimask_output=False))
 
 
 def test_only_one_decoder(tiny_pair) -> None:

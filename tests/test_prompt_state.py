@@ -6,16 +6,14 @@ import json
 
 import numpy as np
 import pytest
-from helpers import make_image
 
+from hqsam_nb.pair.prompts import MAX_POINTS
 from hqsam_nb.widgets.state import (
     CanvasMapping,
     PromptEditor,
     PromptState,
+    check_action,
     fit_display,
-    history_to_dict,
-    mask_sha256,
-    replay_history,
     resize_mask_nearest,
 )
 
@@ -191,23 +189,63 @@ def test_unknown_keys_come_back_to_the_widget():
     assert ed.key_down("ArrowLeft").prompt is False
 
 
-def test_programmatic_actions_are_validated():
+@pytest.mark.parametrize(("action", "message"), [
+    ({"op": "point", "x": 500, "y": 10, "label": 1}, r"action.x=500 is outside the image: x must be in \[0, 400\]"),
+    ({"op": "point", "x": 5, "y": 10, "label": 3}, "action.label must be 1"),
+    ({"op": "point", "x": 5, "y": 10, "label": True}, "action.label must be 1"),
+    ({"op": "point", "x": "5", "y": 10, "label": 1}, "action.x must be a finite number"),
+    ({"op": "point", "x": 5, "y": float("nan"), "label": 1}, "action.y must be a finite number"),
+    ({"op": "point", "y": 10, "label": 1}, "action.x must be a finite number"),
+    ({"op": "box", "box": [1, 2, 3]}, "action.box must be"),
+    ({"op": "box", "box": [5, 5, 5, 50]}, "zero width"),
+    ({"op": "box", "box": [0, 0, 10, 900]}, r"action.box\[3\]=900 is outside the image"),
+    ({"op": "lasso"}, "unknown history action"),
+    (["point", 1, 2], "action must be a dict"),
+])
+def test_programmatic_actions_are_validated(action, message):
     ed = _editor()
-    with pytest.raises(ValueError, match="outside the image"):
-        ed.do({"op": "point", "x": 500, "y": 10, "label": 1})
-    with pytest.raises(ValueError, match="label"):
-        ed.do({"op": "point", "x": 5, "y": 10, "label": 3})
-    with pytest.raises(ValueError, match="unknown history action"):
-        ed.do({"op": "lasso"})
+    with pytest.raises(ValueError, match=message):
+        ed.do(action)
     assert ed.state.is_empty and ed.position == 0
+
+
+def test_check_action_normal_form():
+    assert check_action({"op": "box", "box": [30, 40, 10, 20]}, (100, 100)) == {"op": "box",
+                                                                                 "box": [10.0, 20.0, 30.0, 40.0]}
+    assert check_action({"op": "point", "x": np.int64(3), "y": 4.5, "label": 1.0}, (10, 10)) == {
+        "op": "point", "x": 3.0, "y": 4.5, "label": 1}
+    assert check_action({"op": "clear", "extra": 1}, (10, 10)) == {"op": "clear"}
+
+
+def test_points_per_prompt_are_capped():
+    ed = _editor()
+    for i in range(MAX_POINTS):
+        ed.do({"op": "point", "x": i % 400, "y": 5, "label": 1})
+    with pytest.raises(ValueError, match=f"at most {MAX_POINTS} points"):
+        ed.do({"op": "point", "x": 1, "y": 1, "label": 1})
+    assert len(ed.state.points) == MAX_POINTS
+    ed.do({"op": "clear"})  # a new prompt may have points again
+    ed.do({"op": "point", "x": 1, "y": 1, "label": 1})
+
+
+def test_from_history_keeps_actions_as_recorded():
+    mapping = CanvasMapping((200, 400), (100, 200))
+    actions = [{"op": "clear"}, {"op": "point", "x": 10, "y": 20, "label": 1}, {"op": "box", "box": [0, 0, 9, 9]}]
+    ed = PromptEditor.from_history(mapping, actions, 1)
+    assert ed.state.is_empty and ed.position == 1 and len(ed.actions) == 3  # a clear of nothing is kept
+    assert ed.redo().prompt and ed.state.points == ((10.0, 20.0),)
+    with pytest.raises(ValueError, match="position must be an int in"):
+        PromptEditor.from_history(mapping, actions, -1)
+    with pytest.raises(ValueError, match=r"actions\[2\].box"):
+        PromptEditor.from_history(mapping, [*actions[:2], {"op": "box", "box": [0, 0, 9, 999]}], 1)
 
 
 def test_prompt_state_round_trips_through_dict():
     s = PromptState(((1.5, 2.0), (3.0, 4.0)), (1, 0), (0.0, 1.0, 5.0, 6.0))
     assert PromptState.from_dict(json.loads(json.dumps(s.to_dict()))) == s
-    p = s.to_prompt((10, 10))
+    p = s.to_prompt()
     assert p.points.tolist() == [[1.5, 2.0], [3.0, 4.0]] and p.labels.tolist() == [1, 0]
-    assert PromptState().to_prompt((10, 10)) is None
+    assert PromptState().to_prompt() is None
 
 
 def test_random_events_never_raise_and_undo_returns_to_empty():
@@ -233,45 +271,3 @@ def test_random_events_never_raise_and_undo_returns_to_empty():
     while ed.can_undo:
         ed.undo()
     assert ed.state == PromptState()
-
-
-# --- history and replay --------------------------------------------------------------------------------
-def test_history_replays_to_identical_masks(tiny_pair):
-    image = make_image(120, 160, seed=3)
-    tiny_pair.set_image(image)
-    ed = PromptEditor(CanvasMapping((120, 160), (120, 160)))
-    ed.do({"op": "point", "x": 70.3, "y": 60.1, "label": 1})
-    ed.do({"op": "box", "box": [30, 20, 110, 100]})
-    ed.do({"op": "point", "x": 10, "y": 10, "label": 0})
-    ed.do({"op": "point", "x": 90, "y": 90, "label": 1})
-    ed.undo()  # the history keeps the undone point for redo; replay stops before it
-    prompt = ed.state.to_prompt((120, 160))
-    pred = tiny_pair.predict(prompt.points, prompt.labels, prompt.box, multimask=True)
-    saved = history_to_dict(ed, image=image, multimask=True, candidate=2, prediction=pred)
-    data = json.loads(json.dumps(saved))
-    assert data["position"] == 3 and len(data["actions"]) == 4
-
-    tiny_pair.set_image(make_image(120, 160, seed=4))  # another image in between
-    replay = replay_history(tiny_pair, data, image)
-    assert replay.matches is True
-    assert replay.state == ed.state
-    assert mask_sha256(replay.prediction.sam_candidates[2].mask) == mask_sha256(pred.sam_candidates[2].mask)
-    np.testing.assert_array_equal(replay.prediction.hq.mask, pred.hq.mask)
-    np.testing.assert_array_equal(replay.prediction.fused.mask, pred.fused.mask)
-
-    tampered = dict(data, masks_sha256=dict(data["masks_sha256"], hq=mask_sha256(~pred.hq.mask)))
-    assert replay_history(tiny_pair, tampered).matches is False
-
-
-def test_replay_refuses_another_image_and_other_files(tiny_pair):
-    image = make_image(64, 64, seed=5)
-    ed = PromptEditor(CanvasMapping((64, 64), (64, 64)))
-    ed.do({"op": "point", "x": 30, "y": 30, "label": 1})
-    data = history_to_dict(ed, image=image)
-    with pytest.raises(ValueError, match="another image"):
-        replay_history(tiny_pair, data, make_image(64, 64, seed=6))
-    with pytest.raises(ValueError, match="not a prompt history"):
-        replay_history(tiny_pair, {"format": "coco"}, image)
-    broken = dict(data, prompt={"points": [[1, 1]], "labels": [1], "box": None})
-    with pytest.raises(ValueError, match="not the stored prompt"):
-        replay_history(tiny_pair, broken, image)

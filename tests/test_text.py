@@ -192,3 +192,132 @@ def test_load_detector_rejects_what_is_not_a_detector(tmp_path: Path) -> None:
         load_detector(tmp_path / "bert")
     with pytest.raises(TypeError, match="name_or_path"):
         load_detector(3)
+
+
+def test_owlv2_detect_equals_transformers_pipeline(tmp_path: Path, image: np.ndarray) -> None:
+    import torch
+    from PIL import Image
+    from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
+
+    folder = save_tiny_random_detector(tmp_path / "owl", family="owlv2")
+    detector = load_detector(folder, device="cpu")
+    assert isinstance(detector, hqsam_nb.text.Owlv2Detector) and detector.random_weights
+    found = detector.detect(image, "a cat. a dog", box_threshold=0.0)  # random OWLv2 scores are tiny
+    processor = AutoProcessor.from_pretrained(folder)
+    model = AutoModelForZeroShotObjectDetection.from_pretrained(folder).eval()
+    inputs = processor(text=[["a cat", "a dog"]], images=Image.fromarray(image), return_tensors="pt")
+    with torch.no_grad():
+        outputs = model(**inputs)
+    side = max(image.shape[:2])  # OWLv2 pads to a square at the bottom / right
+    res = processor.post_process_grounded_object_detection(outputs, threshold=0.0, target_sizes=[(side, side)],
+                                                           text_labels=[["a cat", "a dog"]])[0]
+    ref = Detections.from_raw(res["boxes"].numpy(), res["scores"].numpy(), res["text_labels"], caption="",
+                              image_size=image.shape[:2], box_threshold=0.0, text_threshold=0.25)
+    assert len(found) > 0
+    np.testing.assert_allclose(found.boxes, ref.boxes, atol=1e-4)
+    np.testing.assert_allclose(found.scores, ref.scores, atol=1e-6)
+    assert found.labels == ref.labels and set(found.labels) <= {"a cat", "a dog"}
+    with pytest.raises(ValueError, match="tokens long"):
+        detector.detect(image, "a very long phrase about a cat")
+
+
+# --- segment_text ----------------------------------------------------------------------------------
+
+
+def test_segment_text_equals_predict_batch_on_the_boxes(tiny_pair, detector, image: np.ndarray) -> None:
+    from hqsam_nb.text import segment_text
+
+    tiny_pair.clear_cache()
+    before = tiny_pair.encoder_passes
+    seg = segment_text(tiny_pair, detector, image, CAPTION, box_threshold=0.5, max_objects=5)
+    assert tiny_pair.encoder_passes - before == 1  # one encoder pass for every object
+    assert len(seg) == len(seg.prediction) == 5 and seg.prediction.sam.masks.shape == (5, *image.shape[:2])
+    np.testing.assert_array_equal(seg.detections.boxes, detector.detect(image, CAPTION, box_threshold=0.5).boxes[:5])
+    ref = tiny_pair.predict_batch(boxes=seg.detections.boxes)
+    for key in ("sam", "hq", "fused"):
+        np.testing.assert_array_equal(seg.prediction.branch(key).masks, ref.branch(key).masks)
+        np.testing.assert_allclose(seg.prediction.branch(key).scores, ref.branch(key).scores, atol=1e-6)
+    assert "RANDOM detector weights" in seg.note and "not the official" in seg.note
+    assert seg[0].prompt.box.tolist() == seg.detections.boxes[0].astype(np.float64).tolist()
+
+
+def test_segment_text_without_detections_runs_no_model(tiny_pair, detector, image: np.ndarray,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from hqsam_nb.text import segment_text
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("no box: neither the encoder nor a decoder may run")
+
+    monkeypatch.setattr(tiny_pair, "set_image", refuse)
+    monkeypatch.setattr(tiny_pair, "predict_batch", refuse)
+    seg = segment_text(tiny_pair, detector, image, CAPTION, box_threshold=1.0)
+    assert len(seg) == 0 and len(seg.prediction) == 0
+    assert seg.prediction.hq.masks.shape == (0, *image.shape[:2]) and seg.prediction.sam.logits.shape == (0, 256, 256)
+    seg = segment_text(tiny_pair, detector, image, CAPTION, box_threshold=1.0, only="hq", multimask=True)
+    assert seg.prediction.sam is None and seg.prediction.sam_candidates is None and len(seg.prediction.fused) == 0
+    seg = segment_text(tiny_pair, detector, image, CAPTION, box_threshold=1.0, multimask=True)
+    assert seg.prediction.sam_candidates.masks.shape == (0, 3, *image.shape[:2])
+
+
+def test_segment_text_bad_input(tiny_pair, detector, image: np.ndarray) -> None:
+    from hqsam_nb.text import segment_text
+
+    with pytest.raises(TypeError, match="PairPredictor"):
+        segment_text(object(), detector, image, CAPTION)
+    with pytest.raises(TypeError, match="detect"):
+        segment_text(tiny_pair, object(), image, CAPTION)
+    with pytest.raises(ValueError, match="max_objects"):
+        segment_text(tiny_pair, detector, image, CAPTION, max_objects=-1)
+    with pytest.raises(ValueError, match="names nothing"):
+        segment_text(tiny_pair, detector, image, "")
+
+
+def test_text_figures(tiny_pair, detector, image: np.ndarray) -> None:
+    from hqsam_nb.drawing.text_figures import detections_figure, text_masks_figure, text_objects_figure
+    from hqsam_nb.text import segment_text
+
+    seg = segment_text(tiny_pair, detector, image, CAPTION, box_threshold=0.5, max_objects=3)
+    fig = detections_figure(seg.image, seg.detections, note=seg.note)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    det = seg.detections
+    assert len(texts) == 3 and all(t.startswith(f"{i + 1} {det.labels[i][:5]}") and t.endswith(f"{det.scores[i]:.2f}")
+                                   for i, t in enumerate(texts))
+    assert any("RANDOM detector" in t.get_text() for t in fig.texts)
+    fig = text_masks_figure(seg)
+    assert [ax.get_title().split(":")[0] for ax in fig.axes] == ["SAM", "HQ-SAM (HQ token)"]
+    fig = text_objects_figure(seg, max_objects=2)
+    assert len(fig.axes) == 8 and fig.axes[3].get_title().startswith("IoU(SAM, HQ)")
+    assert "RANDOM DETECTOR WEIGHTS" in fig.get_suptitle()
+    assert fig._repr_png_()[:4] == b"\x89PNG"
+    empty = segment_text(tiny_pair, detector, image, CAPTION, box_threshold=1.0)
+    assert "no box" in detections_figure(image, empty.detections).axes[0].get_title()
+    assert "no object" in text_objects_figure(empty).axes[0].get_title()
+    text_masks_figure(empty)
+
+
+def test_load_detector_or_random_falls_back_with_a_warning(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    import huggingface_hub.constants as hub_constants
+
+    from hqsam_nb.notebook import detector_banner_html
+    from hqsam_nb.text import load_detector_or_random
+
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    with caplog.at_level(logging.WARNING, logger="hqsam_nb.text"):
+        detector = load_detector_or_random(DEFAULT_DETECTOR, device="cpu")
+    assert detector.random_weights and "Using the tiny RANDOM detector" in caplog.text
+    assert "Not a real detector" in detector_banner_html(detector)
+    assert load_detector_or_random("random", device="cpu").random_weights
+    real = load_detector_or_random(save_tiny_random_detector(tmp_path / "d"), device="cpu")
+    real.random_weights = False  # as a downloaded detector
+    assert "Detector" in detector_banner_html(real) and "local folder" in detector_banner_html(real)
+
+
+def test_detections_above_equals_detect_at_that_threshold(detector, image: np.ndarray) -> None:
+    everything = detector.detect(image, CAPTION, box_threshold=0.0)
+    for t in (0.5, 0.8):
+        at_t, above = detector.detect(image, CAPTION, box_threshold=t), everything.above(t)
+        np.testing.assert_array_equal(above.boxes, at_t.boxes)
+        assert above.labels == at_t.labels and above.box_threshold == t
+    with pytest.raises(ValueError, match="detect again"):
+        at_t.above(0.1)

@@ -13,7 +13,8 @@ from helpers import make_image
 from hqsam_nb import MaskResult, PairPrediction
 from hqsam_nb.io.exports import load_coco_json, load_mask_png
 from hqsam_nb.widgets import PromptCanvas
-from hqsam_nb.widgets.state import PromptState, mask_sha256
+from hqsam_nb.widgets.history import mask_sha256
+from hqsam_nb.widgets.state import PromptState
 
 IMAGE = make_image(240, 320, seed=11)  # shown at half size with max_display=(120, 160)
 
@@ -69,8 +70,7 @@ def widget(pair, tmp_path):
 
 
 def _expected(pair, state: PromptState, multimask=False):
-    p = state.to_prompt(IMAGE.shape[:2])
-    return pair._pair.predict(p.points, p.labels, p.box, multimask=multimask)
+    return pair._pair.predict(prompt=state.to_prompt(), multimask=multimask)
 
 
 def test_click_maps_to_original_pixels_and_decodes(widget, pair):
@@ -279,10 +279,7 @@ class FakePair:
     def original_size(self):
         return self.image.shape[:2]
 
-    def predict(self, points=None, labels=None, box=None, multimask=False, only=None):
-        from hqsam_nb.pair.prompts import make_prompt
-
-        prompt = make_prompt(points, labels, box, image_size=self.original_size)
+    def predict(self, *, prompt, multimask=False, only=None):
         h, w = self.original_size
         yy, xx = np.mgrid[0:h, 0:w]
         mask = np.zeros((h, w), bool)
@@ -360,8 +357,7 @@ def test_each_canvas_decodes_on_its_own_image(tiny_pair, tmp_path):
 
     def expected(image, state):
         tiny_pair.set_image(image)
-        p = state.to_prompt(image.shape[:2])
-        return tiny_pair.predict(p.points, p.labels, p.box)
+        return tiny_pair.predict(prompt=state.to_prompt())
 
     Events(a).click(40, 30)
     Events(b).click(40, 30)  # the same click on the other canvas
@@ -384,3 +380,72 @@ def test_each_canvas_decodes_on_its_own_image(tiny_pair, tmp_path):
     assert a.errors == [] and b.errors == []
     a.close()
     b.close()
+
+
+# --- exports stay inside export_dir; replay checks the whole history before changing the widget ---------------
+@pytest.mark.parametrize("name", ["../../escaped/x", "/tmp/abs", "", "   ", "a/b", "a\\b", "..", ".hidden",
+                                  "C:x", "~user", "x\x00y", "x" * 121])
+def test_export_names_stay_inside_export_dir(name, tmp_path):
+    export_dir = tmp_path / "a" / "b" / "exports"
+    w = PromptCanvas(FakePair(), IMAGE, max_display=(120, 160), export_dir=export_dir)
+    w.add_point(100, 100)
+    with pytest.raises(ValueError, match="plain file name"):
+        w.export_masks(name)
+    with pytest.raises(ValueError, match="plain file name"):
+        w.save_history(name)
+    w.export_name.value = name  # and through the buttons, as a Voila app's user would
+    w.export_masks_button.click()
+    w.export_history_button.click()
+    assert [type(e) for e in w.errors] == [ValueError, ValueError] and "plain file name" in w.status.value
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # nothing written anywhere
+    w.close()
+
+
+def test_plain_export_names_are_accepted(tmp_path):
+    w = PromptCanvas(FakePair(), IMAGE, max_display=(120, 160), export_dir=tmp_path)
+    w.add_point(100, 100)
+    w.export_name.value = " my cat (2) "
+    w.export_masks_button.click()
+    w.export_history_button.click()
+    assert w.errors == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my cat (2).history.json", "my cat (2)_coco.json",
+                                                         "my cat (2)_fused.png", "my cat (2)_hq.png",
+                                                         "my cat (2)_sam.png"]
+
+
+def _fake_widget(tmp_path) -> PromptCanvas:
+    w = PromptCanvas(FakePair(), IMAGE, max_display=(120, 160), export_dir=tmp_path)
+    w.add_point(100, 100)
+    w.set_box([20, 20, 200, 150])
+    w.add_point(5, 5, label=0)
+    w.undo()  # actions[:2] rebuild the prompt; with position -1, actions[:-1] rebuild it too
+    return w
+
+
+def test_replay_of_a_bad_history_changes_nothing(tmp_path):
+    w = _fake_widget(tmp_path)
+    good = w.history_dict()
+    w.clear()
+    w.add_point(50, 60, label=1)
+    before = (w.editor, w.state, w.prediction, w.layers.mask_digest, w.draw_counts["prompt"])
+    tail = json.loads(json.dumps(good))
+    tail["actions"].append({"op": "point", "x": 1e6, "y": 1, "label": 1})  # an invalid redo tail
+    hang = dict(good, position=-1)  # looped forever before
+    for bad, field in ((tail, r"actions\[3\].x"), (hang, "position")):
+        with pytest.raises(ValueError, match=field):
+            w.replay(bad)
+        assert (w.editor, w.state, w.prediction, w.layers.mask_digest, w.draw_counts["prompt"]) == before
+    assert w.replay(good).matches is True and w.state == PromptState(((100.0, 100.0),), (1,),
+                                                                     (20.0, 20.0, 200.0, 150.0))
+
+
+def test_replay_of_a_history_starting_with_clear_shows_no_stale_point(tmp_path):
+    w = _fake_widget(tmp_path)
+    data = w.history_dict()
+    data.update(actions=[{"op": "clear"}, {"op": "point", "x": 10, "y": 10, "label": 1}], position=1,
+                prompt={"points": None, "labels": None, "box": None}, masks_sha256=None)
+    w.replay(data)
+    assert w.state.is_empty and w.prediction is None and w.layers.mask_digest is None
+    assert w.editor.can_redo
+    w.redo()
+    assert w.state.points == ((10.0, 10.0),) and w.prediction is not None

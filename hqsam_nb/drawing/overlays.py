@@ -49,6 +49,8 @@ __all__ = [
     "masks_rgba",
     "overlay_mask",
     "overlay_masks",
+    "random_colors",
+    "segments_rgba",
     "wipe_image",
 ]
 
@@ -259,6 +261,44 @@ def masks_rgba(masks: Sequence[np.ndarray], colors: Sequence[Sequence[int]] | No
         layer = mask_rgba(m, color, alpha, contour_width)
         cv2.copyTo(layer, layer[..., 3].copy(), out)
     return out
+
+
+def random_colors(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` random but reproducible colours, ``uint8`` ``(n, 3)``: colour ``i`` depends only on ``seed`` and ``i``
+    (so adding masks never recolours the first ones). Channels are drawn in ``[40, 255]``, avoiding near-black."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be an int >= 0, got {n!r}")
+    rng = np.random.default_rng(seed)
+    return rng.integers(40, 256, size=(int(n), 3), dtype=np.int64).astype(np.uint8)
+
+
+def segments_rgba(masks: Sequence[np.ndarray] | np.ndarray, colors: Sequence[Sequence[int]] | np.ndarray | None = None,
+                  alpha: float = 0.35, contour_width: int = 1, seed: int = 0) -> np.ndarray:
+    """Many masks of one image (e.g. "segment everything") as one RGBA layer, as Meta's ``show_anns`` draws them:
+    largest first, so smaller masks stay visible on top, each in its own colour.
+
+    Args:
+        masks: ``bool`` ``H x W`` masks (or a ``(N, H, W)`` array); may be empty only as a ``(0, H, W)`` array.
+        colors: one ``(R, G, B)`` per mask, in the order given (not the drawing order); default
+            :func:`random_colors` ``(N, seed)``.
+        alpha, contour_width: as in :func:`mask_rgba` (the contour separates touching masks).
+        seed: for the default colours.
+
+    Returns:
+        ``uint8`` ``H x W x 4``, transparent where no mask is.
+    """
+    if isinstance(masks, np.ndarray) and masks.ndim == 3 and len(masks) == 0:
+        return np.zeros((*masks.shape[1:], 4), np.uint8)
+    masks = [_check_mask(m, name=f"masks[{i}]") for i, m in enumerate(masks)]
+    if not masks:
+        raise ValueError("masks is empty: give bool H x W masks, or a (0, H, W) array for an empty layer")
+    cols = random_colors(len(masks), seed) if colors is None else np.asarray(colors)
+    if cols.shape != (len(masks), 3):
+        raise ValueError(f"colors must be one (R, G, B) per mask, shape ({len(masks)}, 3), got shape {cols.shape}")
+    areas = np.array([np.count_nonzero(m) for m in masks])
+    order = np.argsort(-areas, kind="stable")
+    return masks_rgba([masks[i] for i in order], [tuple(int(c) for c in cols[i]) for i in order], alpha,
+                      contour_width)
 
 
 def _alpha_bbox(alpha: np.ndarray) -> tuple[int, int, int, int] | None:

@@ -22,16 +22,49 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..io.atomic import atomic_write_bytes, atomic_write_text
 
+if TYPE_CHECKING:
+    from ..pair.predictor import PairPredictor
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["RESULTS_FILE", "RUN_FILE", "append_record", "load_records", "open_run", "run_images"]
+__all__ = ["PAIR_KEYS", "PAIR_KEYS_ADDED_LATER", "RESULTS_FILE", "RUN_FILE", "append_record", "load_records",
+           "open_run", "pair_meta", "run_images"]
 
 RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
+
+
+#: The keys of :func:`pair_meta` a resumed run must share: everything about the model that changes the numbers
+#: (the weights and their file content, the encoder's dtype). The device does not: CPU and GPU float32 agree to
+#: rounding, and a run may well be continued on another machine.
+PAIR_KEYS: tuple[str, ...] = ("model", "weights", "checkpoint", "checkpoint_sha256", "sam_checkpoint",
+                              "sam_checkpoint_sha256", "encoder_dtype")
+#: Keys that run.json files written before they were recorded lack: compared only when the old file has them.
+PAIR_KEYS_ADDED_LATER: tuple[str, ...] = ("checkpoint_sha256", "sam_checkpoint", "sam_checkpoint_sha256")
+
+
+def pair_meta(pair: PairPredictor) -> dict[str, Any]:
+    """What a run's ``run.json`` records about the model: names, checkpoint paths and their SHA-256, whether
+    the weights are the official ones, the device and the encoder dtype (JSON-serialisable)."""
+    from ..models.checkpoints import file_sha256
+
+    info, sam_info = pair.info, pair.sam_info
+    sam_path = None if sam_info.path is None or sam_info.path == info.path else str(sam_info.path)
+    return {
+        "model": info.model, "weights": info.weights,
+        "checkpoint": None if info.path is None else str(info.path),
+        # The file's content, not only its name: a new fine-tune saved under the same path changes results.
+        # Hashed once per file (remembered by path, size and mtime).
+        "checkpoint_sha256": None if info.path is None else file_sha256(info.path),
+        "sam_checkpoint": sam_path,
+        "sam_checkpoint_sha256": None if sam_path is None else file_sha256(sam_path),
+        "official_weights": info.official, "device": str(pair.device),
+        "encoder_dtype": None if pair.encoder_dtype is None else str(pair.encoder_dtype).split(".")[-1],
+    }
 
 
 def load_records(out_dir: str | os.PathLike, *, repair: bool = False) -> list[dict[str, Any]]:

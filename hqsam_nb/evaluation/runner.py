@@ -51,7 +51,7 @@ from ..metrics.masks import boundary_iou, logits_to_mask, mask_iou
 from ..pair.branches import BRANCH_KEYS, PAPER_BRANCH
 from ..pair.branches import BRANCHES as _BRANCHES
 from .protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
-from .records import load_records, open_run, run_images
+from .records import PAIR_KEYS, PAIR_KEYS_ADDED_LATER, load_records, open_run, pair_meta, run_images
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
@@ -342,21 +342,9 @@ def _meta_weights(meta: dict[str, Any]) -> Any:
 
 # -- the run ------------------------------------------------------------------------------------------------
 def _run_meta(dataset: Dataset, pair: PairPredictor, config: EvalConfig) -> dict[str, Any]:
-    from ..models.checkpoints import file_sha256
-
-    info, sam_info = pair.info, pair.sam_info
-    sam_path = None if sam_info.path is None or sam_info.path == info.path else str(sam_info.path)
+    info = pair.info
     return {
-        "dataset": dataset.name, "source": dataset.source, "n_dataset": len(dataset),
-        "model": info.model, "weights": info.weights,
-        "checkpoint": None if info.path is None else str(info.path),
-        # The file's content, not only its name: a new fine-tune saved under the same path changes results.
-        # Hashed once per file (remembered by path, size and mtime).
-        "checkpoint_sha256": None if info.path is None else file_sha256(info.path),
-        "sam_checkpoint": sam_path,
-        "sam_checkpoint_sha256": None if sam_path is None else file_sha256(sam_path),
-        "official_weights": info.official, "device": str(pair.device),
-        "encoder_dtype": None if pair.encoder_dtype is None else str(pair.encoder_dtype).split(".")[-1],
+        "dataset": dataset.name, "source": dataset.source, "n_dataset": len(dataset), **pair_meta(pair),
         "config": asdict(config),
         "title": f"{dataset.name} - {info.model}, {config.prompt} prompts, {config.resize} resize",
     }
@@ -365,10 +353,9 @@ def _run_meta(dataset: Dataset, pair: PairPredictor, config: EvalConfig) -> dict
 #: What must match for a run to be resumed: everything that changes the numbers (the data, the weights and
 #: their file content, the encoder's dtype, the protocol). The device does not: CPU and GPU float32 agree to
 #: rounding, and a run may well be continued on another machine.
-_SAME_RUN_KEYS = ("dataset", "source", "model", "weights", "checkpoint", "checkpoint_sha256", "sam_checkpoint",
-                  "sam_checkpoint_sha256", "encoder_dtype", "config")
+_SAME_RUN_KEYS = ("dataset", "source", *PAIR_KEYS, "config")
 #: Keys that run.json files written before they were recorded lack: compared only when the old file has them.
-_KEYS_ADDED_LATER = ("checkpoint_sha256", "sam_checkpoint", "sam_checkpoint_sha256")
+_KEYS_ADDED_LATER = PAIR_KEYS_ADDED_LATER
 
 
 def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.PathLike,
@@ -476,7 +463,9 @@ def main(argv: list[str] | None = None) -> int:
                     "command to continue an interrupted run).")
     parser.add_argument("--data", required=True,
                         help="'synthetic' (built-in thin-structure benchmark) or a dataset folder (DIS5K-VD, "
-                             "COIFT, HRSOD, ThinObject5K layouts, or images/ + masks/)")
+                             "COIFT, HRSOD, ThinObject5K layouts, or images/ + masks/); 'coco' (every object, "
+                             "mask AP and boundary AP: --annotations, --images) or 'coco-synthetic' (the "
+                             "built-in multi-object set with simulated detections)")
     parser.add_argument("--layout", default="auto",
                         help="auto (default), folder, DIS5K-VD, COIFT, HRSOD or ThinObject5K-TE")
     parser.add_argument("--model", default="vit_tiny", choices=MODEL_NAMES)
@@ -499,9 +488,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--restart", action="store_true", help="discard a previous run in --out first")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    coco = parser.add_argument_group("COCO protocol (--data coco / coco-synthetic; see hqsam_nb.evaluation.coco)")
+    coco.add_argument("--annotations", help="COCO instances JSON (polygon or RLE segmentations)")
+    coco.add_argument("--images", help="folder the annotations' file_name values are relative to")
+    coco.add_argument("--detections", default=None,
+                      help="detector boxes, COCO results format (default: the ground-truth boxes, an oracle)")
+    coco.add_argument("--score", default="det_x_iou", choices=("det_x_iou", "det"),
+                      help="result score: detector score x predicted IoU (default, the released protocol) "
+                           "or the detector score alone")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     log = logging.getLogger("hqsam_nb.evaluate")
+    if args.data in ("coco", "coco-synthetic"):
+        from .coco import coco_main
+
+        return coco_main(args)
 
     from ..models.checkpoints import CheckpointError
     from ..pair.predictor import load_pair

@@ -5,6 +5,7 @@
   ``detector.detect(image, text)`` -> :class:`Detections` (boxes ``(K, 4)`` XYXY pixels, scores, labels);
 * :func:`segment_text` - detect, then one image-encoder pass and one batched decode for every box
   (``pair.predict_batch``): :class:`TextSegmentation` (``.detections``, ``.prediction``);
+* figures: :mod:`hqsam_nb.drawing.text_figures` (boxes with labels; SAM vs HQ-SAM per object);
 * :func:`tiny_random_detector` - a ~0.2 M-parameter GroundingDINO with random weights, for tests and CI.
 
 ``transformers`` is imported only when a detector is loaded or built.
@@ -21,7 +22,8 @@ from .detectors import (
     TextDetector,
     load_detector,
 )
-from .tiny import save_tiny_random_detector, tiny_random_detector
+from .segment import TextSegmentation, segment_text, weights_note
+from .tiny import load_detector_or_random, save_tiny_random_detector, tiny_random_detector
 
 __all__ = [
     "DEFAULT_DETECTOR",
@@ -30,9 +32,13 @@ __all__ = [
     "GroundingDinoDetector",
     "Owlv2Detector",
     "TextDetector",
+    "TextSegmentation",
     "check_threshold",
     "load_detector",
+    "load_detector_or_random",
     "normalize_caption",
     "save_tiny_random_detector",
+    "segment_text",
     "tiny_random_detector",
+    "weights_note",
 ]

@@ -16,12 +16,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..models.checkpoints import cache_dir
-from .detectors import RANDOM_MARKER, GroundingDinoDetector, _quiet_transformers, load_detector
+from ..models.checkpoints import CheckpointUnavailableError, cache_dir
+from .detectors import RANDOM_MARKER, TextDetector, _quiet_transformers, load_detector
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TINY_WORDS", "build_tiny_vocab", "save_tiny_random_detector", "tiny_random_detector"]
+__all__ = ["TINY_WORDS", "build_tiny_vocab", "load_detector_or_random", "save_tiny_random_detector",
+           "tiny_random_detector"]
 
 #: Words the tiny vocabulary knows (anything else reads as ``[UNK]``): COCO-like names and the package's samples.
 TINY_WORDS: tuple[str, ...] = (
@@ -33,7 +34,7 @@ TINY_WORDS: tuple[str, ...] = (
     "rice", "grain", "moon", "rocks", "text", "page", "street", "sign", "sky", "grass", "water",
 )
 _SPECIAL_IDS = {"[PAD]": 0, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102, "[MASK]": 103, ".": 1012, "?": 1029}
-_VERSION = "1"  # bump when the recipe changes: cached folders of another version are rebuilt
+_VERSION = "2"  # bump when the recipe changes: cached folders of another version are rebuilt
 
 
 def build_tiny_vocab() -> dict[str, int]:
@@ -43,6 +44,33 @@ def build_tiny_vocab() -> dict[str, int]:
     tokens = [by_id.get(i, f"[unused{i}]") for i in range(1030)] + list(TINY_WORDS)
     assert len(tokens) == size
     return {t: i for i, t in enumerate(tokens)}
+
+
+def _build_owlv2(folder: Path, seed: int) -> None:
+    """A tiny OWLv2: ViT and text transformer of width 8, 64 px input, a character-level CLIP BPE vocabulary."""
+    import string
+
+    import torch
+    from transformers import CLIPTokenizer, Owlv2Config, Owlv2ForObjectDetection, Owlv2ImageProcessor, Owlv2Processor
+
+    vocab = {c: i for i, c in enumerate(string.ascii_lowercase)}
+    vocab.update({c + "</w>": len(vocab) + i for i, c in enumerate(string.ascii_lowercase)})
+    eot, sot = len(vocab), len(vocab) + 1  # OWLv2 treats a query whose first id is 0 as padding: no 0 for sot
+    vocab.update({"<|endoftext|>": eot, "<|startoftext|>": sot})
+    width = {"hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 1}
+    config = Owlv2Config(
+        text_config={**width, "vocab_size": len(vocab), "max_position_embeddings": 16, "bos_token_id": sot,
+                     "eos_token_id": eot, "pad_token_id": eot},
+        vision_config={**width, "image_size": 64, "patch_size": 16}, projection_dim=8)
+    setattr(config, RANDOM_MARKER, True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Owlv2ForObjectDetection(config).eval()
+    processor = Owlv2Processor(image_processor=Owlv2ImageProcessor(size={"height": 64, "width": 64}),
+                               tokenizer=CLIPTokenizer(vocab=vocab, merges=[]))
+    with _quiet_transformers():
+        model.save_pretrained(folder)
+        processor.save_pretrained(folder)
 
 
 def _build(folder: Path, seed: int) -> None:
@@ -86,23 +114,26 @@ def _build(folder: Path, seed: int) -> None:
     with _quiet_transformers():
         model.save_pretrained(folder)
         processor.save_pretrained(folder)
-    (folder / "RANDOM_WEIGHTS.txt").write_text(
-        f"hqsam_nb tiny random GroundingDINO, recipe {_VERSION}, seed {seed}: random weights, boxes mean nothing\n")
 
 
-def save_tiny_random_detector(folder: str | os.PathLike | None = None, *, seed: int = 0) -> Path:
-    """Build the tiny random GroundingDINO and save it (``save_pretrained``) into ``folder``.
+def save_tiny_random_detector(folder: str | os.PathLike | None = None, *, seed: int = 0,
+                              family: str = "grounding-dino") -> Path:
+    """Build the tiny random GroundingDINO (or OWLv2) and save it (``save_pretrained``) into ``folder``.
 
     Args:
-        folder: where to write it; None: ``<hqsam_nb cache>/detectors/tiny-random-grounding-dino-seed<seed>``,
+        folder: where to write it; None: ``<hqsam_nb cache>/detectors/tiny-random-<family>-seed<seed>``,
             reused when already there.
         seed: the ``torch`` seed of its weights (the global RNG is left as it was).
+        family: ``"grounding-dino"`` or ``"owlv2"`` (a ~9 k-parameter OWLv2 with a character-level vocabulary).
 
     Returns:
         The folder (``config.json``, ``model.safetensors``, processor and tokenizer files).
     """
+    builders = {"grounding-dino": _build, "owlv2": _build_owlv2}
+    if family not in builders:
+        raise ValueError(f"family={family!r}; accepted: {', '.join(builders)}")
     if folder is None:
-        target = cache_dir() / "detectors" / f"tiny-random-grounding-dino-seed{seed}"
+        target = cache_dir() / "detectors" / f"tiny-random-{family}-seed{seed}"
         marker = target / "RANDOM_WEIGHTS.txt"
         if marker.is_file() and f"recipe {_VERSION}," in marker.read_text():
             return target
@@ -111,7 +142,9 @@ def save_tiny_random_detector(folder: str | os.PathLike | None = None, *, seed: 
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".tiny-detector-", dir=target.parent))
     try:  # built aside and moved into place whole: a crash never leaves a half-written folder to be loaded
-        _build(staging, seed)
+        builders[family](staging, seed)
+        (staging / "RANDOM_WEIGHTS.txt").write_text(
+            f"hqsam_nb tiny random {family}, recipe {_VERSION}, seed {seed}: random weights, boxes mean nothing\n")
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
@@ -120,17 +153,34 @@ def save_tiny_random_detector(folder: str | os.PathLike | None = None, *, seed: 
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    logger.info("saved a tiny random GroundingDINO (seed %d) to %s", seed, target)
+    logger.info("saved a tiny random %s (seed %d) to %s", family, seed, target)
     return target
 
 
-def tiny_random_detector(*, seed: int = 0, device: str | None = "cpu") -> GroundingDinoDetector:
-    """A tiny GroundingDINO with **random weights**, loaded through :func:`~hqsam_nb.text.load_detector`.
+def tiny_random_detector(*, seed: int = 0, device: str | None = "cpu", family: str = "grounding-dino") -> TextDetector:
+    """A tiny GroundingDINO (or OWLv2: ``family="owlv2"``) with **random weights**, loaded through
+    :func:`~hqsam_nb.text.load_detector`.
 
     For tests, CI and offline exploration of the code path: its ``detect`` runs the real processor, model and
     post-processing, but its boxes are random (``detector.random_weights`` is True; figures say so). About
     0.2 M parameters; a detection takes a few tens of milliseconds on a CPU.
     """
-    detector = load_detector(save_tiny_random_detector(seed=seed), device=device)
-    assert isinstance(detector, GroundingDinoDetector)
-    return detector
+    return load_detector(save_tiny_random_detector(seed=seed, family=family), device=device)
+
+
+def load_detector_or_random(name_or_path: str | os.PathLike = "random", *, revision: str | None = None,
+                            device: str | None = None) -> TextDetector:
+    """:func:`~hqsam_nb.text.load_detector`, or the tiny random detector when the weights cannot be had.
+
+    For notebooks, which must run in CI (no network, no weights) as on a laptop with the real detector:
+    ``"random"`` gives :func:`tiny_random_detector` at once; anything else is loaded, and when it is neither
+    cached nor downloadable the one-line reason is logged as a warning and the random detector returned
+    (``detector.random_weights`` says which happened; :func:`~hqsam_nb.show_detector_banner` shows it).
+    """
+    if str(name_or_path) == "random":
+        return tiny_random_detector(device=device)
+    try:
+        return load_detector(name_or_path, revision=revision, device=device)
+    except CheckpointUnavailableError as exc:
+        logger.warning("%s Using the tiny RANDOM detector instead: boxes are noise.", exc)
+        return tiny_random_detector(device=device)

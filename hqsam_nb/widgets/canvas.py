@@ -33,17 +33,9 @@ from .._compat import held_canvas
 from ..io.images import as_rgb_uint8
 from . import files
 from .controls import Controls, sample_options
+from .history import Replay, history_to_dict, replay_history
 from .layers import VIEWS, CanvasLayers, legend_html, view_rgba
-from .state import (
-    CanvasMapping,
-    EditorUpdate,
-    PromptEditor,
-    PromptState,
-    Replay,
-    fit_display,
-    history_to_dict,
-    replay_history,
-)
+from .state import CanvasMapping, EditorUpdate, PromptEditor, PromptState, fit_display
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +60,8 @@ class PromptCanvas(W.VBox):
         view: ``"sam"``, ``"hq"``, ``"fused"``, ``"side"`` (side by side) or ``"diff"`` (difference map).
         multimask: ask SAM for its three candidates (pick one with the buttons or ``1``-``3``).
         max_display: ``(max_h, max_w)`` of the shown image; larger images are downscaled for display only.
-        export_dir: where the export buttons write.
+        export_dir: where the export buttons write; every export stays inside it (the "Save as" name must be a
+            plain file name, see :func:`~hqsam_nb.widgets.files.export_path`).
         source: where ``image`` came from (shown, and stored in exports).
 
     State to read from code (e.g. in a notebook cell after clicking): :attr:`state` (the prompt),
@@ -100,6 +93,7 @@ class PromptCanvas(W.VBox):
         self.source: str | None = None
         self._current_event: dict[str, Any] | None = None
         self._encode_note = ""
+        self._replaying = False
         self.layers = CanvasLayers()
         self.canvas = self.layers.canvas
         self.controls = Controls(view=view, multimask=multimask)
@@ -262,8 +256,8 @@ class PromptCanvas(W.VBox):
 
     @property
     def prompt(self) -> Any:
-        """The current :class:`~hqsam_nb.Prompt`, or None when empty."""
-        return self.editor.state.to_prompt(self.editor.mapping.image_size)
+        """The current :class:`~hqsam_nb.Prompt`, or None when empty (built once per decode, passed on as is)."""
+        return self.editor.state.to_prompt()
 
     @property
     def candidate_index(self) -> int | None:
@@ -300,9 +294,7 @@ class PromptCanvas(W.VBox):
         """
         if getattr(self.pair, "image", None) is not self.image:
             self.pair.set_image(self.image)
-        prompt = self.prompt
-        return self.pair.predict(prompt.points, prompt.labels, prompt.box, multimask=self.multimask.value,
-                                 only=only)
+        return self.pair.predict(prompt=self.prompt, multimask=self.multimask.value, only=only)
 
     def _decoder_needed(self) -> str | None:
         """``pair.predict(only=...)`` for what is shown: the view's decoder, both with SAM's candidates."""
@@ -440,6 +432,8 @@ class PromptCanvas(W.VBox):
         self._redraw_all()
 
     def _multimask_changed(self) -> None:
+        if self._replaying:
+            return
         if not self.multimask.value:
             self.candidate.value = -1
         self._apply(EditorUpdate(prompt=True))
@@ -507,47 +501,63 @@ class PromptCanvas(W.VBox):
                                source=self.source,
                                model=getattr(getattr(self.pair, "info", None), "model", None))
 
-    def save_history(self, path: str | os.PathLike | None = None) -> Path:
-        """Write :meth:`history_dict` as JSON (atomically); default ``<export_dir>/<name>.history.json``."""
-        name = f"{self.export_name.value}.history.json"
-        target = files.write_history(Path(path) if path is not None else self.export_dir / name,
-                                     self.history_dict())
+    def save_history(self, name: str | None = None) -> Path:
+        """Write :meth:`history_dict` as JSON (atomically) to ``<export_dir>/<name>.history.json``.
+
+        Args:
+            name: a plain file name (see :func:`~hqsam_nb.widgets.files.export_path`: nothing outside
+                ``export_dir``); None: the "Save as" field.
+        """
+        target = files.export_path(self.export_dir, self.export_name.value if name is None else name,
+                                   ".history.json")
+        files.write_history(target, self.history_dict())
         self._message(f"saved the prompt history to {target}")
         return target
 
     def replay(self, history: dict[str, Any] | str | os.PathLike) -> Replay:
         """Load a history (dict or JSON path) into the widget: rebuild its prompt and decode it again.
 
-        Returns the :class:`~hqsam_nb.widgets.state.Replay` (``.matches``: the masks equal the recorded ones).
+        The whole history is checked first (:func:`~hqsam_nb.widgets.history.check_history`: every field and
+        action, the redo tail too, at most :data:`~hqsam_nb.widgets.history.MAX_HISTORY_ACTIONS` actions) and
+        decoded; only then does the widget change, so a bad file leaves it as it was.
+
+        Returns the :class:`~hqsam_nb.widgets.history.Replay` (``.matches``: the masks equal the recorded ones).
+
+        Raises:
+            ValueError: naming the malformed field; a history of another image.
         """
-        data = files.read_history(history)
-        result = replay_history(self.pair, data, self.image)
-        decode = data.get("decode") or {}
-        self.editor = PromptEditor(self._mapping(), negative_mode=self.editor.negative_mode)
-        for action in data["actions"]:
-            self.editor.do(action)
-        while self.editor.position > int(data["position"]):
-            self.editor.undo()
-        with self.multimask.hold_trait_notifications():
-            self.multimask.value = bool(decode.get("multimask"))
+        if self.image is None:
+            raise RuntimeError("no image is set: set_image() the image the history was recorded on first")
+        result = replay_history(self.pair, files.read_history(history), self.image)
+        checked = result.history
+        assert checked is not None
+        editor = checked.editor
+        editor.mapping, editor.negative_mode = self._mapping(), self.editor.negative_mode
+        self.editor = editor
+        self._replaying = True  # the multimask box follows the history without decoding again
+        try:
+            self.multimask.value = checked.multimask
+        finally:
+            self._replaying = False
         self.prediction = result.prediction
         self._update_candidates()
-        cand = decode.get("candidate")
-        self.candidate.value = -1 if cand is None else int(cand)
+        self.candidate.value = -1 if checked.candidate is None else checked.candidate
         self._redraw_masks()
         self._redraw_prompts()
         self._update_status()
         return result
 
-    def export_masks(self, stem: str | os.PathLike | None = None) -> list[Path]:
-        """Write the current masks with their prompt: a PNG per mask and one COCO RLE JSON (atomically).
+    def export_masks(self, name: str | None = None) -> list[Path]:
+        """Write the current masks with their prompt: ``<export_dir>/<name>_{sam,hq,fused}.png`` and one COCO
+        RLE JSON ``<name>_coco.json`` (atomically).
 
         Args:
-            stem: path without extension; default ``<export_dir>/<name>``.
+            name: a plain file name (see :func:`~hqsam_nb.widgets.files.export_path`: nothing outside
+                ``export_dir``); None: the "Save as" field.
         """
+        stem = files.export_path(self.export_dir, self.export_name.value if name is None else name)
         if self.prediction is None:
             raise RuntimeError("nothing to export yet: click the image to get a mask first")
-        stem = Path(stem) if stem is not None else self.export_dir / str(self.export_name.value)
         paths = files.export_masks(self.complete_prediction(), stem, candidate=self.candidate_index,
                                    source=self.source, multimask=bool(self.multimask.value))
         self._message("exported " + ", ".join(str(path) for path in paths))

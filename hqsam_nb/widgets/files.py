@@ -1,6 +1,9 @@
 """Files in and out of the prompt widget: uploaded images, mask exports, prompt histories.
 
-Every write goes through :mod:`hqsam_nb.io.atomic` (a crash never leaves half a file).
+Every write goes through :mod:`hqsam_nb.io.atomic` (a crash never leaves half a file), and stays inside the
+widget's ``export_dir``: the "Save as" field of a Voilà app is typed by whoever opens the page, so an export name
+must be a plain file name (:func:`export_path`). A name that is not is refused with a ``ValueError`` shown in the
+widget (rather than quietly changed into another name the user did not type).
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,36 @@ import numpy as np
 from ..io.atomic import atomic_write_json
 from ..io.images import as_rgb_uint8
 
-__all__ = ["export_masks", "image_from_upload", "read_history", "write_history"]
+__all__ = ["MAX_NAME_LENGTH", "export_masks", "export_path", "image_from_upload", "read_history", "write_history"]
+
+#: Longest export name (the suffixes ``_coco.json`` / ``.history.json`` must still fit a file system's 255).
+MAX_NAME_LENGTH = 120
+_NAME = re.compile(r"[\w\-.,+=@() ]+")  # \w: letters (any script), digits, underscore
+
+
+def export_path(export_dir: str | os.PathLike, name: Any, suffix: str = "") -> Path:
+    """``export_dir / (name + suffix)``, refusing any ``name`` that could leave ``export_dir``.
+
+    Accepted: a plain file name of letters (any script), digits, spaces and ``- _ . , + = @ ( )``, at most
+    :data:`MAX_NAME_LENGTH` characters, not starting with a dot (so no ``..``, no hidden files) and without
+    folders: ``/``, ``\\``, ``:``, absolute paths, ``~`` and control characters are refused. Spaces around the
+    name are dropped.
+
+    Raises:
+        TypeError: ``name`` is not a string. ValueError: any other name, saying what is accepted.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"an export name must be a string, got {type(name).__name__}")
+    stem = name.strip()
+    if not stem or stem.startswith(".") or len(stem) > MAX_NAME_LENGTH or not _NAME.fullmatch(stem):
+        raise ValueError(f"export name {name!r:.140} is not accepted: use a plain file name (letters, digits, "
+                         f"spaces and - _ . , + = @ ( ), at most {MAX_NAME_LENGTH} characters, not starting with "
+                         f"a dot, no folders); files are written inside export_dir ({export_dir})")
+    folder = Path(export_dir)
+    target = folder / f"{stem}{suffix}"
+    if target.resolve().parent != folder.resolve():  # belt and braces: the rules above already ensure it
+        raise ValueError(f"export name {name!r} would write outside export_dir ({folder})")
+    return target
 
 
 def image_from_upload(value: Any) -> tuple[np.ndarray, str]:
@@ -63,7 +96,27 @@ def write_history(path: Path, data: Mapping[str, Any]) -> Path:
 
 
 def read_history(history: Mapping[str, Any] | str | os.PathLike) -> dict[str, Any]:
-    """A prompt history given as a dict or as the path of its JSON file."""
+    """A prompt history given as a dict or as the path of its JSON file (at most
+    :data:`~hqsam_nb.widgets.history.MAX_HISTORY_BYTES`; checked by
+    :func:`~hqsam_nb.widgets.history.check_history`, not here).
+
+    Raises:
+        ValueError: a file larger than the limit, or not JSON.
+    """
+    from .history import MAX_HISTORY_BYTES
+
     if isinstance(history, Mapping):
         return dict(history)
-    return json.loads(Path(history).read_text())
+    path = Path(history)
+    with path.open("rb") as f:
+        raw = f.read(MAX_HISTORY_BYTES + 1)
+    if len(raw) > MAX_HISTORY_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_HISTORY_BYTES // 2**20} MiB: not a prompt history "
+                         "(hqsam_nb.widgets.history.MAX_HISTORY_BYTES)")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not a JSON prompt history: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} holds JSON {type(data).__name__}, not a prompt history (an object)")
+    return data

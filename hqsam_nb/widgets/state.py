@@ -9,8 +9,10 @@ be tested without a browser:
 * :class:`PromptState` - the points (with labels) and the box, immutable;
 * :class:`PromptEditor` - mouse and keyboard events in, prompt changes out, with an undo/redo history of the
   *actions* taken (add a point, draw a box, clear);
-* :func:`history_to_dict` / :func:`replay_history` - the history as JSON, and its replay on a
-  :class:`~hqsam_nb.PairPredictor` to the very same masks (checked by their SHA-256).
+* :func:`check_action` - one history action (add a point, draw a box, clear) checked against the image, once,
+  where it enters (a click, a call, a history file).
+
+The history as JSON and its replay are in :mod:`hqsam_nb.widgets.history`.
 
 Coordinates: ``(x, y)`` pixels of the original image, ``x`` to the right, ``y`` down, ``0 <= x <= W``,
 ``0 <= y <= H`` (see :mod:`hqsam_nb.pair.prompts`).
@@ -18,33 +20,38 @@ Coordinates: ``(x, y)`` pixels of the original image, ``x`` to the right, ``y`` 
 
 from __future__ import annotations
 
-import hashlib
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-from ..io.images import image_sha256
-from ..pair.prompts import Prompt, make_prompt
+from ..pair.prompts import MAX_POINTS, Prompt
 
 __all__ = [
-    "HISTORY_FORMAT",
     "KEY_BINDINGS",
     "CanvasMapping",
     "EditorUpdate",
     "PromptEditor",
     "PromptState",
-    "Replay",
+    "check_action",
     "fit_display",
-    "history_to_dict",
-    "mask_sha256",
-    "replay_history",
     "resize_mask_nearest",
 ]
 
-HISTORY_FORMAT = "hqsam_nb/prompt-history"
+#: Moved to :mod:`hqsam_nb.widgets.history`; still importable from here.
+_MOVED = ("HISTORY_FORMAT", "Replay", "history_to_dict", "mask_sha256", "replay_history")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        from . import history
+
+        return getattr(history, name)
+    raise AttributeError(f"module 'hqsam_nb.widgets.state' has no attribute {name!r}")
+
 
 #: Keyboard shortcuts of the canvas (shown in the widget's help line).
 KEY_BINDINGS: dict[str, str] = {
@@ -184,12 +191,16 @@ class PromptState:
         y0, y1 = sorted((float(box[1]), float(box[3])))
         return PromptState(self.points, self.labels, (x0, y0, x1, y1))
 
-    def to_prompt(self, image_size: tuple[int, int]) -> Prompt | None:
-        """The validated :class:`~hqsam_nb.Prompt` for ``pair.predict``, or None when empty."""
+    def to_prompt(self) -> Prompt | None:
+        """The :class:`~hqsam_nb.Prompt` for ``pair.predict(prompt=...)``, or None when empty.
+
+        Not checked again: the coordinates were checked when each action entered (:func:`check_action`).
+        """
         if self.is_empty:
             return None
-        return make_prompt(list(self.points) or None, list(self.labels) or None, self.box,
-                           image_size=image_size)
+        return Prompt(points=np.array(self.points, dtype=np.float64).reshape(-1, 2) if self.points else None,
+                      labels=np.array(self.labels, dtype=np.int32) if self.points else None,
+                      box=None if self.box is None else np.array(self.box, dtype=np.float64))
 
     def to_dict(self) -> dict[str, Any]:
         return {"points": [list(p) for p in self.points] or None, "labels": list(self.labels) or None,
@@ -206,17 +217,67 @@ class PromptState:
 
 
 def _apply(state: PromptState, action: Mapping[str, Any]) -> PromptState:
-    op = action.get("op")
+    """``state`` after a checked action (see :func:`check_action`)."""
+    op = action["op"]
     if op == "point":
-        label = int(action["label"])
-        if label not in (0, 1):
-            raise ValueError(f"a point's label must be 1 or 0, got {action!r}")
-        return state.with_point(action["x"], action["y"], label)
+        return state.with_point(action["x"], action["y"], action["label"])
     if op == "box":
         return state.with_box(action["box"])
+    return PromptState()
+
+
+def _coordinate(value: Any, name: str, size: int, axis: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number (pixels), got {value!r:.60}")
+    if not 0 <= value <= size:
+        raise ValueError(f"{name}={value!r} is outside the image: {axis} must be in [0, {size}]")
+    return float(value)
+
+
+def check_action(action: Any, image_size: tuple[int, int], name: str = "action") -> dict[str, Any]:
+    """One history action checked against an image of ``image_size = (H, W)``, in its normal form.
+
+    Accepted: ``{"op": "point", "x", "y", "label"}`` (label 1 positive, 0 negative), ``{"op": "box",
+    "box": [x0, y0, x1, y1]}`` (corners put in order; non-zero width and height), ``{"op": "clear"}``; pixels
+    of the original image, ``0 <= x <= W``, ``0 <= y <= H``.
+
+    Args:
+        name: how errors name the action (e.g. ``"actions[3]"``).
+
+    Raises:
+        ValueError: naming the field: not a dict, an unknown ``op``, a coordinate that is not a finite number
+            or outside the image, a label other than 0 / 1, a box that is not 4 numbers or has no area.
+    """
+    if not isinstance(action, Mapping):
+        raise ValueError(f"{name} must be a dict like {{'op': 'point', 'x': 10, 'y': 20, 'label': 1}}, got "
+                         f"{type(action).__name__}")
+    h, w = image_size
+    op = action.get("op")
+    if op == "point":
+        x = _coordinate(action.get("x"), f"{name}.x", w, "x")
+        y = _coordinate(action.get("y"), f"{name}.y", h, "y")
+        label = action.get("label")
+        if isinstance(label, bool) or not isinstance(label, numbers.Real) or label not in (0, 1):
+            raise ValueError(f"{name}.label must be 1 (positive) or 0 (negative), got {label!r:.60}")
+        return {"op": "point", "x": x, "y": y, "label": int(label)}
+    if op == "box":
+        box = action.get("box")
+        if not isinstance(box, (list, tuple)) or len(box) != 4:
+            raise ValueError(f"{name}.box must be [x0, y0, x1, y1] (4 numbers), got {box!r:.80}")
+        x0, x1 = sorted(_coordinate(box[i], f"{name}.box[{i}]", w, "x") for i in (0, 2))
+        y0, y1 = sorted(_coordinate(box[i], f"{name}.box[{i}]", h, "y") for i in (1, 3))
+        if x1 - x0 <= 0 or y1 - y0 <= 0:
+            raise ValueError(f"{name}.box {[x0, y0, x1, y1]} has zero width or height")
+        return {"op": "box", "box": [x0, y0, x1, y1]}
     if op == "clear":
-        return PromptState()
-    raise ValueError(f"unknown history action {action!r}; accepted ops: 'point', 'box', 'clear'")
+        return {"op": "clear"}
+    raise ValueError(f"unknown history action {name}.op={op!r:.40}; accepted ops: 'point', 'box', 'clear'")
+
+
+def _check_points(state: PromptState, name: str) -> None:
+    if len(state.points) > MAX_POINTS:
+        raise ValueError(f"{name} makes a prompt of {len(state.points)} points; at most {MAX_POINTS} points per "
+                         "prompt are accepted (hqsam_nb.pair.prompts.MAX_POINTS)")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -292,25 +353,46 @@ class PromptEditor:
     # -- programmatic edits (image pixels) ----------------------------------------------------------
     def do(self, action: Mapping[str, Any]) -> EditorUpdate:
         """Apply a history action (``{"op": "point", "x", "y", "label"}``, ``{"op": "box", "box"}``,
-        ``{"op": "clear"}``), dropping any undone actions. Coordinates are checked against the image."""
-        action = dict(action)
-        h, w = self.mapping.image_size
-        if action.get("op") == "point":
-            make_prompt([[action["x"], action["y"]]], [action["label"]], image_size=(h, w))
-            action = {"op": "point", "x": float(action["x"]), "y": float(action["y"]),
-                      "label": int(action["label"])}
-        elif action.get("op") == "box":
-            box = make_prompt(box=action["box"], image_size=(h, w)).box
-            action = {"op": "box", "box": [float(v) for v in box]}
-        elif action.get("op") == "clear" and self.state.is_empty:
+        ``{"op": "clear"}``, see :func:`check_action`), dropping any undone actions.
+
+        Raises:
+            ValueError: an invalid action, or a point beyond :data:`~hqsam_nb.pair.prompts.MAX_POINTS`.
+        """
+        action = check_action(action, self.mapping.image_size)
+        if action["op"] == "clear" and self.state.is_empty:
             return _NOTHING
         new_state = _apply(self.state, action)
+        _check_points(new_state, "this point")
         del self.actions[self.position:]
         del self._states[self.position + 1:]
         self.actions.append(action)
         self._states.append(new_state)
         self.position += 1
         return EditorUpdate(prompt=True, action=str(action["op"]))
+
+    @classmethod
+    def from_history(cls, mapping: CanvasMapping, actions: Sequence[Mapping[str, Any]], position: int,
+                     negative_mode: bool = False) -> PromptEditor:
+        """An editor holding ``actions`` (all kept for redo), ``position`` of them applied.
+
+        Every action is checked (:func:`check_action`) before the editor is built; the actions are kept exactly
+        as given (a ``clear`` of an empty prompt too), so undo / redo step through the same states as when they
+        were recorded.
+
+        Raises:
+            ValueError: an invalid action (named ``actions[i]``), a prompt of more than
+                :data:`~hqsam_nb.pair.prompts.MAX_POINTS` points, or ``position`` not in
+                ``0 .. len(actions)``.
+        """
+        checked = [check_action(a, mapping.image_size, f"actions[{i}]") for i, a in enumerate(actions)]
+        if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= len(checked):
+            raise ValueError(f"position must be an int in [0, {len(checked)}] (the number of actions applied), "
+                             f"got {position!r:.40}")
+        states = [PromptState()]
+        for i, action in enumerate(checked):
+            states.append(_apply(states[-1], action))
+            _check_points(states[-1], f"actions[{i}]")
+        return cls(mapping, negative_mode=negative_mode, actions=checked, position=position, _states=states)
 
     def undo(self) -> EditorUpdate:
         if not self.can_undo:
@@ -396,104 +478,3 @@ class PromptEditor:
         dx = self.drag_end[0] - self.drag_start[0]
         dy = self.drag_end[1] - self.drag_start[1]
         return math.hypot(dx, dy) > self.click_tolerance
-
-
-# ------------------------------------------------------------------------------------------------
-# History as JSON, and its replay
-# ------------------------------------------------------------------------------------------------
-def mask_sha256(mask: np.ndarray) -> str:
-    """SHA-256 of a ``bool`` mask (its shape and packed bits): equal digests mean identical masks."""
-    m = np.ascontiguousarray(mask, dtype=bool)
-    h = hashlib.sha256(f"{m.shape}".encode())
-    h.update(np.packbits(m).tobytes())
-    return h.hexdigest()
-
-
-def history_to_dict(editor: PromptEditor, *, image: np.ndarray, multimask: bool = False,
-                    candidate: int | None = None, prediction: Any = None, source: str | None = None,
-                    model: str | None = None) -> dict[str, Any]:
-    """The editor's history as a JSON-serialisable dict (format :data:`HISTORY_FORMAT`, version 1).
-
-    ``actions[:position]`` rebuild the current prompt; undone actions after them are kept (redo). With a
-    ``prediction`` (a :class:`~hqsam_nb.PairPrediction` of the current prompt) the masks' SHA-256 digests are
-    stored, so :func:`replay_history` can check that it reproduced them exactly.
-    """
-    data: dict[str, Any] = {
-        "format": HISTORY_FORMAT,
-        "version": 1,
-        "image": {"height": int(image.shape[0]), "width": int(image.shape[1]), "sha256": image_sha256(image),
-                  "source": source},
-        "model": model,
-        "decode": {"multimask": bool(multimask), "candidate": candidate},
-        "actions": [dict(a) for a in editor.actions],
-        "position": editor.position,
-        "prompt": editor.state.to_dict(),
-        "masks_sha256": None,
-    }
-    if prediction is not None:
-        data["masks_sha256"] = _prediction_digests(prediction, candidate)
-    return data
-
-
-def _prediction_digests(prediction: Any, candidate: int | None) -> dict[str, str]:
-    sam = prediction.sam if candidate is None else prediction.sam_candidates[candidate]
-    return {"sam": mask_sha256(sam.mask), "hq": mask_sha256(prediction.hq.mask),
-            "fused": mask_sha256(prediction.fused.mask)}
-
-
-@dataclass(frozen=True)
-class Replay:
-    """The outcome of :func:`replay_history`.
-
-    Attributes:
-        state: the rebuilt prompt state. prediction: the masks decoded for it (None for an empty prompt).
-        matches: True when the stored mask digests equal the replayed masks' (None when none were stored).
-    """
-
-    state: PromptState
-    prediction: Any
-    matches: bool | None
-
-
-def replay_history(pair: Any, data: Mapping[str, Any], image: np.ndarray | None = None) -> Replay:
-    """Rebuild the prompt from a history saved with :func:`history_to_dict` and decode it on ``pair``.
-
-    Args:
-        pair: a :class:`~hqsam_nb.PairPredictor`.
-        data: the history dict (e.g. ``json.load`` of the exported file).
-        image: the image to decode on; None uses ``pair``'s current image. Its SHA-256 must equal the
-            stored one.
-
-    Raises:
-        ValueError: not a history of this format, another image, an invalid action, or actions that do not
-            rebuild the stored prompt.
-    """
-    if data.get("format") != HISTORY_FORMAT or data.get("version") != 1:
-        raise ValueError(f"not a prompt history (format {HISTORY_FORMAT!r}, version 1): got format "
-                         f"{data.get('format')!r}, version {data.get('version')!r}")
-    if image is not None:
-        pair.set_image(image)
-    if pair.image is None:
-        raise ValueError("no image: pass image= or call pair.set_image() first")
-    digest = image_sha256(pair.image)
-    if digest != data["image"]["sha256"]:
-        rec = data["image"]
-        raise ValueError(f"the history was recorded on another image (sha256 {rec['sha256'][:12]}..., "
-                         f"{rec['width']} x {rec['height']}), not on this one "
-                         f"({digest[:12]}..., {pair.image.shape[1]} x {pair.image.shape[0]})")
-    state = PromptState()
-    position = int(data["position"])
-    for action in list(data["actions"])[:position]:
-        state = _apply(state, action)
-    if state != PromptState.from_dict(data["prompt"]):
-        raise ValueError(f"the actions rebuild {state.to_dict()}, not the stored prompt {data['prompt']}")
-    if state.is_empty:
-        return Replay(state, None, None if data.get("masks_sha256") is None else False)
-    decode = data.get("decode") or {}
-    prompt = state.to_prompt(pair.original_size)
-    assert prompt is not None
-    prediction = pair.predict(prompt.points, prompt.labels, prompt.box,
-                              multimask=bool(decode.get("multimask")))
-    stored = data.get("masks_sha256")
-    matches = None if stored is None else stored == _prediction_digests(prediction, decode.get("candidate"))
-    return Replay(state, prediction, matches)

@@ -1,0 +1,45 @@
+"""SAM vs HQ-SAM through a clip: reading video lazily, DAVIS 2017, per-frame prompts, J&F, exports.
+
+* :mod:`.reading` - :func:`open_video`: a video file (PyAV) or a folder of frames, decoded one frame at a time;
+* :mod:`.davis` - the DAVIS layout, palette PNGs of object ids, :class:`DavisDataset`;
+* :mod:`.synthetic` - moving thin structures with exact masks, written in the DAVIS layout;
+* :mod:`.prompts` - each object's prompt per frame: tracker boxes (JSON), oracle boxes, propagation;
+* :mod:`.tracking` - one encoder pass per frame for every object and branch (:func:`track_clip`);
+* :mod:`.runner` - the resumable DAVIS evaluation (``python -m hqsam_nb.evaluate_video``);
+* :mod:`.exports` - SAM | HQ-SAM | difference clips as MP4 or GIF.
+"""
+
+from .davis import (
+    DavisDataset,
+    DavisError,
+    DavisSequence,
+    davis_palette,
+    labels_to_masks,
+    masks_to_labels,
+    open_davis,
+    read_label_png,
+    write_label_png,
+)
+from .exports import comparison_frame, save_comparison, save_mp4
+from .prompts import (
+    ObjectPrompt,
+    OracleBoxes,
+    PromptSource,
+    Propagation,
+    TrackerBoxes,
+    interior_point,
+    load_tracker_boxes,
+    save_tracker_boxes,
+)
+from .reading import FrameFolder, VideoFile, VideoSource, open_video
+from .runner import PromptSpec, evaluate_sequence, run_video_evaluation, score_sequence, summarize_sequences
+from .synthetic import SyntheticClip, synthetic_clip, write_synthetic_davis
+from .tracking import TrackedFrame, decode_frame, exclusive_masks, track_clip
+
+__all__ = ["DavisDataset", "DavisError", "DavisSequence", "FrameFolder", "ObjectPrompt", "OracleBoxes",
+           "PromptSource", "PromptSpec", "Propagation", "SyntheticClip", "TrackedFrame", "TrackerBoxes", "VideoFile",
+           "VideoSource", "comparison_frame", "davis_palette", "decode_frame", "evaluate_sequence",
+           "exclusive_masks", "interior_point", "labels_to_masks", "load_tracker_boxes", "masks_to_labels",
+           "open_davis", "open_video", "read_label_png", "run_video_evaluation", "save_comparison", "save_mp4",
+           "save_tracker_boxes", "score_sequence", "summarize_sequences", "synthetic_clip", "track_clip",
+           "write_label_png", "write_synthetic_davis"]
