@@ -9,7 +9,8 @@ resolution code, and their banner says the weights are random (the file carries 
 **Figures must be shown.** The package's figures appear only as a cell's value: a cell ending in ``;`` or one
 that saves a figure without displaying it draws nothing a reader sees, and ``--nbval-lax`` cannot notice. So
 the kernels get an IPython startup file (through ``$IPYTHONDIR``) that counts the matplotlib figures each cell
-creates and reports the count in an output of its own mime type; after nbval has run a cell (its one execution
+creates (leaving out report files a library run saves with ``save_figure(..., report=True)``) and reports the
+count in an output of its own mime type; after nbval has run a cell (its one execution
 of the notebook; nothing is executed twice), :func:`pytest_runtest_call` fails the cell when it created more
 figures than it displayed images. This covers every notebook in this folder, present and future.
 """
@@ -41,7 +42,7 @@ def _hqsam_nb_figure_counter():
 
     def counting_init(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        created.append(type(self).__name__)
+        created.append(self)
 
     matplotlib.figure.Figure.__init__ = counting_init
 
@@ -49,9 +50,11 @@ def _hqsam_nb_figure_counter():
         created.clear()
 
     def post_run_cell(result=None):
-        if created:
-            publish_display_data({{"{FIGURE_REPORT_MIME}": {{"created": len(created)}}}})
-            created.clear()
+        # report files a library run writes (save_figure(..., report=True)) are not figures for the reader
+        shown = [f for f in created if not getattr(f, "hqsam_nb_report_file", False)]
+        created.clear()
+        if shown:
+            publish_display_data({{"{FIGURE_REPORT_MIME}": {{"created": len(shown)}}}})
 
     ip.events.register("pre_run_cell", pre_run_cell)
     ip.events.register("post_run_cell", post_run_cell)

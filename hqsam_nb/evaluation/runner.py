@@ -323,8 +323,9 @@ def write_reports(out_dir: str | os.PathLike, records: list[dict[str, Any]], con
 
         weights = _meta_weights(meta)
         save_figure(out / "summary.png", plot_summary(table, title=meta.get("title"), weights=weights),
+                    report=True, bbox_inches="tight")
+        save_figure(out / "per_image.png", plot_per_image(records, weights=weights), report=True,
                     bbox_inches="tight")
-        save_figure(out / "per_image.png", plot_per_image(records, weights=weights), bbox_inches="tight")
     return table, speed
 
 

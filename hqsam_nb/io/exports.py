@@ -453,8 +453,17 @@ def gif_html(path: str | os.PathLike, *, width: int | None = None) -> Any:
     return HTML(f'<img src="data:image/gif;base64,{uri}"{size} alt="{Path(path).name}">')
 
 
-def save_figure(path: str | os.PathLike, fig: Any, *, dpi: int = 100, **kwargs: Any) -> Path:
-    """Save a matplotlib figure atomically; the format follows the suffix (``.png``, ``.pdf``, ``.svg``)."""
+def save_figure(path: str | os.PathLike, fig: Any, *, dpi: int = 100, report: bool = False, **kwargs: Any) -> Path:
+    """Save a matplotlib figure atomically; the format follows the suffix (``.png``, ``.pdf``, ``.svg``).
+
+    Args:
+        report: the figure is a report file that a library run writes for later (e.g. an evaluation run's
+            ``summary.png``), not one for the reader of the notebook cell that triggered the run: it is marked
+            (``fig.hqsam_nb_report_file``) so that the notebooks' figure check (``notebooks/conftest.py``) does
+            not ask for it to be shown. A figure a notebook cell saves itself should be shown as well.
+    """
+    if report:
+        fig.hqsam_nb_report_file = True
     target = Path(path).expanduser()
     fmt = target.suffix.lstrip(".").lower() or "png"
     return _atomic_write_with(target, lambda buf: fig.savefig(buf, format=fmt, dpi=dpi, **kwargs))
