@@ -321,3 +321,35 @@ def test_detections_above_equals_detect_at_that_threshold(detector, image: np.nd
         assert above.labels == at_t.labels and above.box_threshold == t
     with pytest.raises(ValueError, match="detect again"):
         at_t.above(0.1)
+
+
+def test_find_field_shows_every_object_until_the_next_click(tiny_pair, detector, image: np.ndarray,
+                                                            tmp_path: Path) -> None:
+    from hqsam_nb.widgets import PromptCanvas
+    from hqsam_nb.widgets.find import add_find_field, objects_rgba
+
+    canvas = PromptCanvas(tiny_pair, image, max_display=(120, 180), export_dir=tmp_path / "exports")
+    try:
+        field = add_find_field(canvas, detector, box_threshold=0.5, max_objects=3)
+        assert field.text.description == "find:"
+        canvas.set_box([10, 10, 60, 60])  # a clicked prompt: the search replaces it
+        field.text.value = CAPTION  # what Enter does
+        seg = field.segmentation
+        assert not canvas.errors and field.active and len(seg) == 3 and canvas.state.is_empty
+        assert "3 object(s)" in canvas.status.value and "RANDOM detector" in canvas.status.value
+        expected = objects_rgba(seg, "fused", canvas.editor.mapping.display_size)
+        from hqsam_nb.widgets.layers import _digest
+
+        assert canvas.layers.mask_digest == _digest(expected)
+        canvas.view.value = "side"  # the objects follow the view
+        assert canvas.layers.mask_digest == _digest(objects_rgba(seg, "side", canvas.editor.mapping.display_size))
+        canvas.view.value = "diff"
+        assert field.active and canvas.layers.mask_digest is not None
+        canvas.view.value = "hq"
+        canvas.add_point(90, 60)  # a click: the canvas shows its own prompt again
+        canvas.view.value = "sam"
+        assert not field.active and canvas.prediction is not None
+        field.text.value = "   "  # an empty search changes nothing
+        assert not canvas.errors
+    finally:
+        canvas.close()

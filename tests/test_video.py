@@ -263,6 +263,14 @@ def test_decode_frame_without_prompts_gives_empty_masks(tiny_pair) -> None:
     empty = [None]
     out = decode_frame(tiny_pair, image, {"sam": empty, "fused": empty}, ("sam", "fused"))
     assert out["sam"].shape == (1, 64, 64) and not out["sam"].any() and not out["fused"].any()
+    # a tracker box overhanging the frame is clipped to it; one wholly outside gives no prompt
+    from hqsam_nb.video.prompts import ObjectPrompt
+
+    boxes = [ObjectPrompt(box=np.array([-10.0, 5, 40, 80])), ObjectPrompt(box=np.array([70.0, 70, 90, 90]))]
+    out = decode_frame(tiny_pair, image, {"sam": boxes}, ("sam",))
+    tiny_pair.set_image(image)
+    np.testing.assert_array_equal(out["sam"][0], tiny_pair.predict(box=[0, 5, 40, 64]).sam.mask)
+    assert not out["sam"][1].any()
 
 
 # -- exports -----------------------------------------------------------------------------------------------------

@@ -395,10 +395,9 @@ def write_coco_reports(out_dir: str | os.PathLike, annotations: Mapping[str, Any
                                            dilation_ratio=config.dilation_ratio)
     atomic_write_json(out / METRICS_FILE, metrics, indent=2)
     note = (f"{len(records)} images, {sum(len(r['detections']) for r in records)} boxes from "
-            f"{meta.get('prompts', '?')}; score = {config.score}; model {meta.get('model')} with "
-            f"{meta.get('weights')} weights")
+            f"{meta.get('prompts', '?')}; score = {config.score}; model {meta.get('model')}")
     if not meta.get("official_weights", False):
-        note += " (NOT the official weights: the numbers say nothing about SAM or HQ-SAM)"
+        note += " with weights that are NOT the official ones: the numbers say nothing about SAM or HQ-SAM"
     atomic_write_text(out / TABLE_FILE, coco_markdown(metrics, str(meta.get("model")), note=note))
     summary = {**meta, "config": asdict(config), "n_images": len(records),
                "n_results": sum(len(r["detections"]) for r in records), "metrics": metrics,

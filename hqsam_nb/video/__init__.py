@@ -6,7 +6,8 @@
 * :mod:`.prompts` - each object's prompt per frame: tracker boxes (JSON), oracle boxes, propagation;
 * :mod:`.tracking` - one encoder pass per frame for every object and branch (:func:`track_clip`);
 * :mod:`.runner` - the resumable DAVIS evaluation (``python -m hqsam_nb.evaluate_video``);
-* :mod:`.exports` - SAM | HQ-SAM | difference clips as MP4 or GIF.
+* :mod:`.exports` - SAM | HQ-SAM | difference clips as MP4 or GIF;
+* :mod:`.plots` - J&F per frame, where two branches drift apart, rows of export frames.
 """
 
 from .davis import (
@@ -21,6 +22,7 @@ from .davis import (
     write_label_png,
 )
 from .exports import comparison_frame, save_comparison, save_mp4
+from .plots import drift_frames, jf_per_frame, plot_jf_per_frame, show_pictures, weights_note
 from .prompts import (
     ObjectPrompt,
     OracleBoxes,
@@ -32,14 +34,22 @@ from .prompts import (
     save_tracker_boxes,
 )
 from .reading import FrameFolder, VideoFile, VideoSource, open_video
-from .runner import PromptSpec, evaluate_sequence, run_video_evaluation, score_sequence, summarize_sequences
+from .runner import (
+    PromptSpec,
+    evaluate_sequence,
+    result_masks,
+    run_video_evaluation,
+    score_sequence,
+    summarize_sequences,
+)
 from .synthetic import SyntheticClip, synthetic_clip, write_synthetic_davis
 from .tracking import TrackedFrame, decode_frame, exclusive_masks, track_clip
 
-__all__ = ["DavisDataset", "DavisError", "DavisSequence", "FrameFolder", "ObjectPrompt", "OracleBoxes",
-           "PromptSource", "PromptSpec", "Propagation", "SyntheticClip", "TrackedFrame", "TrackerBoxes", "VideoFile",
-           "VideoSource", "comparison_frame", "davis_palette", "decode_frame", "evaluate_sequence",
-           "exclusive_masks", "interior_point", "labels_to_masks", "load_tracker_boxes", "masks_to_labels",
-           "open_davis", "open_video", "read_label_png", "run_video_evaluation", "save_comparison", "save_mp4",
-           "save_tracker_boxes", "score_sequence", "summarize_sequences", "synthetic_clip", "track_clip",
-           "write_label_png", "write_synthetic_davis"]
+__all__ = ["DavisDataset", "DavisError", "DavisSequence", "FrameFolder", "ObjectPrompt", "OracleBoxes", "PromptSource",
+           "PromptSpec", "Propagation", "SyntheticClip", "TrackedFrame", "TrackerBoxes", "VideoFile", "VideoSource",
+           "comparison_frame", "davis_palette", "decode_frame", "drift_frames", "evaluate_sequence", "exclusive_masks",
+           "interior_point", "jf_per_frame", "labels_to_masks", "load_tracker_boxes", "masks_to_labels", "open_davis",
+           "open_video", "plot_jf_per_frame", "read_label_png", "result_masks", "run_video_evaluation",
+           "save_comparison", "save_mp4", "save_tracker_boxes", "score_sequence", "show_pictures",
+           "summarize_sequences", "synthetic_clip", "track_clip", "weights_note", "write_label_png",
+           "write_synthetic_davis"]

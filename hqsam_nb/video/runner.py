@@ -64,8 +64,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["METRICS_FILE", "PromptSpec", "evaluate_sequence", "main", "make_source", "run_video_evaluation",
-           "score_sequence", "summarize_sequences"]
+__all__ = ["METRICS_FILE", "PromptSpec", "evaluate_sequence", "main", "make_source", "markdown", "result_masks",
+           "run_video_evaluation", "score_sequence", "summarize_sequences"]
 
 METRICS_FILE = "video_metrics.json"
 
@@ -159,6 +159,11 @@ def evaluate_sequence(pair: PairPredictor, sequence: DavisSequence, out_dir: str
         if on_frame is not None:
             on_frame(t, not done)
     return {"sequence": sequence.name, "frames": len(sequence), "computed": computed, "seconds": seconds}
+
+
+def result_masks(out_dir: str | os.PathLike, branch: str, sequence: DavisSequence, frame: str) -> np.ndarray:
+    """A finished frame's masks as the run stored them: ``bool (K, H, W)``, one per object of ``sequence``."""
+    return labels_to_masks(read_label_png(_png(Path(out_dir), branch, sequence.name, frame)), sequence.object_ids)
 
 
 def score_sequence(sequence: DavisSequence, results_dir: str | os.PathLike,

@@ -69,6 +69,18 @@ def _decode_rows(pair: PairPredictor, rows: list[ObjectPrompt], only: str | None
     return out  # type: ignore[return-value]
 
 
+def _inside(p: ObjectPrompt | None, h: int, w: int) -> ObjectPrompt | None:
+    """A prompt with its box clipped to the frame (a tracker's box may overhang the border); None when the box
+    lies wholly outside it."""
+    if p is None or p.box is None:
+        return p
+    x0, y0, x1, y1 = p.box
+    box = np.array([min(max(x0, 0), w), min(max(y0, 0), h), min(max(x1, 0), w), min(max(y1, 0), h)], np.float64)
+    if box[2] <= box[0] or box[3] <= box[1]:
+        return None if p.points is None else ObjectPrompt(points=p.points, labels=p.labels)
+    return p if np.array_equal(box, p.box) else ObjectPrompt(box=box, points=p.points, labels=p.labels)
+
+
 def decode_frame(pair: PairPredictor, image: np.ndarray, prompts: FramePrompts,
                  branches: Sequence[str]) -> dict[str, np.ndarray]:
     """Every branch's masks of every object on one frame, from one encoder pass.
@@ -77,7 +89,7 @@ def decode_frame(pair: PairPredictor, image: np.ndarray, prompts: FramePrompts,
         pair: a :class:`~hqsam_nb.pair.PairPredictor`.
         image: the frame, RGB ``uint8`` ``H x W x 3``.
         prompts: per branch, per object, its prompt or None (that object's mask is then empty); branches given
-            the *same* list object share one batched decode.
+            the *same* list object share one batched decode. Boxes overhanging the frame are clipped to it.
         branches: the branches wanted.
 
     Returns:
@@ -88,8 +100,11 @@ def decode_frame(pair: PairPredictor, image: np.ndarray, prompts: FramePrompts,
     h, w = image.shape[:2]
     n = len(prompts[branches[0]])
     out = {b: np.zeros((n, h, w), bool) for b in branches}
+    shared = all(prompts[b] is prompts[branches[0]] for b in branches)
+    clipped = {id(lst): [_inside(p, h, w) for p in lst] for lst in (prompts[b] for b in branches)}
+    prompts = {b: clipped[id(prompts[b])] for b in branches}  # the same list object stays shared
     lists = [prompts[b] for b in branches]
-    if all(lst is lists[0] for lst in lists):  # shared prompts: one call serves every branch
+    if shared:  # shared prompts: one call serves every branch
         idx = [i for i, p in enumerate(lists[0]) if p is not None]
         if idx:
             wants_sam, wants_hq = "sam" in branches, any(b != "sam" for b in branches)
