@@ -50,6 +50,7 @@ from .drawing.overlays import (
 )
 from .evaluation.coco import open_coco, run_coco_evaluation
 from .evaluation.datasets import Dataset, DatasetError, Example, image_mask_folder, open_dataset
+from .evaluation.engines import ModelSpec, RayEngine
 from .evaluation.speed import measure_speed, model_size
 from .io.exports import (
     MaskRecord,
@@ -233,6 +234,8 @@ __all__ = [
     "mask_iou",
     "mask_rgba",
     "measure_speed",
+    "ModelSpec",
+    "RayEngine",
     "model_size",
     "official_file",
     "open_coco",

@@ -32,6 +32,7 @@ straight to the ground truth's size). Numbers differ slightly between the two; t
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import math
@@ -50,12 +51,14 @@ from ..io.atomic import atomic_write_text
 from ..metrics.masks import boundary_iou, logits_to_mask, mask_iou
 from ..pair.branches import BRANCH_KEYS, PAPER_BRANCH
 from ..pair.branches import BRANCHES as _BRANCHES
+from .engines import Engine, add_engine_arguments, engine_from_args
 from .protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
 from .records import PAIR_KEYS, PAIR_KEYS_ADDED_LATER, load_records, open_run, pair_meta, run_images
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
-    from .datasets import Dataset
+    from .datasets import Dataset, Example
+    from .engines import ModelDescription
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +210,11 @@ def evaluate_example(pair: PairPredictor, name: str, image: np.ndarray, mask: np
     return record
 
 
+def example_record(pair: PairPredictor, example: Example, config: EvalConfig = EvalConfig()) -> dict[str, Any]:
+    """:func:`evaluate_example` on one of a dataset's examples (the task an engine's workers run)."""
+    return evaluate_example(pair, example.name, example.image, example.mask, config)
+
+
 # -- storage (shared with the COCO protocol: records.py) ---------------------------------------------------
 def _write_text(path: Path, text: str) -> None:
     atomic_write_text(path, text)
@@ -342,7 +350,7 @@ def _meta_weights(meta: dict[str, Any]) -> Any:
 
 
 # -- the run ------------------------------------------------------------------------------------------------
-def _run_meta(dataset: Dataset, pair: PairPredictor, config: EvalConfig) -> dict[str, Any]:
+def _run_meta(dataset: Dataset, pair: PairPredictor | ModelDescription, config: EvalConfig) -> dict[str, Any]:
     info = pair.info
     return {
         "dataset": dataset.name, "source": dataset.source, "n_dataset": len(dataset), **pair_meta(pair),
@@ -359,27 +367,32 @@ _SAME_RUN_KEYS = ("dataset", "source", *PAIR_KEYS, "config")
 _KEYS_ADDED_LATER = PAIR_KEYS_ADDED_LATER
 
 
-def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.PathLike,
+def run_evaluation(dataset: Dataset, pair: PairPredictor | None, out_dir: str | os.PathLike,
                    config: EvalConfig = EvalConfig(), *, progress: bool = True, plots: bool = True,
-                   restart: bool = False) -> EvaluationRun:
+                   restart: bool = False, engine: Engine | None = None) -> EvaluationRun:
     """Evaluate every example of ``dataset`` (resuming a previous run in ``out_dir``) and write the reports.
 
     Args:
         dataset: a :class:`~hqsam_nb.evaluation.datasets.Dataset`.
-        pair: a :class:`~hqsam_nb.pair.PairPredictor` (its ``.info`` names the model in the reports).
+        pair: a :class:`~hqsam_nb.pair.PairPredictor` (its ``.info`` names the model in the reports); None
+            with ``engine=``.
         out_dir: created if needed. If it holds a run with other settings (another dataset, model, checkpoint
             file or content, encoder dtype, or protocol), a ``ValueError`` names them.
         config: the protocol (:class:`EvalConfig`).
         progress: show a tqdm progress bar.
         plots: write the PNG plots.
         restart: discard a previous run's results in ``out_dir`` first.
+        engine: None: the images are computed here with ``pair``; a
+            :class:`~hqsam_nb.evaluation.engines.RayEngine` computes them on Ray workers, and this process stores
+            their records as they arrive (the same files, resumable the same way).
 
     Raises:
         KeyboardInterrupt: passed on after the finished images are safely on disk; run again to continue.
     """
 
     out = Path(out_dir).expanduser()
-    meta = _run_meta(dataset, pair, config)
+    meta = _run_meta(dataset, pair if engine is None else engine.describe(), config)
+    meta["engine"] = "local" if engine is None else engine.label
     done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart, added_later=_KEYS_ADDED_LATER)
 
     def work(i: int) -> dict[str, Any]:
@@ -393,7 +406,10 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.Path
         hq = PAPER_BRANCH["hq_datasets"]
         return {"BIoU_SAM": f"{last['biou']['sam']:.2f}", "BIoU_HQ": f"{last['biou'][hq]:.2f}"}
 
-    computed = run_images(out, dataset.names, work, done, desc=dataset.name, progress=progress, postfix=postfix)
+    stream = None if engine is None else functools.partial(engine.records, dataset,
+                                                           task=functools.partial(example_record, config=config))
+    computed = run_images(out, dataset.names, work, done, desc=dataset.name, progress=progress, postfix=postfix,
+                          stream=stream)
     records = [done[n] for n in dataset.names if n in done]
     table, speed = write_reports(out, records, config, meta, plots=plots)
     return EvaluationRun(out, config, records, table, speed, computed)
@@ -489,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--restart", action="store_true", help="discard a previous run in --out first")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_engine_arguments(parser)
     coco = parser.add_argument_group("COCO protocol (--data coco / coco-synthetic; see hqsam_nb.evaluation.coco)")
     coco.add_argument("--annotations", help="COCO instances JSON (polygon or RLE segmentations)")
     coco.add_argument("--images", help="folder the annotations' file_name values are relative to")
@@ -513,15 +530,16 @@ def main(argv: list[str] | None = None) -> int:
         config = EvalConfig(prompt=args.prompt, resize=args.resize, box_jitter=args.box_jitter,
                             seed=args.seed)
         dataset = open_dataset(args.data, layout=args.layout, n=args.limit, seed=args.seed)
-        pair = load_pair(args.model, checkpoint=args.checkpoint, device=args.device, weights=args.weights,
-                         encoder_dtype="bfloat16" if args.bf16 else None)
+        engine = engine_from_args(args)  # None: this process computes, with the pair loaded here
+        pair = None if engine else load_pair(args.model, checkpoint=args.checkpoint, device=args.device,
+                                             weights=args.weights, encoder_dtype="bfloat16" if args.bf16 else None)
     except (ValueError, TypeError, DatasetError, CheckpointError, OSError) as exc:
         log.error("error: %s", _one_line(exc))
         return 2
     t0 = time.perf_counter()
     try:
         run = run_evaluation(dataset, pair, args.out, config, progress=not args.quiet,
-                             plots=not args.no_plots, restart=args.restart)
+                             plots=not args.no_plots, restart=args.restart, engine=engine)
     except KeyboardInterrupt:
         n = len(load_records(args.out))
         log.warning("interrupted: %d finished image(s) are saved in %s; run the same command again to "
