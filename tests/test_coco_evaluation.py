@@ -148,6 +148,7 @@ def test_cli_end_to_end_and_resume_after_sigkill(syn, tmp_path: Path) -> None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL  # killed mid-run, not finished
     done = results.read_bytes().count(b"\n")
     assert done >= 1
     if done < 2:  # a torn write, as a kill in the middle of one leaves it
@@ -166,3 +167,17 @@ def test_branch_differences(syn, tiny_pair, tmp_path: Path) -> None:
     assert all(abs(a["delta"]) >= abs(b["delta"]) for a, b in zip(picks, picks[1:], strict=False))
     for p in picks:
         assert p["delta"] == pytest.approx(p["biou"]["fused"] - p["biou"]["sam"])
+
+
+def test_oracle_boxes_jitter_and_limit(syn) -> None:
+    exact = open_coco(syn["annotations"], syn["images"])
+    jit = open_coco(syn["annotations"], syn["images"], config=CocoConfig(box_jitter=0.1, seed=1))
+    again = open_coco(syn["annotations"], syn["images"], config=CocoConfig(box_jitter=0.1, seed=1))
+    a, b, c = exact[0], jit[0], again[0]
+    assert len(a.boxes) == len(b.boxes) and (a.det_scores == 1.0).all()
+    assert not np.allclose(a.boxes, b.boxes) and np.array_equal(b.boxes, c.boxes)  # moved, reproducibly
+    h, w = a.image.shape[:2]
+    assert (b.boxes[:, :2] >= 0).all() and (b.boxes[:, 2] <= w).all() and (b.boxes[:, 3] <= h).all()
+    assert (b.boxes[:, 2:] > b.boxes[:, :2]).all()
+    one = open_coco(syn["annotations"], syn["images"], syn["detections"], limit=1)
+    assert len(one) == 1 and {d["image_id"] for d in one.detections} == {1}

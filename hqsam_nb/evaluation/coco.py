@@ -31,6 +31,7 @@ percent), ``coco_table.md`` (laid out like the paper's table, its numbers beside
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import math
 import os
@@ -53,6 +54,7 @@ from ..io.coco_format import (
 )
 from ..metrics.coco import METRIC_KEYS, coco_instance_metrics
 from ..pair.branches import BRANCH_KEYS, BRANCHES, PAPER_BRANCH
+from .engines import Engine, engine_from_args
 from .protocols import image_rng
 from .records import PAIR_KEYS, PAIR_KEYS_ADDED_LATER, open_run, pair_meta, run_images
 
@@ -424,8 +426,8 @@ class CocoRun:
 _SAME_RUN_KEYS = ("dataset", "source", "detections", *PAIR_KEYS, "box_jitter", "seed")
 
 
-def run_coco_evaluation(dataset: CocoDataset, pair: PairPredictor, out_dir: str | os.PathLike, *,
-                        progress: bool = True, restart: bool = False) -> CocoRun:
+def run_coco_evaluation(dataset: CocoDataset, pair: PairPredictor | None, out_dir: str | os.PathLike, *,
+                        progress: bool = True, restart: bool = False, engine: Engine | None = None) -> CocoRun:
     """Run the COCO protocol on every image of ``dataset`` (resuming a run in ``out_dir``), write the reports.
 
     Args:
@@ -433,6 +435,8 @@ def run_coco_evaluation(dataset: CocoDataset, pair: PairPredictor, out_dir: str 
         pair: a :class:`~hqsam_nb.pair.PairPredictor`.
         out_dir: created if needed; a run there with other settings is refused (``ValueError``).
         progress: a tqdm progress bar. restart: discard a previous run in ``out_dir`` first.
+        engine: None (here, with ``pair``), or a :class:`~hqsam_nb.evaluation.engines.RayEngine` (``pair=None``):
+            the images computed on Ray workers, their records stored here as they arrive.
 
     Raises:
         KeyboardInterrupt: passed on after the finished images are safely on disk; run again to continue.
@@ -441,14 +445,16 @@ def run_coco_evaluation(dataset: CocoDataset, pair: PairPredictor, out_dir: str 
     config = dataset.config
     meta = {"dataset": "coco", "source": dataset.source, "images_dir": str(dataset.images_dir),
             "detections": dataset.detections_source, "prompts": dataset.prompts, "n_dataset": len(dataset),
-            **pair_meta(pair), "box_jitter": config.box_jitter, "seed": config.seed}
+            **pair_meta(pair if engine is None else engine.describe()), "box_jitter": config.box_jitter,
+            "seed": config.seed, "engine": "local" if engine is None else engine.label}
     done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart, added_later=PAIR_KEYS_ADDED_LATER)
 
     def postfix(record: dict[str, Any]) -> dict[str, str]:
         return {"boxes": str(len(record["detections"]))}
 
+    stream = None if engine is None else functools.partial(engine.records, dataset, task=evaluate_coco_sample)
     computed = run_images(out, dataset.names, lambda i: evaluate_coco_sample(pair, dataset[i]), done,
-                          desc="COCO", progress=progress, postfix=postfix)
+                          desc="COCO", progress=progress, postfix=postfix, stream=stream)
     records = [done[n] for n in dataset.names if n in done]
     metrics = write_coco_reports(out, dataset.annotations, records, config, meta)
     return CocoRun(out, config, records, metrics, computed)
@@ -553,14 +559,16 @@ def coco_main(args: argparse.Namespace) -> int:
             if not args.annotations or not args.images:
                 raise ValueError("--data coco needs --annotations A.json and --images DIR")
             dataset = open_coco(args.annotations, args.images, args.detections, config, limit=args.limit)
-        pair = load_pair(args.model, checkpoint=args.checkpoint, device=args.device, weights=args.weights,
-                         encoder_dtype="bfloat16" if args.bf16 else None)
+        engine = engine_from_args(args)  # None: this process computes, with the pair loaded here
+        pair = None if engine else load_pair(args.model, checkpoint=args.checkpoint, device=args.device,
+                                             weights=args.weights, encoder_dtype="bfloat16" if args.bf16 else None)
     except (ValueError, TypeError, CheckpointError, OSError) as exc:
         log.error("error: %s", exc)
         return 2
     log.info("%r", dataset)
     try:
-        run = run_coco_evaluation(dataset, pair, args.out, progress=not args.quiet, restart=args.restart)
+        run = run_coco_evaluation(dataset, pair, args.out, progress=not args.quiet, restart=args.restart,
+                                  engine=engine)
     except KeyboardInterrupt:
         log.warning("interrupted: %d finished image(s) are saved in %s; run the same command again to "
                     "continue", len(load_records(args.out)), args.out)

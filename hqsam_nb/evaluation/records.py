@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,8 +152,9 @@ def open_run(out_dir: str | os.PathLike, meta: dict[str, Any], same_keys: Sequen
 
 def run_images(out_dir: str | os.PathLike, names: Sequence[str], work: Callable[[int], dict[str, Any]],
                done: dict[str, dict[str, Any]], *, desc: str = "", progress: bool = True,
-               postfix: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> list[str]:
-    """Compute and store every image of ``names`` not yet in ``done``, in order, with a tqdm progress bar.
+               postfix: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+               stream: Callable[[list[int]], Iterable[tuple[int, dict[str, Any]]]] | None = None) -> list[str]:
+    """Compute and store every image of ``names`` not yet in ``done``, with a tqdm progress bar.
 
     Args:
         out_dir: the run's folder (:func:`open_run` made it).
@@ -162,6 +163,9 @@ def run_images(out_dir: str | os.PathLike, names: Sequence[str], work: Callable[
         done: the finished records by name (from :func:`open_run`); updated in place.
         desc: the progress bar's label. progress: show the bar.
         postfix: ``postfix(record) -> {label: text}`` shown on the bar after each image.
+        stream: the images computed elsewhere (an engine: :mod:`~hqsam_nb.evaluation.engines`):
+            ``stream(todo) -> (index, record)`` pairs in any order; a record delivered twice is stored once.
+            Default: ``work(index)`` for each image, in order, in this process.
 
     Returns:
         The names computed by this call (not the resumed ones).
@@ -183,15 +187,20 @@ def run_images(out_dir: str | os.PathLike, names: Sequence[str], work: Callable[
     computed = []
     with tqdm(total=len(names), initial=len(names) - len(todo), desc=desc, unit="img",
               disable=not progress, dynamic_ncols=True) as bar:
-        for i in todo:
-            record = work(i)
-            if record.get("image") != names[i]:
-                raise ValueError(f"work({i}) returned a record for {record.get('image')!r}, expected "
-                                 f"{names[i]!r}")
-            append_record(results_path, record)
-            done[names[i]] = record
-            computed.append(names[i])
-            if postfix is not None:
-                bar.set_postfix(postfix(record))
-            bar.update(1)
+        results = stream(todo) if stream is not None else ((i, work(i)) for i in todo)
+        try:
+            for i, record in results:
+                if names[i] in done:  # delivered twice (an engine re-ran a task): stored once
+                    continue
+                if record.get("image") != names[i]:
+                    raise ValueError(f"work({i}) returned a record for {record.get('image')!r}, expected "
+                                     f"{names[i]!r}")
+                append_record(results_path, record)
+                done[names[i]] = record
+                computed.append(names[i])
+                if postfix is not None:
+                    bar.set_postfix(postfix(record))
+                bar.update(1)
+        finally:  # an engine's stream stops its workers when closed (also on Ctrl-C or an error)
+            getattr(results, "close", lambda: None)()
     return computed
