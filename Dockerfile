@@ -25,11 +25,12 @@ COPY --chown=1000:100 . /home/jovyan/hqsam-nb
 WORKDIR /home/jovyan/hqsam-nb
 
 # One cleaned layer: install this package with the dependencies pyproject.toml declares (the base image's CUDA
-# build of torch/torchvision already satisfies the torch bounds, so pip keeps it), drop setuptools' build
+# build of torch/torchvision already satisfies the torch bounds, so pip keeps it) and the Ray extra (the image is
+# also a Ray node: README "Scaling out"), drop setuptools' build
 # leftovers, create the cache directories, and restore the ownership docker-stacks expects.
 # 1000 is the base image's NB_UID (user "jovyan"); numeric, so that the host can resolve it.
 USER 1000
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir "./[ray]" \
     && rm -rf build hqsam_nb.egg-info \
     && mkdir -p "${HF_HUB_CACHE}" "${HQSAM_NB_CACHE}" \
     && fix-permissions "${CONDA_DIR}" \

@@ -11,8 +11,12 @@ The public API is re-exported here; the package is grouped by concern:
 * ``metrics/`` - mask IoU and boundary IoU; DAVIS's J and F for video (``hqsam_nb.metrics``);
 * ``evaluation/`` - datasets, protocols, the resumable runner (CLI ``python -m hqsam_nb.evaluate``), speed;
 * ``architecture/`` - inside the model: parameters, a hooked forward trace, costs per stage, pictures;
+* ``automatic/`` - segment everything: :class:`PairMaskGenerator` (the official automatic mask generator for SAM,
+  the HQ token and fused, one encoder pass per crop), SAM's masks matched to HQ-SAM's, figures, COCO export;
 * ``text/`` - text prompts: a caption -> detector boxes (GroundingDINO / OWLv2) -> both models' masks
   (:func:`load_detector`, :func:`segment_text`);
+* ``video/`` - clips (PyAV or frame folders), DAVIS 2017, prompts per frame, J&F (CLI
+  ``python -m hqsam_nb.evaluate_video``), SAM | HQ-SAM exports;
 * ``widgets/`` - interactive prompting (``widgets.PromptCanvas``, imported on first use).
 """
 
@@ -22,8 +26,19 @@ import logging
 from typing import Any
 
 from .architecture import parameter_table, plot_framework, record_forward, stage_costs
+from .automatic import (
+    EverythingResult,
+    MaskMatching,
+    PairMaskGenerator,
+    changed_objects_figure,
+    everything_figure,
+    match_masks,
+    save_everything_coco,
+)
 from .drawing.figures import boundary_zoom_figure, compare_figure, difference_figure, gallery_figure
 from .drawing.overlays import (
+    BOX_COLOR,
+    BRANCH_COLORS,
     DIFF_COLORS,
     MASK_COLORS,
     composite,
@@ -33,10 +48,13 @@ from .drawing.overlays import (
     overlay_mask,
     overlay_masks,
 )
+from .evaluation.coco import open_coco, run_coco_evaluation
 from .evaluation.datasets import Dataset, DatasetError, Example, image_mask_folder, open_dataset
+from .evaluation.engines import ModelSpec, RayEngine
 from .evaluation.speed import measure_speed, model_size
 from .io.exports import (
     MaskRecord,
+    gif_html,
     load_coco_json,
     load_mask_png,
     load_polygons_json,
@@ -80,7 +98,14 @@ from .models.loading import (
     random_state_dict,
     save_random_checkpoint,
 )
-from .notebook import show_environment, show_weights_banner, weights_banner_html
+from .notebook import (
+    show_detector_banner,
+    show_environment,
+    show_weights_banner,
+    stamp_figure,
+    weights_banner_html,
+    weights_warning,
+)
 from .pair import (
     BRANCH_KEYS,
     BRANCHES,
@@ -98,6 +123,16 @@ from .pair import (
 )
 from .pair.prompts import Prompt, make_prompt
 from .text import Detections, TextSegmentation, load_detector, segment_text, tiny_random_detector
+from .video import (
+    DavisDataset,
+    open_davis,
+    open_video,
+    run_video_evaluation,
+    save_comparison,
+    synthetic_clip,
+    track_clip,
+    write_synthetic_davis,
+)
 from .widgets.history import history_to_dict, replay_history
 from .widgets.state import CanvasMapping, PromptEditor, PromptState
 from .widgets.wipe import wipe_widget
@@ -117,6 +152,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BOX_COLOR",
+    "BRANCH_COLORS",
     "make_prompt_batch",
     "PromptBatch",
     "PairBatchPrediction",
@@ -140,9 +177,12 @@ __all__ = [
     "Dataset",
     "Detections",
     "DatasetError",
+    "EverythingResult",
     "Example",
+    "MaskMatching",
     "MaskRecord",
     "MaskResult",
+    "PairMaskGenerator",
     "PairPrediction",
     "PairPredictor",
     "Prompt",
@@ -163,6 +203,7 @@ __all__ = [
     "boundary_iou",
     "boundary_zoom_figure",
     "build_model",
+    "changed_objects_figure",
     "coco_instance_metrics",
     "compare_figure",
     "composite",
@@ -170,8 +211,10 @@ __all__ = [
     "difference_figure",
     "difference_rgba",
     "disagreement_boxes",
+    "everything_figure",
     "fetch_checkpoint",
     "gallery_figure",
+    "gif_html",
     "history_to_dict",
     "image_mask_folder",
     "image_sha256",
@@ -187,11 +230,15 @@ __all__ = [
     "load_sample",
     "load_state_dict",
     "make_prompt",
+    "match_masks",
     "mask_iou",
     "mask_rgba",
     "measure_speed",
+    "ModelSpec",
+    "RayEngine",
     "model_size",
     "official_file",
+    "open_coco",
     "open_dataset",
     "overlay_mask",
     "overlay_masks",
@@ -204,22 +251,35 @@ __all__ = [
     "region_similarity",
     "replay_history",
     "resolve_checkpoint",
+    "run_coco_evaluation",
     "save_coco_json",
+    "save_everything_coco",
     "save_figure",
     "save_gif",
     "save_mask_png",
     "save_polygons_json",
     "save_random_checkpoint",
     "segment_text",
+    "show_detector_banner",
     "show_environment",
     "show_weights_banner",
     "stage_costs",
+    "stamp_figure",
     "synthetic_benchmark",
     "synthetic_coco",
     "thin_structure_scene",
     "tiny_random_detector",
     "verify_file",
     "weights_banner_html",
+    "weights_warning",
     "wipe_widget",
+    "DavisDataset",
+    "open_davis",
+    "open_video",
+    "run_video_evaluation",
+    "save_comparison",
+    "synthetic_clip",
+    "track_clip",
+    "write_synthetic_davis",
     "write_synthetic_coco",
 ]

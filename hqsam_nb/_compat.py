@@ -7,17 +7,21 @@
 * :func:`separate_heads` - ``segment_anything_hq``'s private ``Attention._separate_heads`` (the decoder's
   attention maps are rebuilt from the captured q/k projections with the module's own head split).
 * :func:`held_canvas` - ipycanvas' private ``_CANVAS_MANAGER``: nested holds and a hold that an exception leaves.
+* :func:`ray_loopback_only` - Ray's ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` switch (and its private
+  ``ray._private.ray_constants.ENABLE_RAY_CLUSTER`` once Ray is imported): a Ray instance started here binds to
+  127.0.0.1, as Ray does on macOS, instead of the machine's network address.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-__all__ = ["held_canvas", "import_official", "separate_heads"]
+__all__ = ["held_canvas", "import_official", "ray_loopback_only", "separate_heads"]
 
 
 def import_official() -> ModuleType:
@@ -57,3 +61,19 @@ def held_canvas() -> Iterator[None]:
             _CANVAS_MANAGER.flush()
             _CANVAS_MANAGER._caching = False
             raise
+
+
+def ray_loopback_only() -> None:
+    """Make the Ray instance this process starts (or joins on 127.0.0.1) use the loopback address.
+
+    Ray on Linux advertises and dials the machine's network address even for a one-machine instance, and rewrites
+    ``127.0.0.1`` to it; with ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` it keeps to ``127.0.0.1`` (its macOS
+    behaviour). The variable is read when Ray is imported, so after the import the constant is set too. Worker
+    processes inherit the variable from the instance's processes.
+    """
+    import sys
+
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None:
+        constants.ENABLE_RAY_CLUSTER = False

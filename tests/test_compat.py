@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
@@ -29,3 +31,18 @@ def test_held_canvas_nests_and_an_exception_does_not_leave_it_caching():
     with pytest.raises(RuntimeError), held_canvas():
         raise RuntimeError("drawing failed")
     assert not _CANVAS_MANAGER._caching
+
+
+def test_ray_loopback_only_keeps_a_local_ray_on_127_0_0_1(monkeypatch):
+    import ray._private.ray_constants as constants
+    import ray._private.services as services
+
+    from hqsam_nb._compat import ray_loopback_only
+
+    monkeypatch.setattr(constants, "ENABLE_RAY_CLUSTER", True)
+    monkeypatch.delenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", raising=False)
+    ray_loopback_only()
+    assert os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] == "0"
+    assert constants.ENABLE_RAY_CLUSTER is False
+    # What Ray asks when it picks the address to bind and advertise (no Ray connection in this process).
+    assert services.get_node_ip_address() == "127.0.0.1"

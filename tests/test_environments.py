@@ -46,7 +46,7 @@ CONDA_TO_PYPI = {
 # Entries of an environment file that set up the environment rather than install a dependency.
 ENV_TOOLING = {"python", "pip"}
 # Positional `pip install` arguments that mean "this repository".
-SELF_INSTALL = re.compile(r"^(\.{1,2}|/home/jovyan/hqsam-nb)(\[[\w,.-]+\])?/?$")
+SELF_INSTALL = re.compile(r"^(\.{1,2}|/home/jovyan/hqsam-nb)/?(\[[\w,.-]+\])?/?$")  # ., ./[ray] (hadolint), ..
 WEIGHT_SUFFIXES = (".pth", ".pt", ".safetensors", ".ckpt")
 
 

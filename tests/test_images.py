@@ -50,7 +50,7 @@ def test_pil_and_path_with_exif_orientation(tmp_path: Path) -> None:
         (np.zeros((2, 4, 5, 3), np.uint8), ValueError, "shape"),
         (np.zeros((0, 5, 3), np.uint8), ValueError, "empty"),
         (np.zeros((4, 5, 3), bool), TypeError, "dtype bool"),
-        (np.zeros((4, 5, 3), np.uint16), TypeError, "dtype uint16"),
+        (np.zeros((4, 5, 3), np.int32), TypeError, "dtype int32"),
         (np.full((4, 5, 3), 2.0), ValueError, r"outside \[0, 1\]"),
         (np.full((4, 5, 3), np.nan), ValueError, "NaN"),
         ([[1, 2], [3, 4]], TypeError, "type list"),
@@ -77,3 +77,58 @@ def test_torch_tensor_hint() -> None:
 
     with pytest.raises(TypeError, match="numpy"):
         as_rgb_uint8(torch.zeros(3, 4, 5))
+
+
+RAMP16 = (np.arange(24 * 40, dtype=np.uint32).reshape(24, 40) * 68).astype(np.uint16)  # 0 .. 65212
+
+
+def test_16_bit_is_scaled_to_8_bit_the_same_way_for_files_pil_images_and_arrays(tmp_path: Path) -> None:
+    expected = np.repeat((RAMP16 >> 8).astype(np.uint8)[..., None], 3, axis=2)  # the high byte, as Pillow reads
+    path = tmp_path / "ramp16.png"
+    Image.fromarray(RAMP16).save(path)  # a 16-bit greyscale PNG (mode I;16)
+    with Image.open(path) as opened:
+        assert opened.mode == "I;16"
+        from_pil = as_rgb_uint8(opened)
+    from_file = as_rgb_uint8(path)
+    from_array = as_rgb_uint8(RAMP16)
+    from_mode_i = as_rgb_uint8(Image.fromarray(RAMP16.astype(np.int32)))  # mode I: how 16-bit files may open
+    big_endian = as_rgb_uint8(RAMP16.astype(">u2"))
+    for out in (from_file, from_pil, from_array, from_mode_i, big_endian):
+        np.testing.assert_array_equal(out, expected)
+    assert (from_file == 255).mean() < 0.01  # not clipped to white as convert("RGB") did
+    # A 16-bit RGB file (Pillow reads it as 8-bit RGB, keeping the high byte) agrees with the 16-bit array.
+    import cv2
+
+    rgb16 = np.dstack([RAMP16, RAMP16[::-1], RAMP16[:, ::-1]])
+    cv2.imwrite(str(tmp_path / "rgb16.png"), rgb16[..., ::-1])
+    np.testing.assert_array_equal(as_rgb_uint8(tmp_path / "rgb16.png"), as_rgb_uint8(rgb16))
+
+
+def test_pil_float_and_wide_int_images_follow_the_array_rules() -> None:
+    unit = RAMP16.astype(np.float32) / 65535
+    np.testing.assert_array_equal(as_rgb_uint8(Image.fromarray(unit)), as_rgb_uint8(unit))  # mode F in [0, 1]
+    with pytest.raises(ValueError, match=r"PIL image of mode 'F' has values in \[0, 6.5.*outside \[0, 1\]"):
+        as_rgb_uint8(Image.fromarray(RAMP16.astype(np.float32)))
+    with pytest.raises(ValueError, match=r"PIL image of mode 'I' has values in \[-5, .*16-bit"):
+        as_rgb_uint8(Image.fromarray(RAMP16.astype(np.int32) - 5))
+
+
+def _png_header_only(path: Path, width: int, height: int) -> None:
+    """A PNG that declares ``width x height`` 1-bit pixels (a decompression bomb: tiny file, huge image)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b""))
+                     + chunk(b"IEND", b""))
+
+
+def test_decompression_bomb_is_a_value_error(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.png"
+    _png_header_only(bomb, 20_000, 10_000)  # 200 megapixels in 60 bytes
+    assert bomb.stat().st_size < 100
+    with pytest.raises(ValueError, match=r"has 200,000,000 pixels, more than the 178,956,970 pixels accepted"):
+        as_rgb_uint8(bomb)

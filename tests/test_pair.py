@@ -155,6 +155,11 @@ def test_errors_at_the_boundary(tiny_pair, checkpoint_dir: Path) -> None:
         fresh.predict(points=[[31, 1]])
     with pytest.raises(ValueError, match="no prompt given"):
         fresh.predict()
+    for bad in ("no", 1):  # "no" is truthy: it must not quietly mean multimask=True
+        with pytest.raises(TypeError, match="multimask must be True or False"):
+            fresh.predict(points=[[1, 1]], multimask=bad)
+        with pytest.raises(TypeError, match="multimask must be True or False"):
+            fresh.predict_batch(boxes=[[0, 0, 10, 10]], multimask=bad)
     with pytest.raises(ValueError, match="encoder_dtype"):
         hqsam_nb.load_pair("vit_tiny", device="cpu", encoder_dtype="int8")
     with pytest.raises(ValueError, match="float16.*GPU"):

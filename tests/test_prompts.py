@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hqsam_nb import Prompt, make_prompt
+from hqsam_nb import MAX_POINTS, Prompt, make_prompt
+from hqsam_nb.pair.prompts import check_flag
 
 SIZE = (100, 200)  # H, W
 
@@ -50,3 +51,20 @@ def test_round_trip_through_dict() -> None:
 def test_bad_prompts_are_explained(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make_prompt(image_size=SIZE, **kwargs)
+
+
+def test_points_per_prompt_are_capped() -> None:
+    assert MAX_POINTS == 256
+    many = np.random.default_rng(0).uniform(0, 100, (MAX_POINTS + 1, 2))
+    assert make_prompt(many[:MAX_POINTS], image_size=SIZE).points.shape == (MAX_POINTS, 2)
+    with pytest.raises(ValueError, match=r"257 points; at most MAX_POINTS = 256"):
+        make_prompt(many, image_size=SIZE)
+    with pytest.raises(ValueError, match="MAX_POINTS"):
+        Prompt.from_dict({"points": many.tolist(), "labels": [1] * len(many), "box": None}, image_size=SIZE)
+
+
+def test_flags_must_be_bools() -> None:
+    assert check_flag(True, "multimask") is True and check_flag(np.bool_(False), "multimask") is False
+    for bad in ("no", "False", 1, 0, None, [True]):
+        with pytest.raises(TypeError, match=r"multimask must be True or False, got"):
+            check_flag(bad, "multimask")

@@ -279,14 +279,77 @@ def test_text_figures(tiny_pair, detector, image: np.ndarray) -> None:
     seg = segment_text(tiny_pair, detector, image, CAPTION, box_threshold=0.5, max_objects=3)
     fig = detections_figure(seg.image, seg.detections, note=seg.note)
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert texts == [f"{i + 1} {seg.detections.labels[i]} {seg.detections.scores[i]:.2f}" for i in range(3)]
+    det = seg.detections
+    assert len(texts) == 3 and all(t.startswith(f"{i + 1} {det.labels[i][:5]}") and t.endswith(f"{det.scores[i]:.2f}")
+                                   for i, t in enumerate(texts))
     assert any("RANDOM detector" in t.get_text() for t in fig.texts)
     fig = text_masks_figure(seg)
     assert [ax.get_title().split(":")[0] for ax in fig.axes] == ["SAM", "HQ-SAM (HQ token)"]
     fig = text_objects_figure(seg, max_objects=2)
     assert len(fig.axes) == 8 and fig.axes[3].get_title().startswith("IoU(SAM, HQ)")
+    assert "RANDOM DETECTOR WEIGHTS" in fig.get_suptitle()
     assert fig._repr_png_()[:4] == b"\x89PNG"
     empty = segment_text(tiny_pair, detector, image, CAPTION, box_threshold=1.0)
     assert "no box" in detections_figure(image, empty.detections).axes[0].get_title()
     assert "no object" in text_objects_figure(empty).axes[0].get_title()
     text_masks_figure(empty)
+
+
+def test_load_detector_or_random_falls_back_with_a_warning(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    import huggingface_hub.constants as hub_constants
+
+    from hqsam_nb.notebook import detector_banner_html
+    from hqsam_nb.text import load_detector_or_random
+
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    with caplog.at_level(logging.WARNING, logger="hqsam_nb.text"):
+        detector = load_detector_or_random(DEFAULT_DETECTOR, device="cpu")
+    assert detector.random_weights and "Using the tiny RANDOM detector" in caplog.text
+    assert "Not a real detector" in detector_banner_html(detector)
+    assert load_detector_or_random("random", device="cpu").random_weights
+    real = load_detector_or_random(save_tiny_random_detector(tmp_path / "d"), device="cpu")
+    real.random_weights = False  # as a downloaded detector
+    assert "Detector" in detector_banner_html(real) and "local folder" in detector_banner_html(real)
+
+
+def test_detections_above_equals_detect_at_that_threshold(detector, image: np.ndarray) -> None:
+    everything = detector.detect(image, CAPTION, box_threshold=0.0)
+    for t in (0.5, 0.8):
+        at_t, above = detector.detect(image, CAPTION, box_threshold=t), everything.above(t)
+        np.testing.assert_array_equal(above.boxes, at_t.boxes)
+        assert above.labels == at_t.labels and above.box_threshold == t
+    with pytest.raises(ValueError, match="detect again"):
+        at_t.above(0.1)
+
+
+def test_find_field_shows_every_object_until_the_next_click(tiny_pair, detector, image: np.ndarray,
+                                                            tmp_path: Path) -> None:
+    from hqsam_nb.widgets import PromptCanvas
+    from hqsam_nb.widgets.find import add_find_field, objects_rgba
+
+    canvas = PromptCanvas(tiny_pair, image, max_display=(120, 180), export_dir=tmp_path / "exports")
+    try:
+        field = add_find_field(canvas, detector, box_threshold=0.5, max_objects=3)
+        assert field.text.description == "find:"
+        canvas.set_box([10, 10, 60, 60])  # a clicked prompt: the search replaces it
+        field.text.value = CAPTION  # what Enter does
+        seg = field.segmentation
+        assert not canvas.errors and field.active and len(seg) == 3 and canvas.state.is_empty
+        assert "3 object(s)" in canvas.status.value and "RANDOM detector" in canvas.status.value
+        expected = objects_rgba(seg, "fused", canvas.editor.mapping.display_size)
+        from hqsam_nb.widgets.layers import _digest
+
+        assert canvas.layers.mask_digest == _digest(expected)
+        canvas.view.value = "side"  # the objects follow the view
+        assert canvas.layers.mask_digest == _digest(objects_rgba(seg, "side", canvas.editor.mapping.display_size))
+        canvas.view.value = "diff"
+        assert field.active and canvas.layers.mask_digest is not None
+        canvas.view.value = "hq"
+        canvas.add_point(90, 60)  # a click: the canvas shows its own prompt again
+        canvas.view.value = "sam"
+        assert not field.active and canvas.prediction is not None
+        field.text.value = "   "  # an empty search changes nothing
+        assert not canvas.errors
+    finally:
+        canvas.close()

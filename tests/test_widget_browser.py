@@ -292,6 +292,11 @@ def _run_checks(page, kernel: Kernel, kind: str) -> dict:
     assert negative["labels"][-1] == 0 and len(negative["points"]) == CLICKS + 1, negative
     assert negative["errors"] == [], negative["errors"]
 
+    # the widget's PNG still (for static renderers) is in the page, right after the widget, but hidden
+    still = page.locator(".jp-OutputArea-child:has(.hqsam-live) + .jp-OutputArea-child img")
+    assert still.count() == 1 and still.is_hidden()
+    assert kernel.value("canvas.still.live") is True
+
     ARTIFACTS.mkdir(exist_ok=True)
     page.wait_for_timeout(1500)
     page.locator(".hqsam-prompt-canvas").screenshot(path=str(ARTIFACTS / f"widget_{kind}.png"))

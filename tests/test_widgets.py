@@ -449,3 +449,62 @@ def test_replay_of_a_history_starting_with_clear_shows_no_stale_point(tmp_path):
     assert w.editor.can_redo
     w.redo()
     assert w.state.points == ((10.0, 10.0),) and w.prediction is not None
+
+
+# --- the static still ----------------------------------------------------------------------------------------
+def _displayed(obj):
+    """The outputs IPython publishes when a cell shows ``obj`` (and later updates to them)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    cap = capture_output()
+    outputs = cap.__enter__()
+    display(obj)
+    return cap, outputs
+
+
+def _png(output) -> np.ndarray:
+    import base64
+
+    import cv2
+
+    raw = np.frombuffer(base64.b64decode(output.data["image/png"]), np.uint8)
+    return cv2.cvtColor(cv2.imdecode(raw, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def test_widget_leaves_a_png_still_that_follows_it(tmp_path):
+    w = PromptCanvas(FakePair(), IMAGE, max_display=(120, 160), export_dir=tmp_path)
+    cap, out = _displayed(w)
+    try:
+        assert len(out.outputs) == 2
+        view, still = out.outputs
+        assert "application/vnd.jupyter.widget-view+json" in view.data and "image/png" not in view.data
+        assert set(still.data) == {"image/png", "text/plain"} and "still" in still.data["text/plain"]
+        first = _png(still)
+        np.testing.assert_array_equal(first, w.picture())
+        picture = w.layers.picture()
+        assert picture.shape == (120, 160, 3)  # the canvas, at its size, under a title bar
+        np.testing.assert_array_equal(picture, np.asarray(__import__("cv2").resize(
+            IMAGE, (160, 120), interpolation=__import__("cv2").INTER_AREA)))  # no mask, no prompt yet
+        w.add_point(160, 120)  # a click (from code: no browser, so at once)
+        assert len(out.outputs) == 3 and out.outputs[-1].update
+        after = _png(out.outputs[-1])
+        np.testing.assert_array_equal(after, w.picture())
+        assert not np.array_equal(after, first)
+        assert tuple(w.layers.picture()[60, 80]) != tuple(picture[60, 80])  # the point and the mask are on it
+        assert w.still.hider.value == ""  # no browser view yet: the still is not hidden
+        Events(w).send("client_ready")
+        assert w.still.live and "hqsam-live" in w.still.hider.value and w.still.hider in w.children
+    finally:
+        cap.__exit__(None, None, None)
+        w.close()
+
+
+def test_the_still_names_the_view_and_random_weights(tiny_pair, tmp_path):
+    w = PromptCanvas(tiny_pair, IMAGE, max_display=(120, 160), export_dir=tmp_path, view="side")
+    assert tiny_pair.info.official is False
+    picture = w.picture()
+    assert picture.shape[1] == 160 and picture.shape[0] > 60 + 2 * 20  # two title bars over the canvas
+    w.close()

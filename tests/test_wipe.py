@@ -46,3 +46,23 @@ def test_wipe_widget_shrinks_large_images_and_checks_shapes() -> None:
     assert decode(w.image.value).shape == (50, 100, 3)
     with pytest.raises(ValueError, match="hq_mask"):
         wipe_widget(image, m, m[:10])
+
+
+def test_wipe_widget_leaves_a_png_still_for_static_views() -> None:
+    import base64
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    image = make_image(40, 60, 4)
+    m = np.zeros((40, 60), bool)
+    m[5:30, 5:40] = True
+    w = wipe_widget(image, m, ~m, position=0.3)
+    with capture_output() as out:
+        display(w)
+    view, still = out.outputs
+    assert "application/vnd.jupyter.widget-view+json" in view.data
+    np.testing.assert_array_equal(decode(base64.b64decode(still.data["image/png"])), w.render(0.3))
+    assert "hqsam-live" in w.still.hider.value  # the live view shows the same picture: the still is hidden there

@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["detections_figure", "object_color", "text_masks_figure", "text_objects_figure"]
+__all__ = ["detections_figure", "object_color", "text_masks_figure", "text_objects_figure", "threshold_figure"]
+
+
+#: Longest label printed in a box's tag (the full label is in ``Detections.labels`` and ``summary()``).
+TAG_CHARS = 24
 
 
 def object_color(i: int) -> tuple[int, int, int]:
@@ -37,12 +41,17 @@ def _tag(ax: Axes, i: int, box: np.ndarray, text: str, fontsize: float = 8) -> N
 
 
 def _note(fig: Figure, note: str | None) -> None:
+    """The note under everything, one line per clause (the constrained layout makes room for it)."""
     if note:
-        fig.text(0.5, 0.005, note, ha="center", va="bottom", fontsize=10, color="#c2410c", weight="bold")
+        fig.supxlabel(note.replace("; ", "\n"), fontsize=10, color="#c2410c", weight="bold")
 
 
-def _object_text(detections: Any, i: int) -> str:
-    return f"{i + 1} {detections.labels[i] or '(no phrase)'} {detections.scores[i]:.2f}"
+def _object_text(detections: Any, i: int, max_chars: int | None = None) -> str:
+    """``"<n> <label> <score>"``; a label longer than ``max_chars`` is cut with an ellipsis (figure tags)."""
+    label = detections.labels[i] or "(no phrase)"
+    if max_chars is not None and len(label) > max_chars:
+        label = label[:max_chars - 1] + "\u2026"
+    return f"{i + 1} {label} {detections.scores[i]:.2f}"
 
 
 def detections_figure(image: np.ndarray, detections: Any, *, note: str | None = None, size: float = 6.0,
@@ -68,10 +77,32 @@ def detections_figure(image: np.ndarray, detections: Any, *, note: str | None = 
     _image_axes(ax, image)
     for i, box in enumerate(detections.boxes):
         show_box(ax, box, color=object_color(i))
-        _tag(ax, i, box, _object_text(detections, i))
+        _tag(ax, i, box, _object_text(detections, i, TAG_CHARS))
     n = len(detections)
     what = f"{n} box{'es' if n != 1 else ''}" if n else "no box"
     ax.set_title(f"{detections.caption!r}: {what} above box_threshold={detections.box_threshold:.2f}", fontsize=11)
+    _note(fig, note)
+    return fig
+
+
+def threshold_figure(image: np.ndarray, detections: Any, thresholds: tuple[float, ...] = (0.25, 0.35, 0.5), *,
+                     note: str | None = None, panel_size: float = 4.0) -> Figure:
+    """What ``box_threshold`` does: the boxes kept at each threshold, one panel each.
+
+    Args:
+        image: ``uint8`` ``H x W x 3``.
+        detections: :class:`~hqsam_nb.text.Detections` made at a threshold no higher than the lowest shown
+            (e.g. ``detect(..., box_threshold=0.0)``); each panel is ``detections.above(t)``.
+        thresholds: the thresholds to show, left to right.
+    """
+    image = _check_image(image)
+    h, w = image.shape[:2]
+    fig = new_figure((panel_size * len(thresholds), panel_size * h / w + 0.8))
+    axes = np.atleast_1d(fig.subplots(1, len(thresholds)))
+    for ax, t in zip(axes, thresholds, strict=True):
+        detections_figure(image, detections.above(t), ax=ax)
+        ax.set_title(f"box_threshold={t:.2f}: {int((detections.scores > t).sum())} boxes", fontsize=11)
+    fig.suptitle(f"{detections.caption!r}: higher thresholds keep fewer, surer boxes", fontsize=12)
     _note(fig, note)
     return fig
 
@@ -97,7 +128,7 @@ def text_masks_figure(segmentation: Any, *, branches: tuple[str, ...] = ("sam", 
         _image_axes(ax, view, f"{BRANCHES[key].label}: {len(det)} object{'s' if len(det) != 1 else ''}")
         for i, box in enumerate(det.boxes):
             show_box(ax, box, color=object_color(i), linewidth=1.2)
-            _tag(ax, i, box, _object_text(det, i))
+            _tag(ax, i, box, _object_text(det, i, TAG_CHARS))
     fig.suptitle(f"{det.caption!r}: every object, SAM and HQ-SAM from the same boxes", fontsize=12)
     _note(fig, segmentation.note)
     return fig
@@ -155,6 +186,7 @@ def text_objects_figure(segmentation: Any, *, max_objects: int = 6, margin: floa
             ax.set_title(title, fontsize=9)
     _figure_diff_legend(fig)
     shown = f" (best {n} of {len(det)})" if n < len(det) else ""
-    fig.suptitle(f"{det.caption!r}: SAM vs HQ-SAM per object{shown}, cropped around each box", fontsize=12)
-    _note(fig, segmentation.note)
+    title = f"{det.caption!r}: SAM vs HQ-SAM per object{shown}, cropped around each box"
+    # the difference legend sits below the panels, so the note goes under the title instead
+    fig.suptitle(title + (f"\n{segmentation.note.upper()}" if segmentation.note else ""), fontsize=12)
     return fig

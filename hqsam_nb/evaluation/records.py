@@ -20,18 +20,51 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..io.atomic import atomic_write_bytes, atomic_write_text
 
+if TYPE_CHECKING:
+    from ..pair.predictor import PairPredictor
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["RESULTS_FILE", "RUN_FILE", "append_record", "load_records", "open_run", "run_images"]
+__all__ = ["PAIR_KEYS", "PAIR_KEYS_ADDED_LATER", "RESULTS_FILE", "RUN_FILE", "append_record", "load_records",
+           "open_run", "pair_meta", "run_images"]
 
 RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
+
+
+#: The keys of :func:`pair_meta` a resumed run must share: everything about the model that changes the numbers
+#: (the weights and their file content, the encoder's dtype). The device does not: CPU and GPU float32 agree to
+#: rounding, and a run may well be continued on another machine.
+PAIR_KEYS: tuple[str, ...] = ("model", "weights", "checkpoint", "checkpoint_sha256", "sam_checkpoint",
+                              "sam_checkpoint_sha256", "encoder_dtype")
+#: Keys that run.json files written before they were recorded lack: compared only when the old file has them.
+PAIR_KEYS_ADDED_LATER: tuple[str, ...] = ("checkpoint_sha256", "sam_checkpoint", "sam_checkpoint_sha256")
+
+
+def pair_meta(pair: PairPredictor) -> dict[str, Any]:
+    """What a run's ``run.json`` records about the model: names, checkpoint paths and their SHA-256, whether
+    the weights are the official ones, the device and the encoder dtype (JSON-serialisable)."""
+    from ..models.checkpoints import file_sha256
+
+    info, sam_info = pair.info, pair.sam_info
+    sam_path = None if sam_info.path is None or sam_info.path == info.path else str(sam_info.path)
+    return {
+        "model": info.model, "weights": info.weights,
+        "checkpoint": None if info.path is None else str(info.path),
+        # The file's content, not only its name: a new fine-tune saved under the same path changes results.
+        # Hashed once per file (remembered by path, size and mtime).
+        "checkpoint_sha256": None if info.path is None else file_sha256(info.path),
+        "sam_checkpoint": sam_path,
+        "sam_checkpoint_sha256": None if sam_path is None else file_sha256(sam_path),
+        "official_weights": info.official, "device": str(pair.device),
+        "encoder_dtype": None if pair.encoder_dtype is None else str(pair.encoder_dtype).split(".")[-1],
+    }
 
 
 def load_records(out_dir: str | os.PathLike, *, repair: bool = False) -> list[dict[str, Any]]:
@@ -119,8 +152,9 @@ def open_run(out_dir: str | os.PathLike, meta: dict[str, Any], same_keys: Sequen
 
 def run_images(out_dir: str | os.PathLike, names: Sequence[str], work: Callable[[int], dict[str, Any]],
                done: dict[str, dict[str, Any]], *, desc: str = "", progress: bool = True,
-               postfix: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> list[str]:
-    """Compute and store every image of ``names`` not yet in ``done``, in order, with a tqdm progress bar.
+               postfix: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+               stream: Callable[[list[int]], Iterable[tuple[int, dict[str, Any]]]] | None = None) -> list[str]:
+    """Compute and store every image of ``names`` not yet in ``done``, with a tqdm progress bar.
 
     Args:
         out_dir: the run's folder (:func:`open_run` made it).
@@ -129,6 +163,9 @@ def run_images(out_dir: str | os.PathLike, names: Sequence[str], work: Callable[
         done: the finished records by name (from :func:`open_run`); updated in place.
         desc: the progress bar's label. progress: show the bar.
         postfix: ``postfix(record) -> {label: text}`` shown on the bar after each image.
+        stream: the images computed elsewhere (an engine: :mod:`~hqsam_nb.evaluation.engines`):
+            ``stream(todo) -> (index, record)`` pairs in any order; a record delivered twice is stored once.
+            Default: ``work(index)`` for each image, in order, in this process.
 
     Returns:
         The names computed by this call (not the resumed ones).
@@ -150,15 +187,20 @@ def run_images(out_dir: str | os.PathLike, names: Sequence[str], work: Callable[
     computed = []
     with tqdm(total=len(names), initial=len(names) - len(todo), desc=desc, unit="img",
               disable=not progress, dynamic_ncols=True) as bar:
-        for i in todo:
-            record = work(i)
-            if record.get("image") != names[i]:
-                raise ValueError(f"work({i}) returned a record for {record.get('image')!r}, expected "
-                                 f"{names[i]!r}")
-            append_record(results_path, record)
-            done[names[i]] = record
-            computed.append(names[i])
-            if postfix is not None:
-                bar.set_postfix(postfix(record))
-            bar.update(1)
+        results = stream(todo) if stream is not None else ((i, work(i)) for i in todo)
+        try:
+            for i, record in results:
+                if names[i] in done:  # delivered twice (an engine re-ran a task): stored once
+                    continue
+                if record.get("image") != names[i]:
+                    raise ValueError(f"work({i}) returned a record for {record.get('image')!r}, expected "
+                                     f"{names[i]!r}")
+                append_record(results_path, record)
+                done[names[i]] = record
+                computed.append(names[i])
+                if postfix is not None:
+                    bar.set_postfix(postfix(record))
+                bar.update(1)
+        finally:  # an engine's stream stops its workers when closed (also on Ctrl-C or an error)
+            getattr(results, "close", lambda: None)()
     return computed

@@ -18,8 +18,10 @@ last line is dropped and redone). At the end it writes, each atomically:
 * ``summary.png`` - bars (box) or the point-count curves (points), and ``per_image.png`` - SAM vs HQ-SAM
   boundary IoU per image.
 
-Branches: ``sam`` (the original SAM decoder), ``hq`` (HQ token only) and ``fused`` (SAM + HQ token logits,
-the paper's HQ-SAM, ``hq_token_only=False``).
+Branches (:mod:`hqsam_nb.pair.branches`): ``sam`` (the original SAM decoder), ``hq`` (the HQ token alone,
+``hq_token_only=True``: what sam-hq's own evaluation scores on the four HQ datasets, so the branch set beside the
+paper's mIoU / mBIoU) and ``fused`` (SAM + HQ token logits, ``hq_token_only=False``: the predictor's default,
+used for COCO).
 
 Resize protocols: ``predictor`` (default) feeds the image as the official ``SamPredictor`` does (long side to
 1024, aspect ratio kept, masks resized back to the original size); ``stretch`` is the paper's evaluation
@@ -30,6 +32,7 @@ straight to the ground truth's size). Numbers differ slightly between the two; t
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import math
@@ -46,12 +49,16 @@ import numpy as np
 
 from ..io.atomic import atomic_write_text
 from ..metrics.masks import boundary_iou, logits_to_mask, mask_iou
+from ..pair.branches import BRANCH_KEYS, PAPER_BRANCH
+from ..pair.branches import BRANCHES as _BRANCHES
+from .engines import Engine, add_engine_arguments, engine_from_args
 from .protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
-from .records import load_records, open_run, run_images
+from .records import PAIR_KEYS, PAIR_KEYS_ADDED_LATER, load_records, open_run, pair_meta, run_images
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
-    from .datasets import Dataset
+    from .datasets import Dataset, Example
+    from .engines import ModelDescription
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +83,10 @@ __all__ = [
     "write_reports",
 ]
 
-#: The three masks compared for every prompt.
-BRANCHES: tuple[str, ...] = ("sam", "hq", "fused")
-#: How tables and plots name them.
-BRANCH_LABELS: dict[str, str] = {"sam": "SAM", "hq": "HQ-SAM (HQ token only)", "fused": "HQ-SAM"}
+#: The three masks compared for every prompt (the keys of :data:`hqsam_nb.pair.branches.BRANCHES`).
+BRANCHES: tuple[str, ...] = BRANCH_KEYS
+#: How tables and plots name them (:attr:`Branch.label <hqsam_nb.pair.branches.Branch.label>`).
+BRANCH_LABELS: dict[str, str] = {k: b.label for k, b in _BRANCHES.items()}
 #: ``predictor``: SamPredictor's aspect-preserving resize (default); ``stretch``: the paper's 1024 x 1024.
 RESIZE_MODES: tuple[str, ...] = ("predictor", "stretch")
 
@@ -203,6 +210,11 @@ def evaluate_example(pair: PairPredictor, name: str, image: np.ndarray, mask: np
     return record
 
 
+def example_record(pair: PairPredictor, example: Example, config: EvalConfig = EvalConfig()) -> dict[str, Any]:
+    """:func:`evaluate_example` on one of a dataset's examples (the task an engine's workers run)."""
+    return evaluate_example(pair, example.name, example.image, example.mask, config)
+
+
 # -- storage (shared with the COCO protocol: records.py) ---------------------------------------------------
 def _write_text(path: Path, text: str) -> None:
     atomic_write_text(path, text)
@@ -317,28 +329,31 @@ def write_reports(out_dir: str | os.PathLike, records: list[dict[str, Any]], con
         from ..io.exports import save_figure
         from .plots import plot_per_image, plot_summary
 
-        save_figure(out / "summary.png", plot_summary(table, title=meta.get("title")), bbox_inches="tight")
-        save_figure(out / "per_image.png", plot_per_image(records), bbox_inches="tight")
+        weights = _meta_weights(meta)
+        save_figure(out / "summary.png", plot_summary(table, title=meta.get("title"), weights=weights),
+                    report=True, bbox_inches="tight")
+        save_figure(out / "per_image.png", plot_per_image(records, weights=weights), report=True,
+                    bbox_inches="tight")
     return table, speed
 
 
-# -- the run ------------------------------------------------------------------------------------------------
-def _run_meta(dataset: Dataset, pair: PairPredictor, config: EvalConfig) -> dict[str, Any]:
-    from ..models.checkpoints import file_sha256
+def _meta_weights(meta: dict[str, Any]) -> Any:
+    """The run's :class:`~hqsam_nb.WeightsInfo` from its ``run.json`` fields (None when they are missing), so
+    that plots of random-weight runs are stamped so."""
+    from ..models.loading import WeightsInfo
 
-    info, sam_info = pair.info, pair.sam_info
-    sam_path = None if sam_info.path is None or sam_info.path == info.path else str(sam_info.path)
+    if "weights" not in meta or "model" not in meta:
+        return None
+    path = meta.get("checkpoint")
+    return WeightsInfo(meta["model"], True, meta["weights"], None if path is None else Path(path),
+                       meta.get("official_weights"))
+
+
+# -- the run ------------------------------------------------------------------------------------------------
+def _run_meta(dataset: Dataset, pair: PairPredictor | ModelDescription, config: EvalConfig) -> dict[str, Any]:
+    info = pair.info
     return {
-        "dataset": dataset.name, "source": dataset.source, "n_dataset": len(dataset),
-        "model": info.model, "weights": info.weights,
-        "checkpoint": None if info.path is None else str(info.path),
-        # The file's content, not only its name: a new fine-tune saved under the same path changes results.
-        # Hashed once per file (remembered by path, size and mtime).
-        "checkpoint_sha256": None if info.path is None else file_sha256(info.path),
-        "sam_checkpoint": sam_path,
-        "sam_checkpoint_sha256": None if sam_path is None else file_sha256(sam_path),
-        "official_weights": info.official, "device": str(pair.device),
-        "encoder_dtype": None if pair.encoder_dtype is None else str(pair.encoder_dtype).split(".")[-1],
+        "dataset": dataset.name, "source": dataset.source, "n_dataset": len(dataset), **pair_meta(pair),
         "config": asdict(config),
         "title": f"{dataset.name} - {info.model}, {config.prompt} prompts, {config.resize} resize",
     }
@@ -347,33 +362,37 @@ def _run_meta(dataset: Dataset, pair: PairPredictor, config: EvalConfig) -> dict
 #: What must match for a run to be resumed: everything that changes the numbers (the data, the weights and
 #: their file content, the encoder's dtype, the protocol). The device does not: CPU and GPU float32 agree to
 #: rounding, and a run may well be continued on another machine.
-_SAME_RUN_KEYS = ("dataset", "source", "model", "weights", "checkpoint", "checkpoint_sha256", "sam_checkpoint",
-                  "sam_checkpoint_sha256", "encoder_dtype", "config")
+_SAME_RUN_KEYS = ("dataset", "source", *PAIR_KEYS, "config")
 #: Keys that run.json files written before they were recorded lack: compared only when the old file has them.
-_KEYS_ADDED_LATER = ("checkpoint_sha256", "sam_checkpoint", "sam_checkpoint_sha256")
+_KEYS_ADDED_LATER = PAIR_KEYS_ADDED_LATER
 
 
-def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.PathLike,
+def run_evaluation(dataset: Dataset, pair: PairPredictor | None, out_dir: str | os.PathLike,
                    config: EvalConfig = EvalConfig(), *, progress: bool = True, plots: bool = True,
-                   restart: bool = False) -> EvaluationRun:
+                   restart: bool = False, engine: Engine | None = None) -> EvaluationRun:
     """Evaluate every example of ``dataset`` (resuming a previous run in ``out_dir``) and write the reports.
 
     Args:
         dataset: a :class:`~hqsam_nb.evaluation.datasets.Dataset`.
-        pair: a :class:`~hqsam_nb.pair.PairPredictor` (its ``.info`` names the model in the reports).
+        pair: a :class:`~hqsam_nb.pair.PairPredictor` (its ``.info`` names the model in the reports); None
+            with ``engine=``.
         out_dir: created if needed. If it holds a run with other settings (another dataset, model, checkpoint
             file or content, encoder dtype, or protocol), a ``ValueError`` names them.
         config: the protocol (:class:`EvalConfig`).
         progress: show a tqdm progress bar.
         plots: write the PNG plots.
         restart: discard a previous run's results in ``out_dir`` first.
+        engine: None: the images are computed here with ``pair``; a
+            :class:`~hqsam_nb.evaluation.engines.RayEngine` computes them on Ray workers, and this process stores
+            their records as they arrive (the same files, resumable the same way).
 
     Raises:
         KeyboardInterrupt: passed on after the finished images are safely on disk; run again to continue.
     """
 
     out = Path(out_dir).expanduser()
-    meta = _run_meta(dataset, pair, config)
+    meta = _run_meta(dataset, pair if engine is None else engine.describe(), config)
+    meta["engine"] = "local" if engine is None else engine.label
     done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart, added_later=_KEYS_ADDED_LATER)
 
     def work(i: int) -> dict[str, Any]:
@@ -384,9 +403,13 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.Path
         if "results" not in record:
             return {}
         last = record["results"][-1]
-        return {"BIoU_SAM": f"{last['biou']['sam']:.2f}", "BIoU_HQ": f"{last['biou']['fused']:.2f}"}
+        hq = PAPER_BRANCH["hq_datasets"]
+        return {"BIoU_SAM": f"{last['biou']['sam']:.2f}", "BIoU_HQ": f"{last['biou'][hq]:.2f}"}
 
-    computed = run_images(out, dataset.names, work, done, desc=dataset.name, progress=progress, postfix=postfix)
+    stream = None if engine is None else functools.partial(engine.records, dataset,
+                                                           task=functools.partial(example_record, config=config))
+    computed = run_images(out, dataset.names, work, done, desc=dataset.name, progress=progress, postfix=postfix,
+                          stream=stream)
     records = [done[n] for n in dataset.names if n in done]
     table, speed = write_reports(out, records, config, meta, plots=plots)
     return EvaluationRun(out, config, records, table, speed, computed)
@@ -394,26 +417,30 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor, out_dir: str | os.Path
 
 # -- galleries ----------------------------------------------------------------------------------------------
 def biggest_changes(records: Iterable[dict[str, Any]], *, setting: str | None = None, k: int = 3,
-                    metric: str = "biou", branch: str = "fused") -> tuple[list[tuple[str, float]],
-                                                                          list[tuple[str, float]]]:
-    """The images where HQ-SAM gained most over SAM, and where it lost most.
+                    metric: str = "biou", branch: str = PAPER_BRANCH["hq_datasets"]
+                    ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """The images where HQ-SAM gained most over SAM, and where it lost.
 
     Args:
         records: a run's records. setting: the prompt setting (default: each image's last one).
-        k: how many of each. metric: ``"biou"`` or ``"iou"``. branch: ``"fused"`` or ``"hq"``.
+        k: how many of each. metric: ``"biou"`` or ``"iou"``.
+        branch: ``"hq"`` (default: the HQ token, the branch the paper's HQ-dataset numbers score) or
+            ``"fused"``.
 
     Returns:
-        ``(wins, losses)``: lists of ``(image name, branch minus SAM)``, wins largest gain first, losses
-        largest loss first (a loss list may hold small gains when HQ-SAM never loses).
+        ``(wins, losses)``: lists of ``(image name, branch minus SAM)``; wins are images where the branch
+        scores higher than SAM, largest gain first; losses only images where it scores lower, largest loss
+        first. Either list may be shorter than ``k``, or empty (ties are neither).
     """
     deltas = []
     for rec in records:
         results = [r for r in rec.get("results", ()) if setting is None or r["setting"] == setting]
         if results:
             deltas.append((rec["image"], results[-1][metric][branch] - results[-1][metric]["sam"]))
-    ordered = sorted(deltas, key=lambda t: t[1], reverse=True)
-    wins = ordered[:k]
-    losses = [d for d in sorted(deltas, key=lambda t: t[1]) if d not in wins][:k]
+    if branch not in ("hq", "fused"):
+        raise ValueError(f"branch must be 'hq' or 'fused', got {branch!r}")
+    wins = [d for d in sorted(deltas, key=lambda t: t[1], reverse=True) if d[1] > 0][:k]
+    losses = [d for d in sorted(deltas, key=lambda t: t[1]) if d[1] < 0][:k]
     return wins, losses
 
 
@@ -453,7 +480,9 @@ def main(argv: list[str] | None = None) -> int:
                     "command to continue an interrupted run).")
     parser.add_argument("--data", required=True,
                         help="'synthetic' (built-in thin-structure benchmark) or a dataset folder (DIS5K-VD, "
-                             "COIFT, HRSOD, ThinObject5K layouts, or images/ + masks/)")
+                             "COIFT, HRSOD, ThinObject5K layouts, or images/ + masks/); 'coco' (every object, "
+                             "mask AP and boundary AP: --annotations, --images) or 'coco-synthetic' (the "
+                             "built-in multi-object set with simulated detections)")
     parser.add_argument("--layout", default="auto",
                         help="auto (default), folder, DIS5K-VD, COIFT, HRSOD or ThinObject5K-TE")
     parser.add_argument("--model", default="vit_tiny", choices=MODEL_NAMES)
@@ -476,9 +505,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--restart", action="store_true", help="discard a previous run in --out first")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_engine_arguments(parser)
+    coco = parser.add_argument_group("COCO protocol (--data coco / coco-synthetic; see hqsam_nb.evaluation.coco)")
+    coco.add_argument("--annotations", help="COCO instances JSON (polygon or RLE segmentations)")
+    coco.add_argument("--images", help="folder the annotations' file_name values are relative to")
+    coco.add_argument("--detections", default=None,
+                      help="detector boxes, COCO results format (default: the ground-truth boxes, an oracle)")
+    coco.add_argument("--score", default="det_x_iou", choices=("det_x_iou", "det"),
+                      help="result score: detector score x predicted IoU (default, the released protocol) "
+                           "or the detector score alone")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     log = logging.getLogger("hqsam_nb.evaluate")
+    if args.data in ("coco", "coco-synthetic"):
+        from .coco import coco_main
+
+        return coco_main(args)
 
     from ..models.checkpoints import CheckpointError
     from ..pair.predictor import load_pair
@@ -488,15 +530,16 @@ def main(argv: list[str] | None = None) -> int:
         config = EvalConfig(prompt=args.prompt, resize=args.resize, box_jitter=args.box_jitter,
                             seed=args.seed)
         dataset = open_dataset(args.data, layout=args.layout, n=args.limit, seed=args.seed)
-        pair = load_pair(args.model, checkpoint=args.checkpoint, device=args.device, weights=args.weights,
-                         encoder_dtype="bfloat16" if args.bf16 else None)
+        engine = engine_from_args(args)  # None: this process computes, with the pair loaded here
+        pair = None if engine else load_pair(args.model, checkpoint=args.checkpoint, device=args.device,
+                                             weights=args.weights, encoder_dtype="bfloat16" if args.bf16 else None)
     except (ValueError, TypeError, DatasetError, CheckpointError, OSError) as exc:
         log.error("error: %s", _one_line(exc))
         return 2
     t0 = time.perf_counter()
     try:
         run = run_evaluation(dataset, pair, args.out, config, progress=not args.quiet,
-                             plots=not args.no_plots, restart=args.restart)
+                             plots=not args.no_plots, restart=args.restart, engine=engine)
     except KeyboardInterrupt:
         n = len(load_records(args.out))
         log.warning("interrupted: %d finished image(s) are saved in %s; run the same command again to "

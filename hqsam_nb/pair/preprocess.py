@@ -24,8 +24,25 @@ __all__ = ["as_mask_input", "encoder_input", "input_size", "prompt_tensors", "re
 
 @lru_cache(maxsize=4)
 def resize_transform(img_size: int = 1024) -> ResizeLongestSide:
-    """The official ``ResizeLongestSide(img_size)`` (stateless; one per size)."""
-    return import_official().utils.transforms.ResizeLongestSide(img_size)
+    """The official ``ResizeLongestSide(img_size)`` (stateless; one per size), with one change: the short side
+    is never rounded down to 0 pixels.
+
+    The official ``get_preprocess_shape`` rounds ``side * img_size / long_side``; for a very elongated image
+    (1 x 5000, 2 x 5000, 5000 x 1, 1 x 2049: short side below ``long_side / (2 * img_size)``) that is 0 and PIL
+    fails inside ``apply_image`` ("height and width must be > 0"). Here it is clamped to 1 pixel, in the image
+    resize, the prompt transforms and the mask post-processing alike (they all ask ``get_preprocess_shape``).
+    Parity: wherever the official shape has both sides >= 1 (every image it can process) the shapes, and so
+    the outputs, are identical; the clamped shapes are ones the official predictor cannot process at all.
+    """
+    official = import_official().utils.transforms.ResizeLongestSide
+
+    class ResizeLongestSideAtLeastOne(official):  # type: ignore[misc, valid-type]
+        @staticmethod
+        def get_preprocess_shape(oldh: int, oldw: int, long_side_length: int) -> tuple[int, int]:
+            h, w = official.get_preprocess_shape(oldh, oldw, long_side_length)
+            return max(1, h), max(1, w)
+
+    return ResizeLongestSideAtLeastOne(img_size)
 
 
 def input_size(original_size: tuple[int, int], img_size: int = 1024) -> tuple[int, int]:

@@ -23,7 +23,7 @@ from .detectors import (
     load_detector,
 )
 from .segment import TextSegmentation, segment_text, weights_note
-from .tiny import save_tiny_random_detector, tiny_random_detector
+from .tiny import load_detector_or_random, save_tiny_random_detector, tiny_random_detector
 
 __all__ = [
     "DEFAULT_DETECTOR",
@@ -35,6 +35,7 @@ __all__ = [
     "TextSegmentation",
     "check_threshold",
     "load_detector",
+    "load_detector_or_random",
     "normalize_caption",
     "save_tiny_random_detector",
     "segment_text",

@@ -78,6 +78,7 @@ class Detections:
         image_size: ``(H, W)`` of the image.
         box_threshold, text_threshold: the thresholds used.
         detector: the detector's name (model id or folder).
+        random_weights: True when the detector's weights are random (:func:`~hqsam_nb.text.tiny_random_detector`).
     """
 
     boxes: np.ndarray
@@ -88,6 +89,7 @@ class Detections:
     box_threshold: float
     text_threshold: float
     detector: str = ""
+    random_weights: bool = False
     dropped: int = field(default=0, compare=False)
     """Boxes dropped because they had no area left inside the image after clipping."""
 
@@ -124,7 +126,23 @@ class Detections:
         return Detections(boxes=self.boxes[idx].reshape(-1, 4), scores=self.scores[idx],
                           labels=tuple(self.labels[i] for i in idx), caption=self.caption,
                           image_size=self.image_size, box_threshold=self.box_threshold,
-                          text_threshold=self.text_threshold, detector=self.detector)
+                          text_threshold=self.text_threshold, detector=self.detector,
+                          random_weights=self.random_weights)
+
+    def above(self, box_threshold: float) -> Detections:
+        """The detections scoring above ``box_threshold``: what ``detect(..., box_threshold=t)`` returns.
+
+        A detector keeps a box when its score exceeds the threshold, and the score does not depend on it: one
+        ``detect`` at ``box_threshold=0`` then ``above(t)`` for several ``t`` equals one ``detect`` per ``t``.
+        """
+        t = check_threshold(box_threshold, "box_threshold")
+        if t < self.box_threshold:
+            raise ValueError(f"these detections were made with box_threshold={self.box_threshold:.2f}: boxes "
+                             f"between {t:.2f} and that are not here; detect again with box_threshold={t:.2f}")
+        kept = self.select(self.scores > t)
+        return Detections(boxes=kept.boxes, scores=kept.scores, labels=kept.labels, caption=self.caption,
+                          image_size=self.image_size, box_threshold=t, text_threshold=self.text_threshold,
+                          detector=self.detector, random_weights=self.random_weights)
 
     def top(self, n: int) -> Detections:
         """The ``n`` best-scoring detections (all of them when there are fewer)."""

@@ -188,7 +188,8 @@ class TextDetector:
         text_threshold = check_threshold(text_threshold, "text_threshold")
         boxes, scores, labels, best = self._run(rgb, caption, box_threshold, text_threshold)
         found = Detections.from_raw(boxes, scores, labels, caption=caption, image_size=rgb.shape[:2],
-                                    box_threshold=box_threshold, text_threshold=text_threshold, detector=self.name)
+                                    box_threshold=box_threshold, text_threshold=text_threshold, detector=self.name,
+                                    random_weights=self.random_weights)
         if found.dropped:
             logger.info("%d box(es) lay outside the image and were dropped", found.dropped)
         if not len(found):

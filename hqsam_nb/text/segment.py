@@ -48,6 +48,33 @@ class TextSegmentation:
     def __getitem__(self, i: int) -> PairPrediction:
         return self.prediction[i]
 
+    def table(self) -> list[dict[str, Any]]:
+        """One row per object: its label and detector score, each model's score and area, and how far SAM's and
+        HQ-SAM's (HQ token) masks agree (mask IoU and boundary IoU between the two; 1.0 = identical)."""
+        from ..metrics.masks import boundary_iou, mask_iou
+
+        sam, hq = self.prediction.sam, self.prediction.hq
+        if sam is None or hq is None:
+            raise ValueError("the table compares SAM and HQ-SAM: segment without only=...")
+        det = self.detections
+        return [{"object": i + 1, "label": det.labels[i], "detector score": float(det.scores[i]),
+                 "SAM score": float(sam.scores[i]), "HQ-SAM score": float(hq.scores[i]),
+                 "SAM px": int(sam.masks[i].sum()), "HQ-SAM px": int(hq.masks[i].sum()),
+                 "IoU(SAM, HQ)": mask_iou(sam.masks[i], hq.masks[i]),
+                 "boundary IoU(SAM, HQ)": boundary_iou(sam.masks[i], hq.masks[i])}
+                for i in range(len(self))]
+
+    def markdown(self) -> str:
+        """:meth:`table` as a Markdown table (HQ-SAM = the HQ token's mask, ``hq``), for a notebook cell."""
+        rows = self.table()
+        if not rows:
+            return f"No object found for {self.detections.caption!r}."
+        head = list(rows[0])
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for row in rows:
+            lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()) + " |")
+        return "\n".join(lines)
+
 
 def weights_note(detector: Any = None, pair: Any = None) -> str:
     """A short line saying which weights are not the real ones (``""`` when all are official)."""

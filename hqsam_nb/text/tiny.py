@@ -16,12 +16,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..models.checkpoints import cache_dir
+from ..models.checkpoints import CheckpointUnavailableError, cache_dir
 from .detectors import RANDOM_MARKER, TextDetector, _quiet_transformers, load_detector
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TINY_WORDS", "build_tiny_vocab", "save_tiny_random_detector", "tiny_random_detector"]
+__all__ = ["TINY_WORDS", "build_tiny_vocab", "load_detector_or_random", "save_tiny_random_detector",
+           "tiny_random_detector"]
 
 #: Words the tiny vocabulary knows (anything else reads as ``[UNK]``): COCO-like names and the package's samples.
 TINY_WORDS: tuple[str, ...] = (
@@ -165,3 +166,21 @@ def tiny_random_detector(*, seed: int = 0, device: str | None = "cpu", family: s
     0.2 M parameters; a detection takes a few tens of milliseconds on a CPU.
     """
     return load_detector(save_tiny_random_detector(seed=seed, family=family), device=device)
+
+
+def load_detector_or_random(name_or_path: str | os.PathLike = "random", *, revision: str | None = None,
+                            device: str | None = None) -> TextDetector:
+    """:func:`~hqsam_nb.text.load_detector`, or the tiny random detector when the weights cannot be had.
+
+    For notebooks, which must run in CI (no network, no weights) as on a laptop with the real detector:
+    ``"random"`` gives :func:`tiny_random_detector` at once; anything else is loaded, and when it is neither
+    cached nor downloadable the one-line reason is logged as a warning and the random detector returned
+    (``detector.random_weights`` says which happened; :func:`~hqsam_nb.show_detector_banner` shows it).
+    """
+    if str(name_or_path) == "random":
+        return tiny_random_detector(device=device)
+    try:
+        return load_detector(name_or_path, revision=revision, device=device)
+    except CheckpointUnavailableError as exc:
+        logger.warning("%s Using the tiny RANDOM detector instead: boxes are noise.", exc)
+        return tiny_random_detector(device=device)

@@ -36,6 +36,7 @@ from .controls import Controls, sample_options
 from .history import Replay, history_to_dict, replay_history
 from .layers import VIEWS, CanvasLayers, legend_html, view_rgba
 from .state import CanvasMapping, EditorUpdate, PromptEditor, PromptState, fit_display
+from .still import Still, StillBox
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ _VIEW_DECODER = {"sam": "sam", "hq": "hq", "fused": "hq"}
 _MAX_LOG = 500
 
 
-class PromptCanvas(W.VBox):
+class PromptCanvas(StillBox):
     """An interactive SAM vs HQ-SAM prompting widget.
 
     Mouse: click = positive point; Shift+click, or a click in negative mode (the toggle or ``n``) = negative
@@ -69,6 +70,10 @@ class PromptCanvas(W.VBox):
     :attr:`errors`. Methods with image-pixel arguments do what the mouse does: :meth:`add_point`,
     :meth:`set_box`, :meth:`undo`, :meth:`redo`, :meth:`clear`. The controls are attributes too
     (``canvas.view``, ``canvas.mode``, ... : see :class:`~hqsam_nb.widgets.controls.Controls`).
+
+    Displayed, the widget leaves a PNG still of its canvas as the next output (updated as it changes), which
+    nbconvert's HTML, nbviewer and GitHub show; where the widget runs, the still is hidden
+    (:mod:`hqsam_nb.widgets.still`). :meth:`picture` gives that still as an array.
 
     Several canvases may share one pair, and notebook cells may use the pair between clicks: each canvas
     decodes on its own image (it sets it on the pair again when needed; the pair's embedding cache makes that
@@ -99,8 +104,11 @@ class PromptCanvas(W.VBox):
         self.controls = Controls(view=view, multimask=multimask)
         for name in Controls.NAMES:  # canvas.view, canvas.mode, ... (notebooks and tests read them)
             setattr(self, name, getattr(self.controls, name))
+        self.still = Still(self.picture, label="PromptCanvas (a still of the interactive widget: run the notebook "
+                           "to click)")
         self._connect()
-        super().__init__(children=self.controls.rows(self.canvas), layout=W.Layout(width="auto"))
+        super().__init__(children=[*self.controls.rows(self.canvas), self.still.hider],
+                         layout=W.Layout(width="auto"))
         self.add_class("hqsam-prompt-canvas")
         if image is None:
             image, source = self._first_sample()
@@ -115,12 +123,12 @@ class PromptCanvas(W.VBox):
         self.canvas.on_mouse_up(g(self._on_mouse_up))
         self.canvas.on_mouse_out(g(self._on_mouse_out))
         self.canvas.on_key_down(g(self._on_key_down))
-        self.canvas.on_client_ready(g(self._redraw_all))
+        self.canvas.on_client_ready(g(self._on_client_ready))
         c = self.controls
         c.mode.observe(g(self._mode_changed), "value")
         c.view.observe(g(lambda ch: self._view_changed()), "value")
         c.multimask.observe(g(lambda ch: self._multimask_changed()), "value")
-        c.candidate.observe(g(lambda ch: self._redraw_masks()), "value")
+        c.candidate.observe(g(lambda ch: (self._redraw_masks(), self.still.refresh())), "value")
         c.undo_button.on_click(g(lambda b: self.undo()))
         c.redo_button.on_click(g(lambda b: self.redo()))
         c.clear_button.on_click(g(lambda b: self.clear()))
@@ -129,6 +137,26 @@ class PromptCanvas(W.VBox):
         c.upload.observe(g(self._on_upload), "value")
         c.export_masks_button.on_click(g(lambda b: self.export_masks()))
         c.export_history_button.on_click(g(lambda b: self.save_history()))
+
+    def _on_client_ready(self) -> None:
+        """A browser shows the canvas (now, or again after a reload): draw everything, hide the still there."""
+        self.still.set_live()
+        self._redraw_all()
+
+    def picture(self) -> np.ndarray | None:
+        """What the canvas shows (image, masks, prompt) as ``uint8`` RGB, with a title bar naming the view and,
+        for weights that are not the official ones, saying so; None before the first image."""
+        from ..drawing.overlays import label_panels
+        from ..text.segment import weights_note
+
+        picture = self.layers.picture()
+        if picture is None:
+            return None
+        view = self.view.value
+        title = f"Widget still: {VIEWS[view]} view" + (" (left SAM, right HQ-SAM)" if view == "side" else "")
+        note = weights_note(pair=self.pair)
+        out = label_panels([picture], [note]) if note else picture
+        return label_panels([out], [title])
 
     # ------------------------------------------------------------------------------------------------
     # extension hooks: one more button or text field
@@ -235,6 +263,7 @@ class PromptCanvas(W.VBox):
                              + (f" (shown at {dw} × {dh})" if (dh, dw) != (h, w) else "")
                              + f" · embedding {encode_ms:.0f} ms")
         self._update_status()
+        self.still.refresh()
 
     def _mode_changed(self, change: dict[str, Any]) -> None:
         self._apply(self.editor.set_negative_mode(change["new"] == "negative"))
@@ -400,6 +429,8 @@ class PromptCanvas(W.VBox):
             self.event_log.append(event)
             del self.event_log[:-_MAX_LOG]
         self._current_event = None
+        if update.prompt:
+            self.still.refresh()
 
     def _update_candidates(self) -> None:
         if not self.multimask.value or self.prediction is None:
@@ -426,10 +457,11 @@ class PromptCanvas(W.VBox):
         self.legend.value = legend_html(self.view.value)
         if mapping == self.editor.mapping:  # same layout: only the mask layer changes
             self._redraw_masks()
-            return
-        self.editor.mapping = mapping
-        self.editor.drag_start = self.editor.drag_end = None
-        self._redraw_all()
+        else:
+            self.editor.mapping = mapping
+            self.editor.drag_start = self.editor.drag_end = None
+            self._redraw_all()
+        self.still.refresh()
 
     def _multimask_changed(self) -> None:
         if self._replaying:
@@ -545,6 +577,7 @@ class PromptCanvas(W.VBox):
         self._redraw_masks()
         self._redraw_prompts()
         self._update_status()
+        self.still.refresh()
         return result
 
     def export_masks(self, name: str | None = None) -> list[Path]:

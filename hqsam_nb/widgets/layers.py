@@ -47,6 +47,7 @@ VIEWS: dict[str, str] = {
 #: The figures' colours: blue SAM, orange HQ-SAM, violet fused (none of them the green / red of the points).
 VIEW_COLORS: dict[str, tuple[int, int, int]] = {"sam": MASK_COLORS[0], "hq": MASK_COLORS[1], "fused": FUSED_COLOR}
 BOX_COLOR = "#ffd400"
+_BOX_RGB = (255, 212, 0)
 
 
 def _rgb(color: tuple[int, int, int]) -> str:
@@ -116,6 +117,10 @@ class CanvasLayers:
         self.image_layer, self.mask_layer, self.prompt_layer = self.canvas[0], self.canvas[1], self.canvas[2]
         self.draw_counts = {"image": 0, "mask": 0, "prompt": 0}
         self.mask_digest: str | None = None
+        # what the layers show, kept for picture(): the tiled image, the mask RGBA, the prompts
+        self._image: np.ndarray | None = None
+        self._masks: np.ndarray | None = None
+        self._prompts: tuple[CanvasMapping, PromptState] | None = None
 
     def fit(self, mapping: CanvasMapping) -> None:
         """Size the canvas for ``mapping`` (1:1 pixels, shrinking with the page when it is narrower)."""
@@ -127,6 +132,7 @@ class CanvasLayers:
     def draw_image(self, image: np.ndarray, mapping: CanvasMapping) -> None:
         """Draw ``image`` (``uint8`` ``H x W x 3``) at the display size, once per panel."""
         small = _resize_image(image, mapping.display_size)
+        self._image = np.concatenate([small] * mapping.panels, axis=1) if mapping.panels > 1 else small
         with held_canvas():
             self.image_layer.clear()
             for p in range(mapping.panels):
@@ -140,12 +146,14 @@ class CanvasLayers:
             if rgba is not None:
                 self.mask_layer.put_image_data(rgba, 0, 0)
         self.mask_digest = None if rgba is None else _digest(rgba)
+        self._masks = rgba
         self.draw_counts["mask"] += 1
 
     def draw_prompts(self, mapping: CanvasMapping, state: PromptState,
                      drag_box: tuple[float, float, float, float] | None = None) -> None:
         """Draw the prompt's points and box (image pixels) and the box being dragged (dashed) in each panel."""
         layer = self.prompt_layer
+        self._prompts = (mapping, state)
         with held_canvas():
             layer.clear()
             for panel in range(mapping.panels):
@@ -170,6 +178,28 @@ class CanvasLayers:
                     layer.fill_style = _rgb(VIEW_COLORS["sam" if panel == 0 else "hq"])
                     layer.fill_text(name, x, 20)
         self.draw_counts["prompt"] += 1
+
+    def picture(self) -> np.ndarray | None:
+        """What the canvas shows, as ``uint8`` RGB ``h x w x 3`` at canvas size (image, masks, prompt), made in
+        numpy (the browser's pixels never come back to the kernel); None before the first image."""
+        from ..drawing.overlays import composite, draw_box, draw_points
+
+        if self._image is None:
+            return None
+        out = self._image
+        if self._masks is not None and self._masks.shape[:2] == out.shape[:2]:
+            out = composite(out, self._masks)
+        if self._prompts is not None:
+            mapping, state = self._prompts
+            for panel in range(mapping.panels):
+                if state.box is not None:
+                    x0, y0 = mapping.to_canvas(state.box[0], state.box[1], panel)
+                    x1, y1 = mapping.to_canvas(state.box[2], state.box[3], panel)
+                    out = draw_box(out, (x0, y0, x1, y1), color=_BOX_RGB, thickness=2)
+                if state.points:
+                    pts = [mapping.to_canvas(x, y, panel) for x, y in state.points]
+                    out = draw_points(out, pts, state.labels, radius=5)
+        return out
 
     def _draw_point(self, cx: float, cy: float, label: int) -> None:
         """A filled disc with a white ring and a white + (positive) or - (negative)."""

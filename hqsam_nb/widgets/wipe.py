@@ -59,6 +59,9 @@ def wipe_widget(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *,
         colors: mask colours of the left and right masks.
         max_size: the longer side of the displayed image in pixels (larger images are shrunk for display).
 
+    Displayed, it also leaves a PNG still of the picture as the next output, for nbconvert's HTML, nbviewer and
+    GitHub (hidden where the widget runs; see :mod:`hqsam_nb.widgets.still`).
+
     Returns:
         An ``ipywidgets.VBox`` (label, slider, image). ``widget.slider`` and ``widget.image`` give its parts,
         ``widget.render(position)`` the ``uint8`` picture shown at a cut.
@@ -87,10 +90,18 @@ def wipe_widget(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *,
     caption = widgets.HTML(f"<b>&#9664; {labels[0]}</b> (left of the line) | <b>{labels[1]} &#9654;</b> "
                            "(right of the line)")
 
+    from .still import Still, StillBox
+
+    still = Still(lambda: render(float(slider.value)),
+                  label="wipe slider (a still: run the notebook to move the slider)")
+    still.set_live()  # the live view shows the same picture (it is in the widget state): hide the still there
+
     def on_change(change: dict[str, Any]) -> None:
         view.value = encode_png(render(float(change["new"])))
+        still.refresh()
 
     slider.observe(on_change, names="value")
-    box = widgets.VBox([caption, slider, view])
+    box = StillBox([caption, slider, view, still.hider])
+    box.still = still
     box.slider, box.image, box.render = slider, view, render  # handles for tests and users
     return box
