@@ -27,8 +27,8 @@ def test_everything_button_draws_the_views_masks_with_progress(canvas, tiny_pair
     action.button.click()
     assert not canvas.errors, canvas.errors
     assert steps[-2:] == [1, 2] and action.progress.max == 2  # one step per chunk of 2 points
-    assert action.result.branches == ("sam", "hq")
-    assert "segment everything (side view)" in canvas.status.value and "NOT the official" in canvas.status.value
+    assert action.result.branches == ("sam", "hq") and action.result.weights_note
+    assert "segment everything (side view)" in canvas.status.value and action.result.weights_note in canvas.status.value
     assert canvas.layers.mask_digest is not None
     # the same masks as the generator run directly, with the thresholds for these (non-official) weights
     params = {"points_per_side": 2, "points_per_batch": 2, **suggested_thresholds(tiny_pair)}
