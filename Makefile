@@ -18,8 +18,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
+# JupyterLab on localhost only, token authentication on (JupyterLab's default: the URL it prints carries the
+# token). As root (a fresh cloud VM or container) Jupyter refuses to start without --allow-root: pass it only
+# then, and say so. LAB_FLAGS adds options, e.g. make lab LAB_FLAGS="--no-browser --port=8890".
+LAB_FLAGS ?=
 lab: install
-	$(BIN)/jupyter lab notebooks/
+	@if [ "$$(id -u)" = 0 ]; then \
+	  echo "make lab: running as root, so JupyterLab gets --allow-root (still localhost only, token on)"; \
+	  allow_root=--allow-root; else allow_root=; fi; \
+	exec $(BIN)/jupyter lab $$allow_root --ServerApp.ip=127.0.0.1 $(LAB_FLAGS) notebooks/
 
 # The interactive notebook as a web app, on localhost only (Voila's default), no public link.
 app: install

@@ -17,8 +17,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
-import resource
 import subprocess
 import sys
 import warnings
@@ -87,16 +87,27 @@ def speed(model: str, device: str, k: int, reps: int) -> None:
     print("\nchunk size: " + ", ".join(f"{name.split('=')[1]}: {ms:.0f} ms" for name, ms in per.items()))
 
 
+def _reset_peak_rss() -> None:
+    """Linux: reset this process's peak RSS (VmHWM) to its current RSS (``clear_refs`` 5, Linux >= 4.0)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
 def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def memory_child(model: str, device: str, k: int) -> None:
-    """In a fresh process: peak RSS after set_image, then after predict_batch of K boxes (MiB), as JSON."""
+    """In a fresh process: RSS before, and peak RSS during, predict_batch of K boxes (MiB), as JSON."""
     pair, _ = _setup(model, device)
     pair.predict_batch(boxes=_boxes(8))  # warm up the allocator on a small batch
+    gc.collect()
+    _reset_peak_rss()
     before = _peak_rss_mib()
-    torch.cuda.reset_peak_memory_stats() if device == "cuda" else None
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     out = pair.predict_batch(boxes=_boxes(k))
     after = _peak_rss_mib()
     outputs = sum(getattr(out, b).masks.nbytes + getattr(out, b).logits.nbytes + getattr(out, b).scores.nbytes

@@ -37,6 +37,8 @@ from .automatic import (
 )
 from .drawing.figures import boundary_zoom_figure, compare_figure, difference_figure, gallery_figure
 from .drawing.overlays import (
+    BOX_COLOR,
+    BRANCH_COLORS,
     DIFF_COLORS,
     MASK_COLORS,
     composite,
@@ -52,6 +54,7 @@ from .evaluation.engines import ModelSpec, RayEngine
 from .evaluation.speed import measure_speed, model_size
 from .io.exports import (
     MaskRecord,
+    gif_html,
     load_coco_json,
     load_mask_png,
     load_polygons_json,
@@ -95,7 +98,14 @@ from .models.loading import (
     random_state_dict,
     save_random_checkpoint,
 )
-from .notebook import show_detector_banner, show_environment, show_weights_banner, weights_banner_html
+from .notebook import (
+    show_detector_banner,
+    show_environment,
+    show_weights_banner,
+    stamp_figure,
+    weights_banner_html,
+    weights_warning,
+)
 from .pair import (
     BRANCH_KEYS,
     BRANCHES,
@@ -142,6 +152,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BOX_COLOR",
+    "BRANCH_COLORS",
     "make_prompt_batch",
     "PromptBatch",
     "PairBatchPrediction",
@@ -202,6 +214,7 @@ __all__ = [
     "everything_figure",
     "fetch_checkpoint",
     "gallery_figure",
+    "gif_html",
     "history_to_dict",
     "image_mask_folder",
     "image_sha256",
@@ -251,12 +264,14 @@ __all__ = [
     "show_environment",
     "show_weights_banner",
     "stage_costs",
+    "stamp_figure",
     "synthetic_benchmark",
     "synthetic_coco",
     "thin_structure_scene",
     "tiny_random_detector",
     "verify_file",
     "weights_banner_html",
+    "weights_warning",
     "wipe_widget",
     "DavisDataset",
     "open_davis",

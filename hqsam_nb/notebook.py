@@ -1,4 +1,5 @@
-"""Small things every notebook does the same way: the setup printout and the weights banner.
+"""Small things every notebook does the same way: the setup printout, the weights banner, and the stamp that
+every figure, frame and export made with random (or unofficial) weights carries.
 
 Notebooks import these; they never define helpers of their own.
 """
@@ -12,8 +13,17 @@ from typing import Any
 
 from .models.loading import WeightsInfo
 
-__all__ = ["detector_banner_html", "environment_summary", "show_detector_banner", "show_environment",
-           "show_weights_banner", "weights_banner_html"]
+__all__ = [
+    "detector_banner_html",
+    "environment_summary",
+    "show_detector_banner",
+    "show_environment",
+    "show_weights_banner",
+    "stamp_figure",
+    "weights_banner_html",
+    "weights_info",
+    "weights_warning",
+]
 
 
 def environment_summary(device: Any = None) -> dict[str, str]:
@@ -44,20 +54,75 @@ def show_environment(device: Any = None) -> dict[str, str]:
     return summary
 
 
+def weights_info(weights: Any) -> WeightsInfo | None:
+    """The :class:`~hqsam_nb.WeightsInfo` of ``weights``: a ``WeightsInfo``, a pair (``.info``), an official
+    predictor loaded by :func:`~hqsam_nb.load_predictor` (``.weights_info``), or None (unknown)."""
+    if weights is None or isinstance(weights, WeightsInfo):
+        return weights
+    for attr in ("info", "weights_info"):
+        found = getattr(weights, attr, None)
+        if isinstance(found, WeightsInfo):
+            return found
+    raise TypeError(f"expected a WeightsInfo, a pair predictor or None, got {type(weights).__name__}")
+
+
+def weights_warning(weights: Any) -> str | None:
+    """The stamp for things made with ``weights``: None for official weights (or None given), else one line.
+
+    ``"RANDOM WEIGHTS - masks and numbers are meaningless"`` for random / synthetic weights,
+    ``"NOT THE OFFICIAL WEIGHTS"`` for another checkpoint file.
+    """
+    info = weights_info(weights)
+    if info is None or (info.weights == "pretrained" and info.official):
+        return None
+    if info.weights == "random":
+        return "RANDOM WEIGHTS - masks and numbers are meaningless"
+    return "NOT THE OFFICIAL WEIGHTS - results may differ from the paper's"
+
+
+def stamp_figure(fig: Any, weights: Any) -> Any:
+    """Write :func:`weights_warning` across the top of a matplotlib figure, in red, when there is one.
+
+    Every figure of this package whose content depends on the weights calls this (``weights=`` argument),
+    so a figure made with random weights cannot be mistaken for a result, on screen or saved.
+
+    Returns:
+        ``fig`` (stamped in place), so that ``return stamp_figure(fig, weights)`` ends a figure function.
+    """
+    text = weights_warning(weights)
+    if text is not None:
+        # sized with the figure, so that it reads the same once a wide figure is scaled to the page
+        size = max(12.0, 1.1 * float(fig.get_figwidth()))
+        # room for it above everything: the layout engine reserves the suptitle's height, so the suptitle
+        # (the figure's own, if it has one) starts with empty lines the stamp then sits in
+        old = fig._suptitle.get_text() if fig._suptitle is not None else ""
+        title_size = fig._suptitle.get_fontsize() if old else size
+        blank = "\n" * max(1, round(1.5 * size / title_size))
+        fig.suptitle(blank + old if old else blank, fontsize=title_size)
+        fig.text(0.5, 0.998, text, ha="center", va="top", fontsize=size, fontweight="bold", color="white",
+                 bbox={"boxstyle": "square,pad=0.3", "facecolor": "#c00000", "edgecolor": "none"}, zorder=10)
+        fig._hqsam_nb_stamp = text
+    return fig
+
+
 def weights_banner_html(info: WeightsInfo | Any) -> str:
-    """An HTML banner: green for official weights, a loud orange warning otherwise.
+    """An HTML banner: green for official weights, a loud red warning for random ones, orange otherwise.
 
     Args:
         info: a :class:`~hqsam_nb.WeightsInfo`, or anything with an ``.info`` attribute holding one (a pair).
     """
-    info = getattr(info, "info", info)
-    if not isinstance(info, WeightsInfo):
-        raise TypeError(f"expected a WeightsInfo or a pair predictor, got {type(info).__name__}")
-    ok = info.weights == "pretrained" and info.official
-    colour, title = ("#1b7f3b", "Official weights") if ok else ("#c2410c", "Not the official weights")
+    info = weights_info(info)
+    if info is None:
+        raise TypeError("expected a WeightsInfo or a pair predictor, got None")
+    if info.weights == "random":
+        colour, title = "#b91c1c", "RANDOM / synthetic weights: every mask, score and accuracy below is noise."
+    elif info.official:
+        colour, title = "#1b7f3b", "Official weights."
+    else:
+        colour, title = "#c2410c", "Not the official weights."
     return (
         f'<div style="border-left:6px solid {colour};background:{colour}14;padding:8px 12px;margin:4px 0">'
-        f"<b>{title}.</b> {html.escape(info.describe())}</div>"
+        f"<b>{html.escape(title)}</b> {html.escape(info.describe())}</div>"
     )
 
 
@@ -92,6 +157,6 @@ def show_weights_banner(info: WeightsInfo | Any) -> None:
     """Display :func:`weights_banner_html` in the notebook and log it (so it shows in plain runs too)."""
     from IPython.display import HTML, display
 
-    info = getattr(info, "info", info)
+    info = weights_info(info)
     display(HTML(weights_banner_html(info)))
     logging.getLogger(__name__).info(info.describe() if isinstance(info, WeightsInfo) else str(info))

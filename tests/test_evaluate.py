@@ -142,10 +142,11 @@ def test_summaries_and_reports(tmp_path: Path) -> None:
     expected = 100 * np.mean([r["results"][0]["biou"]["sam"] for r in records[:5]])
     assert table[0]["sam"]["mBIoU"] == pytest.approx(expected)
     wins, losses = biggest_changes(records, setting="10", k=2)
-    deltas = {r["image"]: r["results"][4]["biou"]["fused"] - r["results"][4]["biou"]["sam"]
+    deltas = {r["image"]: r["results"][4]["biou"]["hq"] - r["results"][4]["biou"]["sam"]
               for r in records[:5]}
-    assert [w[0] for w in wins] == sorted(deltas, key=deltas.get, reverse=True)[:2]
-    assert [lo[0] for lo in losses] == sorted(deltas, key=deltas.get)[:2]
+    assert [w[0] for w in wins] == [n for n in sorted(deltas, key=deltas.get, reverse=True) if deltas[n] > 0][:2]
+    assert [lo[0] for lo in losses] == [n for n in sorted(deltas, key=deltas.get) if deltas[n] < 0][:2]
+    assert all(d > 0 for _, d in wins) and all(d < 0 for _, d in losses)  # a "loss" is where HQ-SAM is worse
     config = EvalConfig(prompt="points")
     write_reports(tmp_path, records, config, {"dataset": "fake", "title": "fake"}, plots=True)
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -164,7 +165,7 @@ def test_cli(tmp_path: Path, monkeypatch, caplog) -> None:
             "-q", "--no-plots"]
     assert main(args) == 0
     assert (out / "per_image.csv").exists() and (out / "summary.json").exists()
-    assert "HQ-SAM mBIoU" in caplog.text
+    assert "HQ-SAM (HQ token) mBIoU" in caplog.text and "HQ-SAM (fused) mBIoU" in caplog.text
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -39,12 +39,12 @@ def test_compare_figure_panels_and_scores() -> None:
     image, pred = make_image(64, 96, 0), fake_prediction()
     fig = compare_figure(image, pred, title="demo")
     assert len(fig.axes) == 3
-    assert titles(fig) == ["image + prompt", "SAM  score 0.81", "HQ-SAM  score 0.93"]
+    assert titles(fig) == ["image + prompt", "SAM\npredicted IoU 0.81", "HQ-SAM (HQ token)\npredicted IoU 0.93"]
     assert fig._suptitle.get_text() == "demo"
     # the prompt is drawn on every panel: 1 box patch and one star marker each
     assert all(len(ax.patches) == 1 and len(ax.collections) == 1 for ax in fig.axes)
     fig4 = compare_figure(image, pred, fused=True, show_prompts=False)
-    assert len(fig4.axes) == 4 and titles(fig4)[3].startswith("fused")
+    assert len(fig4.axes) == 4 and titles(fig4)[3].startswith("HQ-SAM (fused)")
     assert all(not ax.patches for ax in fig4.axes)
 
 
@@ -54,7 +54,8 @@ def test_difference_figure_legend_counts_and_iou() -> None:
     ax = fig.axes[0]
     counts = difference_counts(pred.sam.mask, pred.hq.mask)
     assert counts == {"hq_only": 10, "sam_only": 200, "both": 1800}
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert ax.get_legend() is None  # the legend sits under the image, not on it
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == [f"{DIFF_LABELS[k]} ({counts[k]:,} px)" for k in ("hq_only", "sam_only", "both")]
     assert f"IoU {mask_iou(pred.sam.mask, pred.hq.mask):.3f}" in ax.get_title()
     assert mask_iou(pred.sam.mask, pred.hq.mask) == pytest.approx(1800 / 2010)
@@ -79,8 +80,8 @@ def test_gallery_figure_shape() -> None:
     pred = fake_prediction()
     items = [("a", make_image(64, 96, 3), pred), ("b", make_image(64, 96, 4), pred)]
     fig = gallery_figure(items)
-    assert len(fig.axes) == 8 and fig.axes[0].get_title() == "a"
-    assert len(gallery_figure(items, fused=True).axes) == 10
+    assert len(fig.axes) == 6 and fig.axes[0].texts[0].get_text() == "a"
+    assert len(gallery_figure(items, fused=True).axes) == 8
     with pytest.raises(ValueError, match="empty"):
         gallery_figure([])
 
@@ -92,7 +93,7 @@ def test_figures_with_a_real_pair_prediction(tiny_pair, tmp_path) -> None:
     tiny_pair.set_image(image)
     pred = tiny_pair.predict(points=[[60, 40]], labels=[1], box=[20, 10, 110, 90])
     fig = compare_figure(image, pred, fused=True)
-    assert titles(fig)[1] == f"SAM  score {pred.sam.score:.2f}"
+    assert titles(fig)[1] == f"SAM\npredicted IoU {pred.sam.score:.2f}"
     path = save_figure(tmp_path / "cmp.png", fig)
     from PIL import Image
 
@@ -105,3 +106,34 @@ def test_figures_render_as_png_in_notebooks_without_pyplot() -> None:
     fig = compare_figure(make_image(64, 96, 6), fake_prediction())
     png = fig._repr_png_()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_boundary_zoom_stays_inside_the_prompt_box() -> None:
+    image = make_image(96, 128, 7)
+    sam = np.zeros((96, 128), bool)
+    sam[20:60, 20:60] = True
+    hq = sam.copy()
+    hq[24:56, 36:40] = False           # small disagreement inside the box
+    hq[70:96, 90:128] = True           # large disagreement outside it
+    prompt = make_prompt(box=[16, 16, 64, 64], image_size=(96, 128))
+    anywhere = disagreement_boxes(sam, hq, n=1, size=24)
+    assert anywhere[0][0] >= 80         # unconstrained: the noise outside the box wins
+    fig = boundary_zoom_figure(image, sam, hq, n=1, size=24, prompt=prompt)
+    title = fig.axes[0].get_title()
+    x0, x1 = (int(v) for v in title.split("x ")[1].split(",")[0].split("-"))
+    assert x0 >= 16 - 24 and x1 <= 64 + 24  # the zoom looks where the prompt asked
+
+
+def test_random_weights_stamp_figures() -> None:
+    from hqsam_nb.models.loading import WeightsInfo
+
+    image, pred = make_image(64, 96, 8), fake_prediction()
+    random = WeightsInfo("vit_tiny", True, "random", None, False)
+    official = WeightsInfo("vit_tiny", True, "pretrained", None, True)
+    for make in (lambda w: compare_figure(image, pred, weights=w),
+                 lambda w: difference_figure(image, pred.sam.mask, pred.hq.mask, weights=w),
+                 lambda w: boundary_zoom_figure(image, pred.sam.mask, pred.hq.mask, weights=w),
+                 lambda w: gallery_figure([("a", image, pred)], weights=w)):
+        stamped = [t.get_text() for t in make(random).texts]
+        assert any("RANDOM WEIGHTS" in t for t in stamped), stamped
+        assert not any("WEIGHTS" in t for t in (x.get_text() for x in make(official).texts))

@@ -177,6 +177,25 @@ def test_first_import_and_load_are_silent(checkpoint_dir: Path) -> None:
     assert done.stdout == "" and done.stderr == ""
 
 
+def test_a_synthetic_checkpoint_loads_as_random_weights(tmp_path) -> None:
+    """save_random_checkpoint leaves a marker beside the file, so banners and stamps say "random", not only
+    "not official", when it is loaded later (CI's notebooks run on such a file)."""
+    from hqsam_nb import load_model, save_random_checkpoint
+    from hqsam_nb.models.loading import synthetic_marker
+    from hqsam_nb.notebook import weights_banner_html, weights_warning
+
+    path = save_random_checkpoint(tmp_path / "sam_hq_vit_tiny.pth", "vit_tiny", seed=3)
+    assert synthetic_marker(path).exists()
+    _, info = load_model("vit_tiny", checkpoint=path, device="cpu")
+    assert info.weights == "random" and info.path == path and info.official is False
+    assert "RANDOM" in info.describe() and "synthetic checkpoint" in info.describe()
+    assert weights_warning(info).startswith("RANDOM WEIGHTS")
+    assert "RANDOM / synthetic weights" in weights_banner_html(info)
+    synthetic_marker(path).unlink()
+    _, plain = load_model("vit_tiny", checkpoint=path, device="cpu")
+    assert plain.weights == "pretrained" and weights_warning(plain).startswith("NOT THE OFFICIAL")
+
+
 @pytest.mark.parametrize("content", [b"README\n=====\nthe weights are on the shared drive\n", b"hello",
                                      b"model: vit_b\n", "checkpoint \u00e9t\u00e9\n".encode()])
 def test_text_file_as_checkpoint_is_explained(tmp_path: Path, content: bytes) -> None:

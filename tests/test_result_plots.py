@@ -45,5 +45,9 @@ def test_gallery_and_curves(tiny_pair, tmp_path) -> None:
              for s in ("1", "3", "5", "5+5neg", "10", "10+5neg")]
     fig = plot_point_curves({"COIFT": table, "synthetic": table})
     assert len(fig.axes) == 2
+    assert all(ax.get_ylim() == (0, 100) for ax in fig.axes)  # no zoom onto the data
+    assert all(ax.get_legend() is None for ax in fig.axes) and fig.legends  # the legend beside, not on, curves
+    # the paper's HQ-SAM curve is labelled with the branch the paper measured (the HQ token)
+    assert "HQ-SAM (HQ token) (paper)" in [t.get_text() for t in fig.legends[0].get_texts()]
     # The paper's COIFT curves are drawn beside ours; the synthetic panel has none.
     assert len(fig.axes[0].lines) == 5 and len(fig.axes[1].lines) == 3

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import statistics
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -14,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from ..evaluation.speed import time_call
 from ..io.images import ImageLike, as_rgb_uint8
 from ..models.loading import HQ_PARAM_PREFIXES
 from ..pair.prompts import make_prompt
@@ -48,11 +47,6 @@ class StageCost:
     ms: float | None
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def stage_costs(model: Sam, image: ImageLike, points: Any = None, labels: Any = None, box: Any = None, *,
                 repeats: int = 3, warmup: int = 1) -> tuple[StageCost, ...]:
     """FLOPs and wall time of each stage, on the official modules called as ``Sam.forward`` calls them.
@@ -64,7 +58,8 @@ def stage_costs(model: Sam, image: ImageLike, points: Any = None, labels: Any = 
 
     Args:
         model: an HQ-SAM ``Sam``; image and prompt as in :func:`record_forward`.
-        repeats: timed runs per stage (the median is reported); warmup: untimed runs first.
+        repeats: timed runs per stage (the median is reported); warmup: untimed runs first. Timed by
+            :func:`hqsam_nb.evaluation.speed.time_call`, the same method as notebook 04's speed table.
     """
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -118,18 +113,8 @@ def stage_costs(model: Sam, image: ImageLike, points: Any = None, labels: Any = 
                         per_module[leaf] = int(sum(counts.values()))
         times: dict[str, float | None] = {name: None for name, _ in stages}
         if not is_meta:
-            for _ in range(warmup):
-                for _, fn in stages:
-                    fn()
-            samples: dict[str, list[float]] = {name: [] for name, _ in stages}
-            for _ in range(repeats):
-                for name, fn in stages:
-                    _sync(dev)
-                    t0 = time.perf_counter()
-                    fn()
-                    _sync(dev)
-                    samples[name].append((time.perf_counter() - t0) * 1e3)
-            times = {name: statistics.median(v) for name, v in samples.items()}
+            # the package's one timing method (as notebook 04's speed table): warm-up, then the median
+            times = {name: time_call(fn, dev, repeats=repeats, warmup=warmup).median_ms for name, fn in stages}
     rows = [StageCost(name, flops[name], times[name]) for name, _ in stages]
     hq_ms = times["HQ-SAM mask decoder"]
     sam_ms = times["SAM mask decoder"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -69,43 +69,57 @@ def _valid_grid(record: ForwardRecord, side: int) -> tuple[int, int]:
     return (max(1, record.input_size[0] * side // 1024), max(1, record.input_size[1] * side // 1024))
 
 
-def plot_features(record: ForwardRecord, names: Sequence[str] = FEATURE_NAMES) -> Figure:
-    """PCA-to-RGB pictures of the recorded features (cropped to the image, padding removed)."""
+def plot_features(record: ForwardRecord, names: Sequence[str] = FEATURE_NAMES, *, weights: Any = None) -> Figure:
+    """PCA-to-RGB pictures of the recorded features (cropped to the image, padding removed).
+
+    ``weights``: the pair (or its ``WeightsInfo``) the record came from; random weights stamp the figure so.
+    """
     from ..drawing.figures import new_figure
+    from ..notebook import stamp_figure
 
     if not record.features:
         raise RuntimeError("no features were recorded (a meta-device model records shapes only)")
-    fig = new_figure((3.2 * len(names), 3.4))
-    axes = fig.subplots(1, len(names), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
+    ncols = min(3, len(names))
+    nrows = -(-len(names) // ncols)
+    h, w = record.original_size
+    fig = new_figure((4.6 * ncols, (4.6 * h / w + 0.8) * nrows + 0.6))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[len(names):]:
+        fig.delaxes(ax)
+    for ax, name in zip(axes, names, strict=False):
         feat = record.features[name]
         vh, vw = _valid_grid(record, feat.shape[-1])
         ax.imshow(pca_rgb(feat, valid=(vh, vw))[:vh, :vw])
-        ax.set_title(f"{name}\n{' x '.join(map(str, feat.shape))}", fontsize=9)
+        ax.set_title(f"{name}\n{' x '.join(map(str, feat.shape))}", fontsize=12)
         ax.axis("off")
-    return fig
+    return stamp_figure(fig, weights)
 
 
-def plot_token_story(record: ForwardRecord, image: ImageLike) -> Figure:
+def plot_token_story(record: ForwardRecord, image: ImageLike, *, weights: Any = None) -> Figure:
     """The token story in eight panels, cropped to the image (padding removed), on the model's own grids.
 
     Top row: the image and prompt; SAM's token-0 mask, the HQ token's mask and their sum (the paper's default
     output), each as logits > 0 on the 256 x 256 grid. Bottom row: the HQ token's logits (what it adds to
     SAM's), and the final token-to-image attention (mean over heads, 64 x 64 grid) of SAM's token 0, of the HQ
-    token, and their difference.
+    token, and their difference. Masks take the branch colours (:mod:`hqsam_nb.pair.branches`); prompts the
+    colours of every other figure. ``weights``: the pair the record came from; random weights stamp the figure.
     """
     from matplotlib.patches import Rectangle
 
     from ..drawing.figures import new_figure
+    from ..drawing.overlays import BOX_COLOR, NEGATIVE_COLOR, POSITIVE_COLOR
+    from ..notebook import stamp_figure
+    from ..pair.branches import BRANCHES
 
     if record.token_logits is None:
         raise RuntimeError("no token masks were recorded (a meta-device model records shapes only)")
     rgb = as_rgb_uint8(image)
     hq = record.hq_token_index - 1  # token_logits has no IoU token
     vh, vw = _valid_grid(record, record.token_logits.shape[-1])
-    panels = [("SAM token 0", record.token_logits[0]), ("HQ token", record.token_logits[hq]),
-              ("SAM + HQ (fused)", record.token_logits[0] + record.token_logits[hq])]
-    fig = new_figure((13, 6.4))
+    panels = [("SAM token 0", record.token_logits[0], BRANCHES["sam"].color),
+              ("HQ token", record.token_logits[hq], BRANCHES["hq"].color),
+              ("SAM + HQ (fused)", record.token_logits[0] + record.token_logits[hq], BRANCHES["fused"].color)]
+    fig = new_figure((16, 2 * (4 * vh / vw + 0.9) + 0.8))
     axes = fig.subplots(2, 4)
     resized = torch.nn.functional.interpolate(torch.as_tensor(rgb).permute(2, 0, 1)[None].float(),
                                               size=(vh, vw), mode="bilinear", align_corners=False)
@@ -114,40 +128,40 @@ def plot_token_story(record: ForwardRecord, image: ImageLike) -> Figure:
     p = record.prompt
     scale = (vw / record.original_size[1], vh / record.original_size[0])
     if p.points is not None:
-        colours = np.where(p.labels == 1, "lime", "red")
-        axes[0, 0].scatter(p.points[:, 0] * scale[0], p.points[:, 1] * scale[1], c=colours, s=40,
-                           edgecolors="k")
+        colours = [np.array(POSITIVE_COLOR if lab == 1 else NEGATIVE_COLOR) / 255 for lab in p.labels]
+        axes[0, 0].scatter(p.points[:, 0] * scale[0], p.points[:, 1] * scale[1], c=colours, s=160, marker="*",
+                           edgecolors="white")
     if p.box is not None:
         x0, y0, x1, y1 = p.box * np.array([*scale, *scale])
-        axes[0, 0].add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="yellow", lw=2))
-    axes[0, 0].set_title("image + prompt", fontsize=9)
-    overlay_colour = np.array([0.0, 0.8, 1.0])
-    for ax, (title, logits) in zip(axes[0, 1:], panels, strict=True):
+        axes[0, 0].add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec=np.array(BOX_COLOR) / 255,
+                                       lw=2.5))
+    axes[0, 0].set_title("image + prompt", fontsize=12)
+    for ax, (title, logits, colour) in zip(axes[0, 1:], panels, strict=True):
         inside = logits[:vh, :vw] > 0
         overlay = np.zeros((vh, vw, 4))
-        overlay[..., :3] = overlay_colour
+        overlay[..., :3] = np.array(colour) / 255
         overlay[..., 3] = inside * 0.6
         ax.imshow(small)
         ax.imshow(overlay)
-        ax.set_title(f"{title}: {inside.mean() * 100:.1f}% of pixels", fontsize=9)
+        ax.set_title(f"{title}\n{inside.mean() * 100:.1f}% of pixels", fontsize=12)
     correction = record.token_logits[hq][:vh, :vw]
     lim_logits = float(np.abs(correction).max()) or 1.0
     axes[1, 0].imshow(correction, cmap="coolwarm", vmin=-lim_logits, vmax=lim_logits)
-    axes[1, 0].set_title("HQ token logits = the correction\nadded to SAM's (red +, blue -)", fontsize=9)
+    axes[1, 0].set_title("HQ token logits = the correction\nadded to SAM's (red +, blue -)", fontsize=12)
     ah, aw = _valid_grid(record, 64)
     sam_att, hq_att = record.attention_map("sam_0")[:ah, :aw], record.attention_map("hq")[:ah, :aw]
     top = max(sam_att.max(), hq_att.max())
     att_panels = (("attention: SAM token 0", sam_att), ("attention: HQ token", hq_att))
     for ax, (title, att) in zip(axes[1, 1:3], att_panels, strict=True):
         ax.imshow(att, cmap="magma", vmin=0, vmax=top)
-        ax.set_title(f"{title} (final layer)", fontsize=9)
+        ax.set_title(f"{title}\n(final layer)", fontsize=12)
     diff = hq_att - sam_att
     lim = float(np.abs(diff).max()) or 1.0
     axes[1, 3].imshow(diff, cmap="coolwarm", vmin=-lim, vmax=lim)
-    axes[1, 3].set_title("HQ - SAM attention (red: HQ looks more)", fontsize=9)
+    axes[1, 3].set_title("HQ - SAM attention\n(red: HQ looks more)", fontsize=12)
     for ax in axes.ravel():
         ax.axis("off")
-    return fig
+    return stamp_figure(fig, weights)
 
 
 def plot_framework() -> Figure:

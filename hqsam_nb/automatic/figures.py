@@ -24,13 +24,13 @@ from ..drawing.overlays import (
     segments_rgba,
 )
 from ..pair.branches import branch
-from .generator import EverythingResult, record_mask
+from .generator import EverythingResult, PairMaskGenerator, record_mask
 from .matching import MaskMatching, match_branches
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["RANDOM_WEIGHTS_NOTE", "branch_colors", "changed_objects_figure", "everything_figure"]
+__all__ = ["RANDOM_WEIGHTS_NOTE", "branch_colors", "changed_objects_figure", "everything_figure", "grid_figure"]
 
 #: Added to the weights' description on every figure made without the official weights.
 RANDOM_WEIGHTS_NOTE = "random weights make random masks"
@@ -110,12 +110,52 @@ def everything_figure(image: np.ndarray, result: EverythingResult, branches: Ite
     return fig
 
 
+def grid_figure(image: np.ndarray, generator: PairMaskGenerator, *, panel_size: float = 4.2) -> Figure:
+    """Where the generator prompts: one panel per crop layer, with that layer's crops (rectangles) and every
+    crop's grid points (dots), in original-image pixels, exactly as ``generate`` will use them.
+
+    Args:
+        image: ``uint8`` ``H x W x 3``. generator: a :class:`~hqsam_nb.automatic.generator.PairMaskGenerator`.
+
+    Returns:
+        The figure; panel titles give the layer, its number of crops and of points.
+    """
+    from matplotlib.patches import Rectangle
+
+    image = _check_image(image)
+    h, w = image.shape[:2]
+    boxes, layers = generator.crop_boxes((h, w))
+    grids = generator.point_grids
+    n_layers = max(layers) + 1
+    fig = new_figure((panel_size * n_layers, panel_size * h / w + 0.5))
+    axes = np.atleast_1d(fig.subplots(1, n_layers))
+    for layer, ax in enumerate(axes):
+        crops = [b for b, lay in zip(boxes, layers, strict=True) if lay == layer]
+        n_points = len(grids[layer]) * len(crops)
+        _image_axes(ax, image, f"layer {layer}: {len(crops)} crop(s), {n_points} points")
+        for i, (x0, y0, x1, y1) in enumerate(crops):
+            color = random_colors(len(crops), seed=layer + 1)[i] / 255
+            pts = grids[layer] * np.array([x1 - x0, y1 - y0]) + np.array([x0, y0])
+            ax.scatter(pts[:, 0], pts[:, 1], s=10, color=color, edgecolor="black", linewidth=0.4, zorder=3)
+            if layer:
+                ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=color,
+                                       linewidth=2, linestyle=("-", "--")[i % 2]))
+    fig.suptitle(f"points_per_side {generator.params['points_per_side']}, crop_n_layers "
+                 f"{generator.params['crop_n_layers']}: {sum(len(grids[lay]) for lay in layers)} prompts in all",
+                 fontsize=11)
+    return fig
+
+
 def _suptitle(fig: Figure, title: str | None, result: EverythingResult) -> None:
     lines = [title] if title else []
     if result.weights_note:
         lines.append(f"{result.weights_note} ({RANDOM_WEIGHTS_NOTE})")
     if lines:
-        fig.suptitle("\n".join(lines), fontsize=10, color="#b00020" if result.weights_note else "black")
+        import textwrap
+
+        width = max(30, int(fig.get_figwidth() * 13))  # characters of 10 pt text that fit the figure's width
+        text = "\n".join(textwrap.fill(line, width) for line in lines)
+        fig.suptitle(text, fontsize=10, color="#b00020" if result.weights_note else "black")
 
 
 def _union_box(a: np.ndarray, b: np.ndarray, pad: float = 0.15, min_size: int = 24) -> tuple[int, int, int, int]:
@@ -157,7 +197,7 @@ def changed_objects_figure(image: np.ndarray, result: EverythingResult, a: str =
     pairs = matching.most_changed(n)
     h, w = image.shape[:2]
     if not pairs:
-        fig = new_figure((panel_size * 2, panel_size * h / w + 0.8))
+        fig = new_figure((panel_size * 3, panel_size * h / w + 1.2))
         ax = fig.subplots()
         _image_axes(ax, image, f"no {branch(ka).short} mask matches a {branch(kb).short} mask (IoU >= "
                                f"{matching.min_iou:g})")

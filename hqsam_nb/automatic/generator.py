@@ -54,14 +54,14 @@ from .._compat import import_official
 from ..io.exports import rle_to_mask
 from ..io.images import ImageLike, as_rgb_uint8
 from ..pair.branches import BRANCH_KEYS, branch
-from .params import check_params
+from .params import DEFAULT_PARAMS, check_params
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CANDIDATES_PER_POINT", "EverythingResult", "PairMaskGenerator", "record_mask"]
+__all__ = ["CANDIDATES_PER_POINT", "EverythingResult", "PairMaskGenerator", "record_mask", "suggested_thresholds"]
 
 #: Masks proposed per grid point with ``multimask_output=True`` (see the module docstring for why).
 CANDIDATES_PER_POINT: dict[str, int] = {"sam": 3, "hq": 1, "fused": 1}
@@ -108,6 +108,7 @@ class EverythingResult:
         encoder_passes: image-encoder passes this call made (fewer than ``n_crops`` when cached).
         weights_note: ``""`` with the official weights; else the weights' one-line description (random weights:
             "masks are meaningless"), which every figure of these masks shows.
+        multimask_output: as passed to ``generate``.
     """
 
     sam: list[dict[str, Any]] | None
@@ -120,6 +121,7 @@ class EverythingResult:
     n_crops: int = 1
     encoder_passes: int = 0
     weights_note: str = ""
+    multimask_output: bool = True
 
     def branch(self, key: str) -> list[dict[str, Any]]:
         """The records of branch ``key``; a ``ValueError`` for an unknown key or a branch not generated."""
@@ -136,6 +138,36 @@ class EverythingResult:
     def counts(self) -> dict[str, int]:
         """Masks kept per generated branch."""
         return {k: len(getattr(self, k)) for k in self.branches}
+
+    def markdown(self) -> str:
+        """A table, one row per generated branch: candidates per point, masks kept, their mean predicted IoU and
+        stability, and the median area (pixels)."""
+        from ..evaluation.runner import markdown_table
+
+        rows = []
+        for key in self.branches:
+            recs = self.branch(key)
+            stats = [float(f(np.array([r[k] for r in recs]))) if recs else float("nan")
+                     for f, k in ((np.mean, "predicted_iou"), (np.mean, "stability_score"), (np.median, "area"))]
+            rows.append([branch(key).label, CANDIDATES_PER_POINT[key] if self.multimask_output else 1,
+                         len(recs), *stats])
+        table = markdown_table(["branch", "candidates per point", "masks kept", "mean predicted IoU",
+                                "mean stability", "median area (px)"], rows, digits=3)
+        return (f"{table}\n\n{self.n_points} grid points on {self.n_crops} crop(s), "
+                f"{self.encoder_passes} encoder pass(es), {self.timings.get('total', float('nan')):.1f} s")
+
+    def timings_markdown(self) -> str:
+        """Where the time went, in seconds and as a share of the total."""
+        from ..evaluation.runner import markdown_table
+
+        total = self.timings.get("total", float("nan"))
+        names = {"encoder": "image encoder (one pass per crop)",
+                 "decoders": "SAM + HQ decoders (predict_batch, with its masks)",
+                 "upsample": "full-resolution logits for the filters", "filters": "IoU / stability / edge filters, RLE",
+                 "merge": "NMS, clean-up, records (official code)"}
+        rows = [[label, self.timings.get(k, float("nan")), 100 * self.timings.get(k, float("nan")) / total]
+                for k, label in names.items()]
+        return markdown_table(["stage", "seconds", "% of total"], rows, digits=1)
 
     def masks(self, key: str) -> np.ndarray:
         """Branch ``key``'s masks as one ``bool`` array ``(N, H, W)`` (decoded from RLE if needed)."""
@@ -202,6 +234,16 @@ def _weights_note(pair: PairPredictor) -> str:
     return "" if info.weights == "pretrained" and info.official else info.describe()
 
 
+def suggested_thresholds(pair: PairPredictor) -> dict[str, float]:
+    """``pred_iou_thresh`` and ``stability_score_thresh`` for the pair's weights: Meta's defaults (0.88, 0.95) with
+    the official weights; 0 and 0 with any other, because random weights predict IoUs around 0 and unstable masks,
+    so that nothing would pass the defaults (a fine-tuned checkpoint should pass its own thresholds)."""
+    info = pair.info
+    if info.weights == "pretrained" and info.official:
+        return {k: DEFAULT_PARAMS[k] for k in ("pred_iou_thresh", "stability_score_thresh")}
+    return {"pred_iou_thresh": 0.0, "stability_score_thresh": 0.0}
+
+
 def _check_branches(branches: Iterable[str] | str | None) -> tuple[str, ...]:
     if branches is None:
         return BRANCH_KEYS
@@ -255,7 +297,7 @@ class PairMaskGenerator:
 
     @torch.no_grad()
     def generate(self, image: ImageLike, *, branches: Iterable[str] | str | None = None,
-                 multimask_output: bool = True, progress: Progress | None = None) -> EverythingResult:
+                 multimask_output: bool = True, progress: Progress | bool | None = None) -> EverythingResult:
         """Generate the masks of ``image`` for each branch.
 
         Args:
@@ -264,7 +306,8 @@ class PairMaskGenerator:
                 ``"sam"`` skips the SAM decoder; keeping only ``"sam"`` skips the HQ decoder.
             multimask_output: as the official ``generate``; with False every branch has one candidate per point
                 (SAM's single-output token, fused with the HQ token for ``fused``).
-            progress: called as ``progress(done, total)`` after each decoded chunk of points.
+            progress: called as ``progress(done, total)`` after each decoded chunk of points; True shows a
+                ``tqdm`` progress bar (in a notebook, a widget bar).
 
         Returns:
             An :class:`EverythingResult` (``.sam``, ``.hq``, ``.fused``: official-format records, largest
@@ -277,7 +320,24 @@ class PairMaskGenerator:
         t_start = time.perf_counter()
         passes0 = self.pair.encoder_passes
         timings = dict.fromkeys(("encoder", "decoders", "upsample", "filters", "merge"), 0.0)
-        chunks, n_points, n_crops = self._decode_and_filter(rgb, keys, multimask_output, progress, timings)
+        bar = None
+        if progress is True:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(desc="segment everything", unit="chunk", leave=False)
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+        elif progress is False:
+            progress = None
+        elif progress is not None and not callable(progress):
+            raise TypeError(f"progress must be a callable progress(done, total), True or None, got {progress!r}")
+        try:
+            chunks, n_points, n_crops = self._decode_and_filter(rgb, keys, multimask_output, progress, timings)
+        finally:
+            if bar is not None:
+                bar.close()
         t0 = time.perf_counter()
         out: dict[str, list[dict[str, Any]] | None] = dict.fromkeys(BRANCH_KEYS)
         for key in keys:
@@ -298,7 +358,7 @@ class PairMaskGenerator:
             sam=out["sam"], hq=out["hq"], fused=out["fused"], image_size=tuple(rgb.shape[:2]),
             params=dict(self.params), timings=timings, n_points=n_points, n_crops=n_crops,
             encoder_passes=self.pair.encoder_passes - passes0,
-            weights_note=_weights_note(self.pair),
+            weights_note=_weights_note(self.pair), multimask_output=multimask_output,
         )
         logger.info("segment everything: %s masks from %d points on %d crop(s) in %.1f s", result.counts(),
                     n_points, n_crops, timings["total"])

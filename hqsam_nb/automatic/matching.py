@@ -62,6 +62,18 @@ class MaskMatching:
                 "mean IoU of matched": float(np.mean(ious)) if ious else float("nan")}
 
 
+    def markdown(self, limit: int = 10) -> str:
+        """The matched pairs, most changed first (at most ``limit`` rows), and the unmatched masks."""
+        from ..evaluation.runner import markdown_table
+
+        a, b = self.names
+        rows = [[p.a, p.b, p.iou] for p in self.most_changed(limit)]
+        table = markdown_table([f"{a} mask", f"{b} mask", "IoU"], rows, digits=3) if rows else "(no matched pair)"
+        more = f" ({len(self.pairs) - limit} more)" if len(self.pairs) > limit else ""
+        return (f"{len(self.pairs)} matched at IoU >= {self.min_iou:g}{more}, most changed first:\n\n{table}\n\n"
+                f"only {a}: {list(self.unmatched_a) or 'none'}; only {b}: {list(self.unmatched_b) or 'none'}")
+
+
 def _coco_rles(masks: Any, name: str) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
     """COCO RLEs (pycocotools' own objects) of records, ``bool`` masks or an ``(N, H, W)`` array."""
     from pycocotools import mask as mask_utils

@@ -17,16 +17,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..metrics.masks import mask_iou
+from ..notebook import stamp_figure
+from ..pair.branches import BRANCHES
 from .overlays import (
-    DIFF_COLORS,
-    DIFF_LABELS,
-    FUSED_COLOR,
+    BOX_COLOR,
     MASK_COLORS,
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
     _check_image,
     _check_mask,
     crop_zoom,
+    diff_colors,
+    diff_labels,
     difference_rgba,
     disagreement_boxes,
     mask_rgba,
@@ -48,8 +50,6 @@ __all__ = [
     "show_points",
     "show_prompt",
 ]
-
-_BOX_COLOR = (0, 200, 0)
 
 #: Resolution of figures shown in notebooks (pixels per inch).
 FIGURE_DPI = 100
@@ -111,7 +111,7 @@ def show_points(ax: Axes, points: Any, labels: Any = None, size: float = 220) ->
                        linewidth=1.25, zorder=3)
 
 
-def show_box(ax: Axes, box: Any, color: Sequence[int] = _BOX_COLOR, linewidth: float = 2) -> None:
+def show_box(ax: Axes, box: Any, color: Sequence[int] = BOX_COLOR, linewidth: float = 2.5) -> None:
     """A box prompt ``(x0, y0, x1, y1)`` in pixels as an unfilled rectangle."""
     from matplotlib.patches import Rectangle
 
@@ -136,14 +136,31 @@ def _image_axes(ax: Axes, image: np.ndarray, title: str | None = None) -> None:
     ax.imshow(image, interpolation="antialiased")
     ax.set_axis_off()
     if title:
-        ax.set_title(title, fontsize=11)
+        ax.set_title(title, fontsize=13)
+
+
+def _score_title(key: str, result: Any) -> str:
+    """``"HQ-SAM (HQ token)\npredicted IoU 0.91"``: the branch's label and its *predicted* IoU (the model's
+    own estimate of its mask's quality, not a measurement; random weights can make it negative)."""
+    return f"{BRANCHES[key].label}\npredicted IoU {float(result.score):.2f}"
+
+
+def _check_other(other: str) -> str:
+    if other not in ("hq", "fused"):
+        raise ValueError(f"the branch compared with SAM must be 'hq' or 'fused', got {other!r}")
+    return other
 
 
 # --- figures ----------------------------------------------------------------------------------------
 
 def compare_figure(image: np.ndarray, prediction: Any, *, fused: bool = False, alpha: float = 0.5,
-                   show_prompts: bool = True, panel_size: float = 3.6, title: str | None = None) -> Figure:
-    """image | SAM | HQ-SAM (| fused): the same prompt on each panel, each model's score in its title.
+                   show_prompts: bool = True, panel_size: float = 5.0, title: str | None = None,
+                   weights: Any = None) -> Figure:
+    """image | SAM | HQ-SAM (HQ token) (| HQ-SAM (fused)): the same prompt on each panel.
+
+    Three panels sit in one row; with ``fused`` the four panels form a 2 x 2 grid, so that each stays large
+    enough to project. Each mask panel's title gives the branch's label (:mod:`hqsam_nb.pair.branches`) and
+    its predicted IoU.
 
     Args:
         image: ``uint8`` ``H x W x 3``, the image the prediction was made on.
@@ -151,49 +168,45 @@ def compare_figure(image: np.ndarray, prediction: Any, *, fused: bool = False, a
         fused: add the fused mask (SAM + HQ token, ``hq_token_only=False``) as a fourth panel.
         alpha: mask fill opacity.
         show_prompts: draw the prompt on every panel.
-        panel_size: inches per panel (the figure's height follows the image's aspect ratio).
+        panel_size: inches per panel (the height follows the image's aspect ratio).
         title: a figure title (e.g. the sample's name).
+        weights: the pair (or its ``WeightsInfo``): random / unofficial weights stamp the figure so.
 
     Returns:
-        The ``matplotlib.figure.Figure``; its axes' titles read ``"SAM  score 0.91"`` and so on.
+        The ``matplotlib.figure.Figure``.
     """
     image = _check_image(image)
-    results = [("SAM", prediction.sam, MASK_COLORS[0]), ("HQ-SAM", prediction.hq, MASK_COLORS[1])]
-    if fused:
-        results.append(("fused (SAM + HQ)", prediction.fused, FUSED_COLOR))
+    keys = ("sam", "hq", "fused") if fused else ("sam", "hq")
     h, w = image.shape[:2]
-    n = 1 + len(results)
-    fig = new_figure((panel_size * n, panel_size * h / w + (0.5 if title else 0.3)))
-    axes = fig.subplots(1, n)
+    nrows, ncols = (2, 2) if fused else (1, 3)
+    fig = new_figure((panel_size * ncols, (panel_size * h / w + 0.6) * nrows + (0.5 if title else 0.2)))
+    axes = np.asarray(fig.subplots(nrows, ncols)).ravel()
     _image_axes(axes[0], image, "image + prompt" if show_prompts else "image")
     if show_prompts:
         show_prompt(axes[0], prediction.prompt)
-    for ax, (name, res, color) in zip(axes[1:], results, strict=True):
-        _image_axes(ax, overlay_mask(image, res.mask, color, alpha), f"{name}  score {res.score:.2f}")
+    for ax, key in zip(axes[1:], keys, strict=True):
+        res = getattr(prediction, key)
+        _image_axes(ax, overlay_mask(image, res.mask, BRANCHES[key].color, alpha), _score_title(key, res))
         if show_prompts:
             show_prompt(ax, prediction.prompt)
     if title:
-        fig.suptitle(title, fontsize=12)
-    return fig
+        fig.suptitle(title, fontsize=14)
+    return stamp_figure(fig, weights)
 
 
-def _diff_handles(counts: dict[str, int] | None = None) -> list[Any]:
+def _diff_handles(counts: dict[str, int] | None = None, other: str = "hq") -> list[Any]:
     from matplotlib.patches import Patch
 
-    return [Patch(facecolor=_rgb01(DIFF_COLORS[k]), edgecolor="black", linewidth=0.5,
-                  label=DIFF_LABELS[k] + ("" if counts is None else f" ({counts[k]:,} px)"))
+    colors, labels = diff_colors(other), diff_labels(other)
+    return [Patch(facecolor=_rgb01(colors[k]), edgecolor="black", linewidth=0.5,
+                  label=labels[k] + ("" if counts is None else f" ({counts[k]:,} px)"))
             for k in ("hq_only", "sam_only", "both")]
 
 
-def _diff_legend(ax: Axes, counts: dict[str, int] | None = None, loc: str = "lower right",
-                 fontsize: int = 9) -> None:
-    ax.legend(handles=_diff_handles(counts), loc=loc, fontsize=fontsize, framealpha=0.85)
-
-
-def _figure_diff_legend(fig: Figure) -> None:
-    """The difference map's legend once, under all panels."""
-    fig.legend(handles=_diff_handles(), loc="outside lower center", ncols=3, fontsize=10, frameon=False,
-               title="difference map")
+def _figure_diff_legend(fig: Figure, counts: dict[str, int] | None = None, other: str = "hq") -> None:
+    """The difference map's legend once, under all panels (never on the image)."""
+    fig.legend(handles=_diff_handles(counts, other), loc="outside lower center", ncols=3, fontsize=12,
+               frameon=False, title="difference map", title_fontsize=12)
 
 
 def difference_counts(sam_mask: np.ndarray, hq_mask: np.ndarray) -> dict[str, int]:
@@ -205,17 +218,23 @@ def difference_counts(sam_mask: np.ndarray, hq_mask: np.ndarray) -> dict[str, in
             "both": int(np.count_nonzero(sam_mask & hq_mask))}
 
 
-def difference_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *, prompt: Any = None,
-                      alpha: float = 0.6, dim: float = 0.35, size: float = 6.0, title: str | None = None,
-                      ax: Axes | None = None) -> Figure:
-    """The difference map: pixels only HQ-SAM marks, only SAM marks, and both mark, with a legend.
+def _dimmed(image: np.ndarray, dim: float) -> np.ndarray:
+    return (image.astype(np.float32) * (1 - dim)).astype(np.uint8)
 
-    The image is dimmed (``dim`` = 0 leaves it as is, 1 makes it black) so the three colours stand out.
+
+def difference_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *, prompt: Any = None,
+                      alpha: float = 0.6, dim: float = 0.35, size: float = 9.0, title: str | None = None,
+                      other: str = "hq", weights: Any = None) -> Figure:
+    """The difference map: pixels only HQ-SAM marks, only SAM marks, and both mark, legend under the image.
+
+    The image is dimmed (``dim`` = 0 leaves it as is, 1 makes it black) so the three colours stand out: SAM's
+    colour where only SAM claims a pixel, the HQ-SAM branch's colour where only it does, grey where both do.
 
     Args:
         image: ``uint8`` ``H x W x 3``. sam_mask, hq_mask: ``bool`` ``H x W``.
         prompt: optional :class:`~hqsam_nb.Prompt` drawn on top.
-        ax: draw into this Axes instead of a new figure (its figure is returned).
+        other: which HQ-SAM branch ``hq_mask`` is: ``"hq"`` (the HQ token) or ``"fused"``.
+        weights: the pair (or its ``WeightsInfo``): random / unofficial weights stamp the figure so.
 
     Returns:
         The figure. The legend gives each class's pixel count; the title the IoU between the two masks.
@@ -223,26 +242,46 @@ def difference_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarr
     from .overlays import composite
 
     image = _check_image(image)
-    layer = difference_rgba(sam_mask, hq_mask, alpha)
-    base = (image.astype(np.float32) * (1 - dim)).astype(np.uint8)
-    if ax is None:
-        h, w = image.shape[:2]
-        fig = new_figure((size, size * h / w + 0.4))
-        ax = fig.subplots()
-    else:
-        fig = ax.figure
-    _image_axes(ax, composite(base, layer))
+    other = _check_other(other)
+    layer = difference_rgba(sam_mask, hq_mask, alpha, other=other)
+    h, w = image.shape[:2]
+    fig = new_figure((size, size * h / w + 1.4))
+    ax = fig.subplots()
+    _image_axes(ax, composite(_dimmed(image, dim), layer))
     show_prompt(ax, prompt)
-    _diff_legend(ax, difference_counts(sam_mask, hq_mask))
+    _figure_diff_legend(fig, difference_counts(sam_mask, hq_mask), other)
     iou = mask_iou(sam_mask, hq_mask)
-    ax.set_title(f"{title + ': ' if title else ''}SAM vs HQ-SAM, IoU {iou:.3f}", fontsize=11)
-    return fig
+    ax.set_title(f"{title + ': ' if title else ''}SAM vs {BRANCHES[other].label}, IoU {iou:.3f}", fontsize=13)
+    return stamp_figure(fig, weights)
+
+
+def _zoom_region(prompt: Any, sam_mask: np.ndarray, hq_mask: np.ndarray, margin: float = 0.1
+                 ) -> tuple[float, float, float, float] | None:
+    """Where a zoom may look: the prompt's box (a little larger), else the box around both masks and the
+    prompt's points; None when there is nothing to go by."""
+    h, w = sam_mask.shape
+    box = getattr(prompt, "box", None)
+    if box is not None:
+        x0, y0, x1, y1 = (float(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
+    else:
+        union = sam_mask | hq_mask
+        ys, xs = np.nonzero(union)
+        pts = getattr(prompt, "points", None)
+        if pts is not None:
+            pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+            xs, ys = np.concatenate([xs, pts[:, 0]]), np.concatenate([ys, pts[:, 1]])
+        if not len(xs):
+            return None
+        x0, y0, x1, y1 = float(xs.min()), float(ys.min()), float(xs.max()) + 1, float(ys.max()) + 1
+    mx, my = margin * (x1 - x0), margin * (y1 - y0)
+    return max(0.0, x0 - mx), max(0.0, y0 - my), min(float(w), x1 + mx), min(float(h), y1 + my)
 
 
 def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *, n: int = 2,
                          size: int | None = None, boxes: Sequence[Sequence[int]] | None = None,
-                         alpha: float = 0.5, panel_size: float = 2.8, title: str | None = None) -> Figure:
-    """Enlarged crops where SAM and HQ-SAM disagree most: one row per region.
+                         prompt: Any = None, alpha: float = 0.5, panel_size: float = 3.6,
+                         title: str | None = None, other: str = "hq", weights: Any = None) -> Figure:
+    """Enlarged crops where SAM and HQ-SAM disagree most, inside the prompt: one row per region.
 
     Columns: the whole image with the region outlined | SAM's mask | HQ-SAM's mask | the difference map,
     the last three cropped to the region and enlarged with nearest-neighbour sampling (pixels stay square).
@@ -251,7 +290,11 @@ def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.nd
         image: ``uint8`` ``H x W x 3``. sam_mask, hq_mask: ``bool`` ``H x W``.
         n, size: passed to :func:`~hqsam_nb.drawing.disagreement_boxes` to find the regions.
         boxes: regions ``(x0, y0, x1, y1)`` to show instead of searching for them.
+        prompt: the :class:`~hqsam_nb.Prompt` that made the masks: the search stays inside its box (grown by
+            10 %), or around the masks and points for a point prompt, so the zoom shows the object asked for.
         panel_size: inches per panel.
+        other: which HQ-SAM branch ``hq_mask`` is: ``"hq"`` or ``"fused"``.
+        weights: the pair (or its ``WeightsInfo``): random / unofficial weights stamp the figure so.
 
     Returns:
         The figure; when the masks agree everywhere, one row says so.
@@ -261,68 +304,76 @@ def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.nd
     from .overlays import composite
 
     image = _check_image(image)
+    other = _check_other(other)
     sam_mask = _check_mask(sam_mask, image.shape[:2], name="sam_mask")
     hq_mask = _check_mask(hq_mask, image.shape[:2], name="hq_mask")
+    within = _zoom_region(prompt, sam_mask, hq_mask) if prompt is not None else None
     regions = [tuple(int(v) for v in b) for b in boxes] if boxes is not None else \
-        disagreement_boxes(sam_mask, hq_mask, n=n, size=size)
+        disagreement_boxes(sam_mask, hq_mask, n=n, size=size, within=within)
     h, w = image.shape[:2]
     if not regions:
-        fig = new_figure((panel_size * 2, panel_size * h / w + 0.4))
+        fig = new_figure((panel_size * 2, panel_size * h / w + 0.6))
         ax = fig.subplots()
-        _image_axes(ax, image, "SAM and HQ-SAM agree on every pixel: nothing to zoom into")
-        return fig
-    sam_view = overlay_mask(image, sam_mask, MASK_COLORS[0], alpha, contour_width=1)
-    hq_view = overlay_mask(image, hq_mask, MASK_COLORS[1], alpha, contour_width=1)
-    diff_view = composite((image * 0.65).astype(np.uint8), difference_rgba(sam_mask, hq_mask, 0.75))
-    fig = new_figure((panel_size * 4, panel_size * len(regions) + 0.9))
+        where = " inside the prompt" if within is not None else ""
+        _image_axes(ax, image, f"SAM and HQ-SAM agree on every pixel{where}: nothing to zoom into")
+        return stamp_figure(fig, weights)
+    sam_view = overlay_mask(image, sam_mask, BRANCHES["sam"].color, alpha, contour_width=1)
+    hq_view = overlay_mask(image, hq_mask, BRANCHES[other].color, alpha, contour_width=1)
+    diff_view = composite(_dimmed(image, 0.35), difference_rgba(sam_mask, hq_mask, 0.75, other=other))
+    fig = new_figure((panel_size * 4, (panel_size + 0.5) * len(regions) + 1.6))
     axes = np.atleast_2d(fig.subplots(len(regions), 4))
-    out_px = 256
+    out_px = 384
     for row, box in zip(axes, regions, strict=True):
         x0, y0, x1, y1 = box
         _image_axes(row[0], image)
-        row[0].add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor="yellow",
-                                   linewidth=2))
+        show_prompt(row[0], prompt)
+        row[0].add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor="white",
+                                   linewidth=2.5, linestyle="--"))
         crop_sam = sam_mask[y0:y1, x0:x1]
         crop_hq = hq_mask[y0:y1, x0:x1]
         n_diff = int(np.count_nonzero(crop_sam ^ crop_hq))
-        row[0].set_title(f"region x {x0}-{x1}, y {y0}-{y1}", fontsize=9)
-        for ax, view, name in ((row[1], sam_view, "SAM"), (row[2], hq_view, "HQ-SAM"),
+        row[0].set_title(f"region x {x0}-{x1}, y {y0}-{y1}", fontsize=11)
+        for ax, view, name in ((row[1], sam_view, BRANCHES["sam"].label), (row[2], hq_view, BRANCHES[other].label),
                                (row[3], diff_view, f"difference ({n_diff:,} px)")):
             ax.imshow(crop_zoom(view, box, out_px), interpolation="nearest")
             ax.set_axis_off()
-            ax.set_title(name, fontsize=10)
-    _figure_diff_legend(fig)
-    fig.suptitle(title or "Where SAM and HQ-SAM disagree most (enlarged)", fontsize=12)
-    return fig
+            ax.set_title(name, fontsize=12)
+    _figure_diff_legend(fig, other=other)
+    fig.suptitle(title or "Where SAM and HQ-SAM disagree most (enlarged)", fontsize=14)
+    return stamp_figure(fig, weights)
 
 
 def gallery_figure(items: Sequence[tuple[str, np.ndarray, Any]], *, fused: bool = False, alpha: float = 0.5,
-                   panel_size: float = 2.6) -> Figure:
-    """One row per sample: image + prompt | SAM | HQ-SAM (| fused) | difference map.
+                   panel_size: float = 3.6, weights: Any = None) -> Figure:
+    """One row per sample: SAM | HQ-SAM (HQ token) (| HQ-SAM (fused)) | difference map (SAM vs HQ token).
+
+    The prompt is drawn on every mask panel (no separate image column, so each panel stays larger); the
+    sample's name heads the row.
 
     Args:
         items: ``(name, image, prediction)`` triples; ``prediction`` a :class:`~hqsam_nb.PairPrediction`
             made on ``image``.
         fused: add a fused-mask column.
+        weights: the pair (or its ``WeightsInfo``): random / unofficial weights stamp the figure so.
     """
     from .overlays import composite
 
     items = list(items)
     if not items:
         raise ValueError("items is empty: give (name, image, prediction) triples")
-    ncols = 5 if fused else 4
-    fig = new_figure((panel_size * ncols, panel_size * len(items) * 0.85 + 0.8))
+    keys = ("sam", "hq", "fused") if fused else ("sam", "hq")
+    ncols = len(keys) + 1
+    fig = new_figure((panel_size * ncols, (panel_size + 0.55) * len(items) + 1.4))
     axes = np.atleast_2d(fig.subplots(len(items), ncols))
     for row, (name, image, pred) in zip(axes, items, strict=True):
         image = _check_image(image, f"image of {name!r}")
-        _image_axes(row[0], image, name)
-        show_prompt(row[0], pred.prompt)
-        cols = [("SAM", pred.sam, MASK_COLORS[0]), ("HQ-SAM", pred.hq, MASK_COLORS[1])]
-        if fused:
-            cols.append(("fused", pred.fused, FUSED_COLOR))
-        for ax, (label, res, color) in zip(row[1:], cols, strict=False):
-            _image_axes(ax, overlay_mask(image, res.mask, color, alpha), f"{label} {res.score:.2f}")
-        diff = composite((image * 0.65).astype(np.uint8), difference_rgba(pred.sam.mask, pred.hq.mask, 0.75))
-        _image_axes(row[-1], diff, f"IoU(SAM, HQ) {mask_iou(pred.sam.mask, pred.hq.mask):.2f}")
+        for ax, key in zip(row, keys, strict=False):
+            res = getattr(pred, key)
+            _image_axes(ax, overlay_mask(image, res.mask, BRANCHES[key].color, alpha), _score_title(key, res))
+            show_prompt(ax, pred.prompt)
+        diff = composite(_dimmed(image, 0.35), difference_rgba(pred.sam.mask, pred.hq.mask, 0.75))
+        _image_axes(row[-1], diff, f"IoU(SAM, HQ token) {mask_iou(pred.sam.mask, pred.hq.mask):.2f}")
+        row[0].annotate(name, (-0.04, 0.5), xycoords="axes fraction", rotation=90, ha="right", va="center",
+                        fontsize=13, fontweight="bold")
     _figure_diff_legend(fig)
-    return fig
+    return stamp_figure(fig, weights)

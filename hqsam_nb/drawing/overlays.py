@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "BOX_COLOR",
+    "BRANCH_COLORS",
     "DIFF_COLORS",
     "DIFF_LABELS",
     "FUSED_COLOR",
@@ -31,8 +33,11 @@ __all__ = [
     "NEGATIVE_COLOR",
     "POSITIVE_COLOR",
     "comparison_panel",
+    "stamp_array",
     "composite",
     "crop_zoom",
+    "diff_colors",
+    "diff_labels",
     "difference_rgba",
     "disagreement_boxes",
     "draw_box",
@@ -49,40 +54,65 @@ __all__ = [
     "wipe_image",
 ]
 
+from ..pair.branches import BRANCHES
+
 Color = tuple[int, int, int]
 
-#: Distinct colours for several masks on one image (SAM's familiar dodger blue first).
+#: Each branch's colour (:mod:`hqsam_nb.pair.branches`): ``{"sam": ..., "hq": ..., "fused": ...}``.
+BRANCH_COLORS: dict[str, Color] = {key: b.color for key, b in BRANCHES.items()}
+
+#: The fused mask's colour (= ``BRANCHES["fused"].color``).
+FUSED_COLOR: Color = BRANCH_COLORS["fused"]
+
+#: Distinct colours for several masks on one image: the three branches' colours first (SAM, HQ token, fused),
+#: then more, none of them the green / red of the prompt points or the yellow of boxes.
 MASK_COLORS: tuple[Color, ...] = (
-    (30, 144, 255),   # dodger blue
-    (255, 140, 0),    # dark orange
-    (50, 205, 50),    # lime green
-    (220, 20, 60),    # crimson
-    (148, 0, 211),    # dark violet
-    (255, 215, 0),    # gold
-    (0, 206, 209),    # dark turquoise
-    (255, 105, 180),  # hot pink
+    BRANCH_COLORS["sam"],
+    BRANCH_COLORS["hq"],
+    BRANCH_COLORS["fused"],
+    (86, 180, 233),   # sky blue
+    (148, 103, 189),  # purple
+    (23, 190, 207),   # cyan
+    (140, 86, 75),    # brown
+    (127, 127, 127),  # grey
 )
-
-#: Colours of the difference map's three classes: pixels only HQ-SAM marks, only SAM marks, and both mark.
-DIFF_COLORS: dict[str, Color] = {
-    "hq_only": (0, 200, 83),    # green: what HQ-SAM adds
-    "sam_only": (230, 0, 126),  # magenta: what HQ-SAM removes
-    "both": (160, 160, 160),    # grey: agreement
-}
-
-#: Legend text for :data:`DIFF_COLORS`.
-DIFF_LABELS: dict[str, str] = {
-    "hq_only": "only HQ-SAM",
-    "sam_only": "only SAM",
-    "both": "both",
-}
-
-#: The fused mask's colour in comparisons (violet: apart from the green of prompts and of "only HQ-SAM").
-FUSED_COLOR: Color = MASK_COLORS[4]
 
 #: Marker colours of positive (foreground) and negative (background) points, as in SAM's notebooks.
 POSITIVE_COLOR: Color = (0, 200, 0)
 NEGATIVE_COLOR: Color = (230, 0, 0)
+#: Box prompts, in every figure, export and widget view.
+BOX_COLOR: Color = (255, 212, 0)
+
+_BOTH_COLOR: Color = (190, 190, 190)
+
+
+def diff_colors(other: str = "hq") -> dict[str, Color]:
+    """The difference map's colours when SAM is compared with branch ``other`` (``"hq"`` or ``"fused"``).
+
+    Pixels only SAM marks take SAM's colour, pixels only ``other`` marks take that branch's colour, pixels
+    both mark are light grey: the same colours as the masks themselves, and never the prompts' green or red.
+    """
+    return {"hq_only": BRANCHES[other].color if other in BRANCHES else _unknown(other),
+            "sam_only": BRANCH_COLORS["sam"], "both": _BOTH_COLOR}
+
+
+def diff_labels(other: str = "hq") -> dict[str, str]:
+    """Legend text for :func:`diff_colors`: ``"only HQ-SAM (HQ token)"``, ``"only SAM"``, ``"both"``."""
+    if other not in BRANCHES:
+        _unknown(other)
+    return {"hq_only": f"only {BRANCHES[other].label}", "sam_only": "only SAM", "both": "both"}
+
+
+def _unknown(other: Any) -> Any:
+    raise ValueError(f"the branch compared with SAM must be 'hq' or 'fused', got {other!r}")
+
+
+#: Colours of the difference map's three classes (SAM vs the HQ token): pixels only HQ-SAM marks, only SAM
+#: marks, and both mark.
+DIFF_COLORS: dict[str, Color] = diff_colors("hq")
+
+#: Legend text for :data:`DIFF_COLORS`.
+DIFF_LABELS: dict[str, str] = diff_labels("hq")
 
 
 # --- validation (public boundary) -----------------------------------------------------------------
@@ -373,13 +403,16 @@ def overlay_masks(image: np.ndarray, masks: Sequence[np.ndarray],
     return composite(image, layer)
 
 
-def difference_rgba(sam_mask: np.ndarray, hq_mask: np.ndarray, alpha: float = 0.6) -> np.ndarray:
-    """Where SAM and HQ-SAM agree and differ, as an RGBA layer in :data:`DIFF_COLORS`.
+def difference_rgba(sam_mask: np.ndarray, hq_mask: np.ndarray, alpha: float = 0.6, *, other: str = "hq"
+                    ) -> np.ndarray:
+    """Where SAM and HQ-SAM agree and differ, as an RGBA layer in :func:`diff_colors` (``other``).
 
     Args:
         sam_mask: ``bool`` ``H x W``, SAM's mask.
-        hq_mask: ``bool`` ``H x W``, HQ-SAM's mask.
+        hq_mask: ``bool`` ``H x W``, HQ-SAM's mask (of branch ``other``).
         alpha: opacity of the three classes in ``[0, 1]``.
+        other: which HQ-SAM branch ``hq_mask`` is, ``"hq"`` (default, :data:`DIFF_COLORS`) or ``"fused"``:
+            its colour marks the pixels only it claims.
 
     Returns:
         ``uint8`` ``H x W x 4``: ``DIFF_COLORS["hq_only"]`` where only HQ-SAM marks the pixel,
@@ -391,10 +424,11 @@ def difference_rgba(sam_mask: np.ndarray, hq_mask: np.ndarray, alpha: float = 0.
     import cv2
 
     a = round(255 * _check_alpha(alpha))
+    colors = diff_colors(other)
     lut = np.zeros((256, 4), dtype=np.uint8)  # index: sam + 2 * hq
-    lut[1] = (*DIFF_COLORS["sam_only"], a)
-    lut[2] = (*DIFF_COLORS["hq_only"], a)
-    lut[3] = (*DIFF_COLORS["both"], a)
+    lut[1] = (*colors["sam_only"], a)
+    lut[2] = (*colors["hq_only"], a)
+    lut[3] = (*colors["both"], a)
     code = np.ascontiguousarray(sam_mask).view(np.uint8) + (np.ascontiguousarray(hq_mask).view(np.uint8) << 1)
     return cv2.merge([cv2.LUT(code, np.ascontiguousarray(lut[:, c])) for c in range(4)])
 
@@ -430,7 +464,7 @@ def draw_points(image: np.ndarray, points: Any, labels: Any = None, radius: int 
     return out
 
 
-def draw_box(image: np.ndarray, box: Any, color: Sequence[int] = (0, 200, 0), thickness: int | None = None
+def draw_box(image: np.ndarray, box: Any, color: Sequence[int] = BOX_COLOR, thickness: int | None = None
              ) -> np.ndarray:
     """Draw a box prompt ``(x0, y0, x1, y1)`` (pixels) as a rectangle outline; returns a new image."""
     import cv2
@@ -450,7 +484,8 @@ def draw_box(image: np.ndarray, box: Any, color: Sequence[int] = (0, 200, 0), th
 # --- where SAM and HQ-SAM differ ----------------------------------------------------------------------
 
 def disagreement_boxes(sam_mask: np.ndarray, hq_mask: np.ndarray, n: int = 2, size: int | None = None,
-                       min_pixels: int = 1) -> list[tuple[int, int, int, int]]:
+                       min_pixels: int = 1, within: Sequence[float] | None = None
+                       ) -> list[tuple[int, int, int, int]]:
     """Square windows where SAM and HQ-SAM disagree most, for a boundary zoom.
 
     The disagreement map is ``sam_mask XOR hq_mask``. The window of side ``size`` holding the most
@@ -463,6 +498,8 @@ def disagreement_boxes(sam_mask: np.ndarray, hq_mask: np.ndarray, n: int = 2, si
         n: at most this many windows.
         size: side of the square window in pixels; default ``max(32, min(H, W) // 5)`` (capped at the image).
         min_pixels: stop when the best remaining window holds fewer disagreeing pixels than this.
+        within: ``(x0, y0, x1, y1)`` pixels, e.g. the prompt's box: only disagreement inside it counts (a
+            zoom onto the object asked for, not onto noise elsewhere in the image).
 
     Returns:
         Up to ``n`` boxes ``(x0, y0, x1, y1)`` (ints, ``x1``/``y1`` exclusive, inside the image), the most
@@ -481,6 +518,11 @@ def disagreement_boxes(sam_mask: np.ndarray, hq_mask: np.ndarray, n: int = 2, si
         raise ValueError(f"size must be an int >= 1 (window side in pixels), got {size!r}")
     sh, sw = min(int(size), h), min(int(size), w)
     diff = (sam_mask ^ hq_mask).astype(np.float32)
+    if within is not None:
+        wx0, wy0, wx1, wy1 = (int(round(float(v))) for v in np.asarray(within, dtype=np.float64).reshape(4))
+        keep = np.zeros_like(diff)
+        keep[max(0, wy0):max(0, wy1), max(0, wx0):max(0, wx1)] = 1
+        diff *= keep
     boxes: list[tuple[int, int, int, int]] = []
     for _ in range(int(n)):
         # counts[y, x] = diff[y:y + sh, x:x + sw].sum(): the window anchored at its top-left corner
@@ -599,7 +641,7 @@ def label_panels(panels: Sequence[np.ndarray], titles: Sequence[str] | None = No
 
 
 def comparison_panel(image: np.ndarray, prediction: Any, fused: bool = False, prompt: bool = True,
-                     height: int | None = None) -> np.ndarray:
+                     height: int | None = None, weights: Any = None) -> np.ndarray:
     """image | SAM | HQ-SAM (| fused) as one labelled ``uint8`` picture, e.g. a frame of a comparison GIF.
 
     Args:
@@ -609,11 +651,13 @@ def comparison_panel(image: np.ndarray, prediction: Any, fused: bool = False, pr
         fused: add the fused (SAM + HQ token) mask as a fourth panel.
         prompt: draw the prompt's points and box on every panel.
         height: output panel height; default the image's.
+        weights: the pair (or its :class:`~hqsam_nb.WeightsInfo`); frames made with weights that are not the
+            official ones get a red bar saying so (:func:`stamp_array`). Titles give each branch's label and
+            its predicted IoU ("pIoU": the model's own estimate, not a measurement).
     """
     image = _check_image(image)
-    results = [("SAM", prediction.sam, MASK_COLORS[0]), ("HQ-SAM", prediction.hq, MASK_COLORS[1])]
-    if fused:
-        results.append(("fused", prediction.fused, FUSED_COLOR))
+    keys = ("sam", "hq", "fused") if fused else ("sam", "hq")
+    results = [(BRANCHES[k].label, getattr(prediction, k), BRANCHES[k].color) for k in keys]
     # markers sized for the output: about 6 px discs and 2 px lines after resizing to `height`
     shrink = image.shape[0] / (height or image.shape[0])
     radius, thickness = max(3, round(6 * shrink)), max(2, round(2 * shrink))
@@ -623,8 +667,9 @@ def comparison_panel(image: np.ndarray, prediction: Any, fused: bool = False, pr
     for name, res, color in results:
         panel = overlay_mask(image, res.mask, color, contour_width=max(1, round(shrink)))
         panels.append(draw_prompt(panel, prediction.prompt, radius, thickness) if prompt else panel)
-        titles.append(f"{name} {res.score:.2f}")
-    return label_panels(panels, titles, height=height)
+        titles.append(f"{name} pIoU {res.score:.2f}")
+    out = label_panels(panels, titles, height=height)
+    return stamp_array(out, weights)
 
 
 def draw_prompt(image: np.ndarray, prompt: Any, radius: int | None = None, thickness: int | None = None
@@ -639,3 +684,33 @@ def draw_prompt(image: np.ndarray, prompt: Any, radius: int | None = None, thick
     if getattr(prompt, "points", None) is not None:
         out = draw_points(out, prompt.points, prompt.labels, radius=radius)
     return out if out is not image else image.copy()
+
+
+def stamp_array(picture: np.ndarray, weights: Any) -> np.ndarray:
+    """``picture`` with a red bar across its top saying the weights are random / not official, when they are.
+
+    Args:
+        picture: ``uint8`` ``H x W x 3``.
+        weights: anything :func:`hqsam_nb.notebook.weights_warning` accepts (a pair, a ``WeightsInfo``, None).
+
+    Returns:
+        ``picture`` itself when the weights are official (or ``weights`` is None), else a taller copy with the
+        bar on top.
+    """
+    import cv2
+
+    from ..notebook import weights_warning
+
+    text = weights_warning(weights)
+    if text is None:
+        return picture
+    picture = _check_image(picture, "picture")
+    w = picture.shape[1]
+    scale = max(0.4, min(0.8, w / 1400))
+    bar = int(30 * scale) + 10
+    out = np.empty((picture.shape[0] + bar, w, 3), np.uint8)
+    out[:bar] = (200, 0, 0)
+    out[bar:] = picture
+    cv2.putText(out, text.encode("ascii", "replace").decode(), (6, bar - 8), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (255, 255, 255), max(1, round(scale * 2)), cv2.LINE_AA)
+    return out

@@ -18,8 +18,10 @@ last line is dropped and redone). At the end it writes, each atomically:
 * ``summary.png`` - bars (box) or the point-count curves (points), and ``per_image.png`` - SAM vs HQ-SAM
   boundary IoU per image.
 
-Branches: ``sam`` (the original SAM decoder), ``hq`` (HQ token only) and ``fused`` (SAM + HQ token logits,
-the paper's HQ-SAM, ``hq_token_only=False``).
+Branches (:mod:`hqsam_nb.pair.branches`): ``sam`` (the original SAM decoder), ``hq`` (the HQ token alone,
+``hq_token_only=True``: what sam-hq's own evaluation scores on the four HQ datasets, so the branch set beside the
+paper's mIoU / mBIoU) and ``fused`` (SAM + HQ token logits, ``hq_token_only=False``: the predictor's default,
+used for COCO).
 
 Resize protocols: ``predictor`` (default) feeds the image as the official ``SamPredictor`` does (long side to
 1024, aspect ratio kept, masks resized back to the original size); ``stretch`` is the paper's evaluation
@@ -47,6 +49,8 @@ import numpy as np
 
 from ..io.atomic import atomic_write_text
 from ..metrics.masks import boundary_iou, logits_to_mask, mask_iou
+from ..pair.branches import BRANCH_KEYS, PAPER_BRANCH
+from ..pair.branches import BRANCHES as _BRANCHES
 from .engines import Engine, add_engine_arguments, engine_from_args
 from .protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
 from .records import PAIR_KEYS, PAIR_KEYS_ADDED_LATER, load_records, open_run, pair_meta, run_images
@@ -79,10 +83,10 @@ __all__ = [
     "write_reports",
 ]
 
-#: The three masks compared for every prompt.
-BRANCHES: tuple[str, ...] = ("sam", "hq", "fused")
-#: How tables and plots name them.
-BRANCH_LABELS: dict[str, str] = {"sam": "SAM", "hq": "HQ-SAM (HQ token only)", "fused": "HQ-SAM"}
+#: The three masks compared for every prompt (the keys of :data:`hqsam_nb.pair.branches.BRANCHES`).
+BRANCHES: tuple[str, ...] = BRANCH_KEYS
+#: How tables and plots name them (:attr:`Branch.label <hqsam_nb.pair.branches.Branch.label>`).
+BRANCH_LABELS: dict[str, str] = {k: b.label for k, b in _BRANCHES.items()}
 #: ``predictor``: SamPredictor's aspect-preserving resize (default); ``stretch``: the paper's 1024 x 1024.
 RESIZE_MODES: tuple[str, ...] = ("predictor", "stretch")
 
@@ -325,9 +329,24 @@ def write_reports(out_dir: str | os.PathLike, records: list[dict[str, Any]], con
         from ..io.exports import save_figure
         from .plots import plot_per_image, plot_summary
 
-        save_figure(out / "summary.png", plot_summary(table, title=meta.get("title")), bbox_inches="tight")
-        save_figure(out / "per_image.png", plot_per_image(records), bbox_inches="tight")
+        weights = _meta_weights(meta)
+        save_figure(out / "summary.png", plot_summary(table, title=meta.get("title"), weights=weights),
+                    report=True, bbox_inches="tight")
+        save_figure(out / "per_image.png", plot_per_image(records, weights=weights), report=True,
+                    bbox_inches="tight")
     return table, speed
+
+
+def _meta_weights(meta: dict[str, Any]) -> Any:
+    """The run's :class:`~hqsam_nb.WeightsInfo` from its ``run.json`` fields (None when they are missing), so
+    that plots of random-weight runs are stamped so."""
+    from ..models.loading import WeightsInfo
+
+    if "weights" not in meta or "model" not in meta:
+        return None
+    path = meta.get("checkpoint")
+    return WeightsInfo(meta["model"], True, meta["weights"], None if path is None else Path(path),
+                       meta.get("official_weights"))
 
 
 # -- the run ------------------------------------------------------------------------------------------------
@@ -384,7 +403,8 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor | None, out_dir: str | 
         if "results" not in record:
             return {}
         last = record["results"][-1]
-        return {"BIoU_SAM": f"{last['biou']['sam']:.2f}", "BIoU_HQ": f"{last['biou']['fused']:.2f}"}
+        hq = PAPER_BRANCH["hq_datasets"]
+        return {"BIoU_SAM": f"{last['biou']['sam']:.2f}", "BIoU_HQ": f"{last['biou'][hq]:.2f}"}
 
     stream = None if engine is None else functools.partial(engine.records, dataset,
                                                            task=functools.partial(example_record, config=config))
@@ -397,26 +417,30 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor | None, out_dir: str | 
 
 # -- galleries ----------------------------------------------------------------------------------------------
 def biggest_changes(records: Iterable[dict[str, Any]], *, setting: str | None = None, k: int = 3,
-                    metric: str = "biou", branch: str = "fused") -> tuple[list[tuple[str, float]],
-                                                                          list[tuple[str, float]]]:
-    """The images where HQ-SAM gained most over SAM, and where it lost most.
+                    metric: str = "biou", branch: str = PAPER_BRANCH["hq_datasets"]
+                    ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """The images where HQ-SAM gained most over SAM, and where it lost.
 
     Args:
         records: a run's records. setting: the prompt setting (default: each image's last one).
-        k: how many of each. metric: ``"biou"`` or ``"iou"``. branch: ``"fused"`` or ``"hq"``.
+        k: how many of each. metric: ``"biou"`` or ``"iou"``.
+        branch: ``"hq"`` (default: the HQ token, the branch the paper's HQ-dataset numbers score) or
+            ``"fused"``.
 
     Returns:
-        ``(wins, losses)``: lists of ``(image name, branch minus SAM)``, wins largest gain first, losses
-        largest loss first (a loss list may hold small gains when HQ-SAM never loses).
+        ``(wins, losses)``: lists of ``(image name, branch minus SAM)``; wins are images where the branch
+        scores higher than SAM, largest gain first; losses only images where it scores lower, largest loss
+        first. Either list may be shorter than ``k``, or empty (ties are neither).
     """
     deltas = []
     for rec in records:
         results = [r for r in rec.get("results", ()) if setting is None or r["setting"] == setting]
         if results:
             deltas.append((rec["image"], results[-1][metric][branch] - results[-1][metric]["sam"]))
-    ordered = sorted(deltas, key=lambda t: t[1], reverse=True)
-    wins = ordered[:k]
-    losses = [d for d in sorted(deltas, key=lambda t: t[1]) if d not in wins][:k]
+    if branch not in ("hq", "fused"):
+        raise ValueError(f"branch must be 'hq' or 'fused', got {branch!r}")
+    wins = [d for d in sorted(deltas, key=lambda t: t[1], reverse=True) if d[1] > 0][:k]
+    losses = [d for d in sorted(deltas, key=lambda t: t[1]) if d[1] < 0][:k]
     return wins, losses
 
 

@@ -1,16 +1,21 @@
-"""Speed, memory and size of SAM and HQ-SAM, measured the same way for both.
+"""Speed, memory and size of SAM and HQ-SAM, measured the same way for both; the one timing method of the package.
 
-Per branch (SAM: original decoder; HQ-SAM: the official HQ decoder, ``hq_token_only=False``) it times, with
-warm-up runs and medians over repeats:
+:func:`time_call` is how everything here is timed (warm-up calls, then the median of repeated calls, with a CUDA
+synchronisation around each): :func:`measure_speed` (notebook 04's speed table) and
+:func:`hqsam_nb.architecture.stage_costs` (notebook 01's cost per stage) both use it.
+
+Per model (SAM: original decoder; HQ-SAM: the official HQ decoder, which gives the HQ token's mask and the fused
+mask in one pass, so both HQ-SAM branches cost the same) it times:
 
 * the image encoder (shared: HQ-SAM freezes SAM's encoder, so its cost is the same for both);
 * the prompt encoder + mask decoder for one box, including the official HQ decoder's per-call HQ-feature
   computation and the upsampling of the masks to the image's size;
 
-and derives images/s for one image with one box (encoder + decoder). Peak memory is the CUDA allocator's
-``max_memory_allocated`` on a GPU, the process's resident set size (RSS) on a CPU (it includes Python and
-everything else loaded: compare branches, not machines). Sizes are parameter counts and fp32 megabytes
-(MiB, as the paper's "params" columns), total and learnable (HQ-SAM trains only its HQ modules).
+and derives images/s for one image with one box (encoder + decoder). Memory is per model: on a GPU the CUDA
+allocator's peak (``max_memory_allocated``) over one image through that model; on a CPU the model's parameter
+bytes plus the peak bytes of the tensors alive at once during one image (:func:`peak_activation_bytes`), so that
+SAM and HQ-SAM are compared, not the Python process. Sizes are parameter counts and fp32 megabytes (MiB, as the
+paper's "params" columns), total and learnable (HQ-SAM trains only its HQ modules).
 
 ``encoder_dtype="bfloat16"`` runs the image encoder under autocast, as :func:`~hqsam_nb.pair.load_pair`
 does; the decoders stay in float32.
@@ -31,7 +36,8 @@ import torch
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
 
-__all__ = ["ModelSize", "SpeedResult", "measure_speed", "model_size", "speed_rows"]
+__all__ = ["ModelSize", "SpeedResult", "Timing", "measure_speed", "model_size", "peak_activation_bytes",
+           "speed_rows", "time_call"]
 
 _MIB = 2**20
 
@@ -67,18 +73,27 @@ class SpeedResult:
     """One measured row: a branch of a variant at one encoder dtype on one device."""
 
     model: str
-    branch: str  # "SAM" or "HQ-SAM"
+    branch: str  # "SAM" or "HQ-SAM" (the HQ decoder: HQ token and fused masks from one pass)
     device: str
     dtype: str  # the image encoder's
     encoder_ms: float
     decoder_ms: float
     images_per_s: float
-    peak_memory_mb: float
-    memory_kind: str  # "cuda max allocated" or "process RSS"
+    peak_memory_mb: float  # CUDA: allocator peak; CPU: parameters + peak activations
+    memory_kind: str  # "cuda max allocated" or "parameters + peak activations"
     params_m: float
     total_mb: float
     learnable_mb: float
     repeats: int
+    warmup: int = 0
+    activation_mb: float = float("nan")  # CPU: the peak bytes of live tensors during one image
+
+    @property
+    def label(self) -> str:
+        """``"HQ-SAM vit_tiny"``, or ``"Light HQ-SAM (vit_tiny)"`` / ``"MobileSAM (vit_tiny)"`` for TinyViT."""
+        if self.model == "vit_tiny":
+            return "MobileSAM (vit_tiny)" if self.branch == "SAM" else "Light HQ-SAM (vit_tiny)"
+        return f"{self.branch} {self.model}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,25 +104,91 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _median_ms(fn: Callable[[], Any], device: torch.device, repeats: int, warmup: int) -> float:
+@dataclass(frozen=True)
+class Timing:
+    """What :func:`time_call` measured: the median and the fastest of ``repeats`` timed calls (ms)."""
+
+    median_ms: float
+    min_ms: float
+    repeats: int
+    warmup: int
+
+
+def time_call(fn: Callable[[], Any], device: torch.device | str | None = None, *, repeats: int = 5,
+              warmup: int = 1) -> Timing:
+    """Time ``fn()``: ``warmup`` untimed calls, then ``repeats`` timed ones; CUDA is synchronised around each.
+
+    The first call of a PyTorch model pays one-off costs (allocations, kernel selection, lazy initialisation):
+    without a warm-up a cheap stage can look hundreds of milliseconds slow. This is the package's one timing
+    method; notebooks 01 and 04 both report its median.
+
+    Args:
+        fn: the work to time (no arguments; its result is discarded).
+        device: the device ``fn`` runs on (only CUDA needs synchronising); None for the CPU.
+        repeats: timed calls (>= 1). warmup: untimed calls first (>= 0).
+    """
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be an int >= 1, got {repeats!r}")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise ValueError(f"warmup must be an int >= 0, got {warmup!r}")
+    dev = torch.device(device) if device is not None else torch.device("cpu")
     for _ in range(warmup):
         fn()
-    _sync(device)
+    _sync(dev)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
-        _sync(device)
+        _sync(dev)
         times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+    return Timing(statistics.median(times), min(times), repeats, warmup)
 
 
-def _memory_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / _MIB
-    import psutil
+def _median_ms(fn: Callable[[], Any], device: torch.device, repeats: int, warmup: int) -> float:
+    return time_call(fn, device, repeats=repeats, warmup=warmup).median_ms
 
-    return psutil.Process().memory_info().rss / _MIB
+
+def peak_activation_bytes(fn: Callable[[], Any]) -> int:
+    """The most bytes of tensor storage alive at once while ``fn()`` runs, counting only storage made by it.
+
+    Every tensor an operator returns is seen through a ``TorchDispatchMode``; its storage is counted from
+    then until the tensor is freed. Parameters and inputs that exist before the call are not counted, so
+    this is the memory the computation itself needs on top of the weights (approximate: a storage is
+    released when the first tensor seen on it is freed, which views may outlive).
+    """
+    import weakref
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    live: dict[int, int] = {}
+    state = {"now": 0, "peak": 0}
+
+    def release(key: int) -> None:
+        state["now"] -= live.pop(key, 0)
+
+    class _Track(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            out = func(*args, **(kwargs or {}))
+            for t in tree_flatten(out)[0]:
+                if isinstance(t, torch.Tensor) and t.device.type != "meta":
+                    storage = t.untyped_storage()
+                    key, nbytes = storage.data_ptr(), storage.nbytes()
+                    if nbytes and key not in live:
+                        live[key] = nbytes
+                        state["now"] += nbytes
+                        state["peak"] = max(state["peak"], state["now"])
+                        weakref.finalize(t, release, key)
+            return out
+
+    with _Track():
+        result = fn()
+    del result
+    return int(state["peak"])
+
+
+def _param_bytes(modules: Any) -> int:
+    return sum(p.numel() * p.element_size() for m in modules for p in m.parameters())
 
 
 @torch.inference_mode()
@@ -179,26 +260,32 @@ def measure_speed(pair: PairPredictor, image: np.ndarray | None = None, *, box: 
             return model.postprocess_masks(low, input_size, (h, w)) > model.mask_threshold
 
         encoder_ms = _median_ms(encode, device, repeats, max(0, warmup - 1))  # the call above warmed up
-        for branch, decode, params, learnable in (
-                ("SAM", decode_sam, size.sam_params, size.sam_params),
-                ("HQ-SAM", decode_hq, size.hq_params, size.hq_extra_params)):
+        for branch, decode, params, learnable, modules in (
+                ("SAM", decode_sam, size.sam_params, size.sam_params,
+                 (model.image_encoder, model.prompt_encoder, pair.sam_decoder)),
+                ("HQ-SAM", decode_hq, size.hq_params, size.hq_extra_params,
+                 (model.image_encoder, model.prompt_encoder, model.mask_decoder))):
             decoder_ms = _median_ms(decode, device, repeats, warmup)
-            if device.type == "cuda":  # peak of one whole image through this branch
+
+            def one_image(decode: Callable = decode, branch: str = branch) -> Any:
+                f, i = encode()
+                return decode(f) if branch == "SAM" else decode(f, i)
+
+            activation_mb = float("nan")
+            if device.type == "cuda":  # peak of one whole image through this model
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats(device)
-                f, i = encode()
-                if branch == "SAM":
-                    decode_sam(f)
-                else:
-                    decode_hq(f, i)
+                one_image()
                 _sync(device)
+                memory_mb, kind = torch.cuda.max_memory_allocated(device) / _MIB, "cuda max allocated"
+            else:
+                activation_mb = peak_activation_bytes(one_image) / _MIB
+                memory_mb, kind = _param_bytes(modules) / _MIB + activation_mb, "parameters + peak activations"
             results.append(SpeedResult(
                 model=size.model, branch=branch, device=_device_name(device), dtype=dtype_name or "float32",
                 encoder_ms=encoder_ms, decoder_ms=decoder_ms, images_per_s=1e3 / (encoder_ms + decoder_ms),
-                peak_memory_mb=_memory_mb(device),
-                memory_kind="cuda max allocated" if device.type == "cuda" else "process RSS",
-                params_m=params / 1e6, total_mb=size.mb(params), learnable_mb=size.mb(learnable),
-                repeats=repeats))
+                peak_memory_mb=memory_mb, memory_kind=kind, params_m=params / 1e6, total_mb=size.mb(params),
+                learnable_mb=size.mb(learnable), repeats=repeats, warmup=warmup, activation_mb=activation_mb))
     return results
 
 
@@ -213,7 +300,7 @@ def _device_name(device: torch.device) -> str:
 def speed_rows(results: list[SpeedResult]) -> tuple[list[str], list[list[Any]]]:
     """Header and rows for :func:`~hqsam_nb.evaluation.runner.markdown_table`, in the paper's column order."""
     header = ["model", "encoder dtype", "total (MB)", "learnable (MB)", "encoder ms", "decoder ms", "FPS",
-              "peak memory (MB)"]
-    rows = [[f"{r.branch} {r.model}", r.dtype, r.total_mb, r.learnable_mb, r.encoder_ms, r.decoder_ms,
+              "memory (MB)"]
+    rows = [[r.label, r.dtype, r.total_mb, r.learnable_mb, r.encoder_ms, r.decoder_ms,
              r.images_per_s, r.peak_memory_mb] for r in results]
     return header, rows

@@ -26,12 +26,14 @@ from typing import Any
 import numpy as np
 
 from ..drawing.overlays import _check_mask
+from ..pair.branches import BRANCH_KEYS, BRANCHES
 from .atomic import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "MaskRecord",
+    "gif_html",
     "load_coco_json",
     "load_mask_png",
     "load_polygons_json",
@@ -103,20 +105,34 @@ class MaskRecord:
                 "extra": self.extra}
 
 
-def records_from_prediction(prediction: Any, name: str = "", which: Sequence[str] | None = None,
-                            **extra: Any) -> list[MaskRecord]:
+def records_from_prediction(prediction: Any, name: str = "", which: Sequence[str] | None = None, *,
+                            weights: Any = None, **extra: Any) -> list[MaskRecord]:
     """One :class:`MaskRecord` per mask of a :class:`~hqsam_nb.PairPrediction`.
+
+    Each record's ``model`` is the branch key and ``extra["branch"]`` its label (:mod:`hqsam_nb.pair.branches`).
 
     Args:
         which: the branches to keep, of ``"sam"``, ``"hq"``, ``"fused"``; None (default) keeps every branch
             the prediction holds (a prediction made with ``only=`` lacks the others).
+        weights: the pair (or its ``WeightsInfo``): masks made with random or unofficial weights carry
+            ``extra["weights_warning"]`` (e.g. ``"RANDOM WEIGHTS - ..."``), and every record
+            ``extra["weights"]`` (the weights' one-line description), into every file they are saved to.
 
     Raises:
         ValueError: ``which`` names an unknown branch, or one that the prediction skipped (``only=``).
     """
+    from ..notebook import weights_info, weights_warning
+
+    info = weights_info(weights)
+    stamp = {}
+    if info is not None:
+        stamp["weights"] = info.describe()
+        warning = weights_warning(info)
+        if warning is not None:
+            stamp["weights_warning"] = warning
     out = []
-    for key in ("sam", "hq", "fused") if which is None else which:
-        if key not in ("sam", "hq", "fused"):
+    for key in BRANCH_KEYS if which is None else which:
+        if key not in BRANCHES:
             raise ValueError(f"which must name 'sam', 'hq' or 'fused', got {key!r}")
         res = getattr(prediction, key)
         if res is None:
@@ -125,7 +141,7 @@ def records_from_prediction(prediction: Any, name: str = "", which: Sequence[str
             raise ValueError(f"the prediction has no {key!r} mask (it was made with only=...); ask for the "
                              "branches it has, or which=None for all of them")
         out.append(MaskRecord(res.mask, prediction.prompt, name=name, model=key, score=float(res.score),
-                              extra=dict(extra)))
+                              extra={"branch": BRANCHES[key].label, **stamp, **extra}))
     return out
 
 
@@ -250,8 +266,10 @@ def save_coco_json(path: str | os.PathLike, records: Sequence[MaskRecord], *, fi
             "iscrowd": 0, "score": rec.score, "name": rec.name, "model": rec.model, "prompt": rec.prompt,
             "extra": rec.extra,
         })
+    warnings_ = sorted({r.extra["weights_warning"] for r in records if "weights_warning" in r.extra})
     doc = {
-        "info": {"description": "masks saved by hqsam_nb", "format": FORMAT_VERSION},
+        "info": {"description": "masks saved by hqsam_nb" + "".join(f" - {w}" for w in warnings_),
+                 "format": FORMAT_VERSION},
         "images": [{"id": image_id, "width": int(w), "height": int(h), "file_name": file_name}],
         "categories": [{"id": 1, "name": category}],
         "annotations": anns,
@@ -413,8 +431,39 @@ def save_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], *, duration_
         disposal=1))
 
 
-def save_figure(path: str | os.PathLike, fig: Any, *, dpi: int = 100, **kwargs: Any) -> Path:
-    """Save a matplotlib figure atomically; the format follows the suffix (``.png``, ``.pdf``, ``.svg``)."""
+def gif_html(path: str | os.PathLike, *, width: int | None = None) -> Any:
+    """A saved GIF as an ``IPython.display.HTML`` ``<img>`` with the file inlined (a ``data:`` URI).
+
+    Notebook front ends animate it, and static renderings (nbconvert HTML, nbviewer, GitHub) keep it, which
+    ``IPython.display.Image`` of a GIF does not do everywhere.
+
+    Args:
+        path: a GIF file (e.g. from :func:`save_gif`).
+        width: display width in CSS pixels; default the GIF's own.
+    """
+    import base64
+
+    from IPython.display import HTML
+
+    data = Path(path).expanduser().read_bytes()
+    if data[:6] not in (b"GIF87a", b"GIF89a"):
+        raise ValueError(f"{path} is not a GIF file (it starts with {data[:6]!r})")
+    size = f' width="{int(width)}"' if width else ""
+    uri = base64.b64encode(data).decode("ascii")
+    return HTML(f'<img src="data:image/gif;base64,{uri}"{size} alt="{Path(path).name}">')
+
+
+def save_figure(path: str | os.PathLike, fig: Any, *, dpi: int = 100, report: bool = False, **kwargs: Any) -> Path:
+    """Save a matplotlib figure atomically; the format follows the suffix (``.png``, ``.pdf``, ``.svg``).
+
+    Args:
+        report: the figure is a report file that a library run writes for later (e.g. an evaluation run's
+            ``summary.png``), not one for the reader of the notebook cell that triggered the run: it is marked
+            (``fig.hqsam_nb_report_file``) so that the notebooks' figure check (``notebooks/conftest.py``) does
+            not ask for it to be shown. A figure a notebook cell saves itself should be shown as well.
+    """
+    if report:
+        fig.hqsam_nb_report_file = True
     target = Path(path).expanduser()
     fmt = target.suffix.lstrip(".").lower() or "png"
     return _atomic_write_with(target, lambda buf: fig.savefig(buf, format=fmt, dpi=dpi, **kwargs))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 import torch
 
 from .._compat import import_official
-from ..io.atomic import atomic_path
+from ..io.atomic import atomic_path, atomic_write_json
 from .checkpoints import (
     CheckpointError,
     check_model_name,
@@ -312,7 +312,9 @@ class WeightsInfo:
         """One line for a notebook banner."""
         name = ("HQ-SAM " if self.hq else "SAM ") + self.model
         if self.weights == "random":
-            return f"{name}: RANDOM weights (seeded) - shapes, counts and speed are real, masks are meaningless"
+            where = f"synthetic checkpoint {self.path.name}" if self.path else "seeded"
+            return (f"{name}: RANDOM weights ({where}) - shapes, counts and speed are real, masks and scores are "
+                    "meaningless")
         if self.official:
             return f"{name}: official weights ({self.path.name if self.path else ''})"
         return f"{name}: weights from {self.path} - NOT the official release, masks may differ from the paper"
@@ -344,7 +346,16 @@ def save_random_checkpoint(path: str | os.PathLike, model: str = "vit_tiny", *, 
     """
     with atomic_path(path) as tmp:
         torch.save(random_state_dict(model, hq=hq, seed=seed), tmp)
+    # a marker beside the file, so that whatever loads it later says "random weights", not just "not official"
+    atomic_write_json(synthetic_marker(path), {"random_weights": True, "model": model, "hq": hq, "seed": seed})
     return Path(path)
+
+
+def synthetic_marker(path: str | os.PathLike) -> Path:
+    """The marker file :func:`save_random_checkpoint` writes beside a synthetic checkpoint (``<file>.random.json``);
+    :func:`load_model` reports a file that has one as ``weights="random"``."""
+    p = Path(path)
+    return p.with_name(p.name + ".random.json")
 
 
 def load_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None = None,
@@ -383,7 +394,8 @@ def load_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None 
         resolved = resolve_checkpoint(model, hq=hq, checkpoint=checkpoint)
         state_dict = load_state_dict(resolved.path)
         load_weights(net, state_dict, model=model, hq=hq, source=str(resolved.path))
-        info = WeightsInfo(model, hq, "pretrained", resolved.path, resolved.official)
+        synthetic = not resolved.official and synthetic_marker(resolved.path).exists()
+        info = WeightsInfo(model, hq, "random" if synthetic else "pretrained", resolved.path, resolved.official)
     net.to(dev)
     net.eval()
     return net, info

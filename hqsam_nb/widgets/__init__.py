@@ -5,6 +5,7 @@
 * :mod:`.canvas` - :class:`PromptCanvas`, the ``ipycanvas`` widget (imported on first use), composing
   :mod:`.controls` (the ipywidgets controls, declared in one place), :mod:`.layers` (the image / mask / prompt
   layers and the legend) and :mod:`.files` (uploads, mask exports, histories);
+* :mod:`.find` - :func:`add_find_field`, a "find:" text field whose detector boxes become the objects shown;
 * :mod:`.wipe` - the ipywidgets wipe slider.
 """
 
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["VIEWS", "PromptCanvas"]
+__all__ = ["VIEWS", "PromptCanvas", "add_find_field"]
+_HOMES = {"VIEWS": "canvas", "PromptCanvas": "canvas", "add_find_field": "find"}
 
 
 def __getattr__(name: str) -> Any:
-    """``PromptCanvas`` and ``VIEWS`` import ipycanvas only when first used."""
-    if name in __all__:
-        from . import canvas
+    """``PromptCanvas``, ``VIEWS`` and ``add_find_field`` import ipycanvas only when first used."""
+    if name in _HOMES:
+        import importlib
 
-        return getattr(canvas, name)
+        return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
     raise AttributeError(f"module 'hqsam_nb.widgets' has no attribute {name!r}")

@@ -1,0 +1,60 @@
+"""One colour scheme and one set of branch names everywhere: figures, overlays, result plots, exports, widget."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hqsam_nb.drawing import overlays
+from hqsam_nb.evaluation import plots, runner
+from hqsam_nb.pair.branches import BRANCHES, PAPER_BRANCH
+
+
+def _far(a, b, at_least: int = 60) -> bool:
+    return int(np.abs(np.subtract(a, b, dtype=int)).sum()) >= at_least
+
+
+def test_branch_colours_are_the_same_everywhere() -> None:
+    assert {k: b.color for k, b in BRANCHES.items()} == overlays.BRANCH_COLORS
+    # the widget imports MASK_COLORS[0] / [1] and FUSED_COLOR for its SAM / HQ / fused views
+    assert overlays.MASK_COLORS[:3] == (BRANCHES["sam"].color, BRANCHES["hq"].color, BRANCHES["fused"].color)
+    assert BRANCHES["fused"].color == overlays.FUSED_COLOR
+    assert {k: b.hex for k, b in BRANCHES.items()} == plots.BRANCH_COLOURS
+    assert {k: b.label for k, b in BRANCHES.items()} == runner.BRANCH_LABELS
+    assert tuple(BRANCHES) == runner.BRANCHES
+
+
+def test_difference_and_error_colours_do_not_clash_with_prompts_or_branches() -> None:
+    prompts = (overlays.POSITIVE_COLOR, overlays.NEGATIVE_COLOR, overlays.BOX_COLOR)
+    for other in ("hq", "fused"):
+        colours = overlays.diff_colors(other)
+        assert colours["hq_only"] == BRANCHES[other].color and colours["sam_only"] == BRANCHES["sam"].color
+        assert all(_far(c, p) for c in colours.values() for p in prompts)
+    branch_colours = [b.color for b in BRANCHES.values()]
+    for c in plots.ERROR_COLOURS.values():
+        assert all(_far(c, p) for p in (*prompts, *branch_colours)), c
+    assert all(_far(c, p) for c in branch_colours for p in prompts)
+
+
+def test_boxes_are_one_colour_in_drawings_and_figures() -> None:
+    import inspect
+
+    from hqsam_nb.drawing import figures
+
+    assert inspect.signature(overlays.draw_box).parameters["color"].default == overlays.BOX_COLOR
+    assert inspect.signature(figures.show_box).parameters["color"].default == overlays.BOX_COLOR
+    image = np.zeros((40, 40, 3), np.uint8)
+    drawn = overlays.draw_box(image, [5, 5, 30, 30], thickness=3)
+    assert tuple(int(v) for v in drawn[5, 15]) == overlays.BOX_COLOR
+
+
+def test_tables_beside_the_paper_use_the_papers_branch() -> None:
+    assert PAPER_BRANCH["hq_datasets"] == "hq"
+    assert inspect_default(runner.biggest_changes, "branch") == "hq"
+    assert inspect_default(plots.show_boundary_gallery, "branches") == ("sam", "hq")
+    assert inspect_default(plots.plot_per_image, "branch") == "hq"
+
+
+def inspect_default(fn, name):
+    import inspect
+
+    return inspect.signature(fn).parameters[name].default
