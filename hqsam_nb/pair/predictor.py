@@ -59,7 +59,7 @@ __all__ = ["CPU_BATCH_SIZE", "MaskBatch", "MaskResult", "PairBatchPrediction", "
            "load_pair"]
 
 #: Objects per decoder call on a CPU (larger chunks are slower per object there: benchmarks/bench_batch.py).
-CPU_BATCH_SIZE = 4
+CPU_BATCH_SIZE = 1
 
 _ENCODER_DTYPES = {None: None, "float32": None, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
                    "float16": torch.float16, "fp16": torch.float16,
