@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from hqsam_nb.evaluation import engines
@@ -225,7 +226,14 @@ def test_the_coco_protocol_on_ray_gives_the_plain_files(local_ray, tmp_path: Pat
     syn = write_synthetic_coco(tmp_path / "syn", n_images=2, size=(128, 160), seed=4)
     cli = ["--data", "coco", "--annotations", str(syn["annotations"]), "--images", str(syn["images"]),
            "--detections", str(syn["detections"]), "--model", "vit_tiny", "--weights", "random", "-q"]
-    assert main([*cli, "--out", str(tmp_path / "plain")]) == 0
+    # The plain run with one torch thread, as each of the two workers on two cores: same kernels, same float
+    # bits, so the files must be byte-identical (with 2 threads a random-weight logit near 0 may flip a pixel).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main([*cli, "--out", str(tmp_path / "plain")]) == 0
+    finally:
+        torch.set_num_threads(threads)
     assert main([*cli, "--out", str(tmp_path / "ray"), "--engine", "ray", "--workers", "2"]) == 0
     for name in ("coco_results_sam.json", "coco_results_hq.json", "coco_results_fused.json", "coco_metrics.json",
                  "coco_table.md"):

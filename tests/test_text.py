@@ -237,7 +237,7 @@ def test_segment_text_equals_predict_batch_on_the_boxes(tiny_pair, detector, ima
     for key in ("sam", "hq", "fused"):
         np.testing.assert_array_equal(seg.prediction.branch(key).masks, ref.branch(key).masks)
         np.testing.assert_allclose(seg.prediction.branch(key).scores, ref.branch(key).scores, atol=1e-6)
-    assert "RANDOM detector weights" in seg.note and "not the official" in seg.note
+    assert "RANDOM detector weights" in seg.note and "RANDOM SAM/HQ-SAM weights" in seg.note
     assert seg[0].prompt.box.tolist() == seg.detections.boxes[0].astype(np.float64).tolist()
 
 
