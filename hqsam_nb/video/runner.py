@@ -228,17 +228,25 @@ def summarize_sequences(per_sequence: Mapping[str, Mapping[str, Any]]) -> dict[s
     return out
 
 
+def _pair_meta(pair: PairPredictor) -> dict[str, Any]:
+    from ..evaluation.records import pair_meta
+
+    return pair_meta(pair)
+
+
 def _meta(dataset: DavisDataset, pair: PairPredictor, spec: PromptSpec, branches: Sequence[str],
           bound_th: float) -> dict[str, Any]:
     info = pair.info
     return {"dataset": str(dataset.root.resolve()), "subset": dataset.subset, "resolution": dataset.resolution,
             "model": info.model, "weights": info.weights, "checkpoint": None if info.path is None else str(info.path),
+            # The file's content decides whether a run may resume, not where the file lies.
+            "checkpoint_sha256": _pair_meta(pair)["checkpoint_sha256"],
             "official_weights": info.official, "device": str(pair.device), "prompt": spec.to_dict(),
             "branches": list(branches), "bound_th": bound_th,
             "units": "J, F, J&F, recall and decay as fractions in [0, 1]"}
 
 
-_SAME_RUN_KEYS = ("dataset", "resolution", "model", "weights", "checkpoint", "prompt", "branches")
+_SAME_RUN_KEYS = ("dataset", "resolution", "model", "weights", "checkpoint_sha256", "prompt", "branches")
 
 
 def run_video_evaluation(dataset: DavisDataset, pair: PairPredictor, out_dir: str | os.PathLike,
@@ -260,7 +268,8 @@ def run_video_evaluation(dataset: DavisDataset, pair: PairPredictor, out_dir: st
     if restart:
         for b in BRANCH_KEYS:
             shutil.rmtree(out / b, ignore_errors=True)
-    open_run(out, _meta(dataset, pair, prompt, branches, bound_th), _SAME_RUN_KEYS, restart=restart)
+    open_run(out, _meta(dataset, pair, prompt, branches, bound_th), _SAME_RUN_KEYS, restart=restart,
+             added_later=("checkpoint_sha256",))
     tracker = load_tracker_boxes(prompt.boxes_file) if prompt.kind == "boxes" else None
     sequences = list(dataset)
     total = sum(len(s) for s in sequences)
