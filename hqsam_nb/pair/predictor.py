@@ -289,15 +289,12 @@ class PairPredictor:
         batch = self._decode_rows(state, PromptBatch.of_prompt(prompt), multimask=check_flag(multimask, "multimask"),
                                   only=_check_only(only), mask_input=as_mask_input(mask_input, 1, self.device),
                                   batch_size=1)
-        row = {key: (None if batch[key] is None else MaskResult(batch[key][0][0], float(batch[key][1][0]),
-                                                                    batch[key][2][0]))
-               for key in BRANCH_KEYS}
-        cand = batch["sam_candidates"]
-        candidates = (tuple(MaskResult(m, float(s), lg) for m, s, lg in zip(cand[0][0], cand[1][0], cand[2][0],
-                                                                               strict=True))
-                      if cand is not None else (() if row["sam"] is None else (row["sam"],)))
+        batches = {key: (None if v is None else MaskBatch(*v)) for key, v in batch.items()}
+        row = {key: (None if batches[key] is None else batches[key][0]) for key in BRANCH_KEYS}
+        cand = batches["sam_candidates"]
+        candidates = cand.candidates(0) if cand is not None else (() if row["sam"] is None else (row["sam"],))
         if cand is not None:  # .sam is the best candidate itself, as one object
-            row["sam"] = candidates[int(np.argmax(cand[1][0]))]
+            row["sam"] = candidates[int(np.argmax(cand.scores[0]))]
         return PairPrediction(sam=row["sam"], hq=row["hq"], fused=row["fused"], sam_candidates=candidates,
                               prompt=prompt, decode_ms=(time.perf_counter() - t0) * 1e3)
 
