@@ -9,7 +9,7 @@ Input frame: the view's image is what the image encoder takes before normalisati
 long side at most ``img_size``, anchored top-left); :meth:`Sam.preprocess` then normalises and zero-pads it, as at
 inference. The official loop pads with grey 128 before normalising instead; 128 is within 13 grey levels of
 SAM's pixel mean, which is what a zero pad after normalisation means. The identity view (no flip, ``scale=1``) is
-exactly the official predictor's resize (``ResizeLongestSide``, PIL), so validation features equal inference
+exactly the official predictor's resize (``ResizeLongestSide``: torchvision's PIL resize), so validation features equal inference
 features.
 
 Ground truth in the view: resized bilinearly (soft edges in ``[0, 1]``, as the official loop's bilinear label
@@ -30,7 +30,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image
 
 __all__ = ["IDENTITY", "JITTER_RANGE", "View", "apply_view", "draw_view", "view_size"]
 
@@ -124,6 +123,9 @@ def apply_view(image: np.ndarray, mask: np.ndarray, view: View,
     """
     img = image[:, ::-1] if view.flip else image
     h, w = view_size(img.shape[:2], view.scale, img_size)
-    resized = np.asarray(Image.fromarray(np.ascontiguousarray(img)).resize((w, h)))
+    from torchvision.transforms.functional import resize, to_pil_image
+
+    # torchvision's PIL resize, as the official ResizeLongestSide.apply_image does it
+    resized = np.array(resize(to_pil_image(np.ascontiguousarray(img)), [h, w]))
     y, x = view.crop
     return np.ascontiguousarray(resized[y:y + img_size, x:x + img_size]), _target(mask, view, img_size)

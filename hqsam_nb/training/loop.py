@@ -303,7 +303,7 @@ def train(data: Sequence[Example], out: str | os.PathLike, *, model: str = "vit_
         parts.total.backward()
         optimizer.step()
         step += 1
-        values = [dist_.all_mean(float(x)) for x in (parts.total, parts.bce, parts.dice)]
+        values = [dist_.all_mean(float(x.detach())) for x in (parts.total, parts.bce, parts.dice)]
         history["loss"].append([step, *values, lr])
         if bar is not None:
             bar.update(1)
