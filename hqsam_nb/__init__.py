@@ -17,7 +17,7 @@ command line starts fast); the package is grouped by concern:
 * ``text/`` - text prompts: a caption -> detector boxes (GroundingDINO / OWLv2) -> both models' masks
   (:func:`load_detector`, :func:`segment_text`);
 * ``video/`` - clips (PyAV or frame folders), DAVIS 2017, prompts per frame, J&F (``hqsam-nb video``), SAM |
-  HQ-SAM exports;
+  HQ-SAM exports; YouTube-VIS / HQ-YTVIS with a VIS model's tracks as prompts, Tube-Mask AP and Tube-Boundary AP;
 * ``runs/`` - what every resumable run records (``run.json``) and stores (``results.jsonl``);
 * ``cli/`` - the command line ``hqsam-nb`` (``fetch``, ``evaluate``, ``coco``, ``video``), one module per command;
 * ``widgets/`` - interactive prompting (``widgets.PromptCanvas``, imported on first use).
@@ -78,6 +78,7 @@ if TYPE_CHECKING:
     from .metrics.coco import coco_instance_metrics
     from .metrics.masks import boundary_band, boundary_errors, boundary_iou, mask_iou
     from .metrics.video import boundary_f_measure, region_similarity
+    from .metrics.ytvis import ytvis_metrics
     from .models.checkpoints import (
         CHECKPOINTS_ENV,
         MODEL_NAMES,
@@ -133,11 +134,13 @@ if TYPE_CHECKING:
         DavisDataset,
         open_davis,
         open_video,
+        open_ytvis,
         run_video_evaluation,
         save_comparison,
         synthetic_clip,
         track_clip,
         write_synthetic_davis,
+        write_synthetic_ytvis,
     )
     from .widgets.canvas import PromptCanvas
     from .widgets.history import history_to_dict, replay_history
@@ -241,6 +244,7 @@ _HOMES = {
     "open_dataset": "evaluation.datasets",
     "open_davis": "video",
     "open_video": "video",
+    "open_ytvis": "video",
     "overlay_mask": "drawing.overlays",
     "overlay_masks": "drawing.overlays",
     "parameter_table": "architecture",
@@ -280,6 +284,8 @@ _HOMES = {
     "wipe_widget": "widgets.wipe",
     "write_synthetic_coco": "io.synthetic_coco",
     "write_synthetic_davis": "video",
+    "write_synthetic_ytvis": "video",
+    "ytvis_metrics": "metrics.ytvis",
 }
 _SUBPACKAGES = ("architecture", "automatic", "cli", "drawing", "evaluation", "io", "metrics", "models", "notebook",
                 "pair", "runs", "text", "video", "widgets")
@@ -298,13 +304,14 @@ __all__ = [
     "load_coco_json", "load_detector", "load_image", "load_mask_png", "load_model", "load_pair", "load_polygons_json",
     "load_predictor", "load_sample", "load_state_dict", "make_prompt", "make_prompt_batch", "mark_fine_tuned",
     "mask_iou", "mask_rgba", "match_masks", "measure_speed", "model_size", "official_file", "open_coco",
-    "open_dataset", "open_davis", "open_video", "overlay_mask", "overlay_masks", "parameter_table", "pick_device",
-    "plot_framework", "random_state_dict", "record_forward", "records_from_prediction", "region_similarity",
-    "replay_history", "resolve_checkpoint", "run_coco_evaluation", "run_video_evaluation", "save_coco_json",
-    "save_comparison", "save_everything_coco", "save_figure", "save_gif", "save_mask_png", "save_polygons_json",
-    "save_random_checkpoint", "segment_text", "show_detector_banner", "show_environment", "show_weights_banner",
-    "stage_costs", "stamp_figure", "synthetic_benchmark", "synthetic_clip", "synthetic_coco", "thin_structure_scene",
-    "tiny_random_detector", "track_clip", "verify_file", "weights_banner_html", "weights_warning", "wipe_widget",
-    "write_synthetic_coco", "write_synthetic_davis",
+    "open_dataset", "open_davis", "open_video", "open_ytvis", "overlay_mask", "overlay_masks", "parameter_table",
+    "pick_device", "plot_framework", "random_state_dict", "record_forward", "records_from_prediction",
+    "region_similarity", "replay_history", "resolve_checkpoint", "run_coco_evaluation", "run_video_evaluation",
+    "save_coco_json", "save_comparison", "save_everything_coco", "save_figure", "save_gif", "save_mask_png",
+    "save_polygons_json", "save_random_checkpoint", "segment_text", "show_detector_banner", "show_environment",
+    "show_weights_banner", "stage_costs", "stamp_figure", "synthetic_benchmark", "synthetic_clip", "synthetic_coco",
+    "thin_structure_scene", "tiny_random_detector", "track_clip", "verify_file", "weights_banner_html",
+    "weights_warning", "wipe_widget", "write_synthetic_coco", "write_synthetic_davis", "write_synthetic_ytvis",
+    "ytvis_metrics",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _HOMES, _SUBPACKAGES)

@@ -7,7 +7,9 @@
 * :mod:`.tracking` - one encoder pass per frame for every object and branch (:func:`track_clip`);
 * :mod:`.runner` - the resumable DAVIS evaluation (``hqsam-nb video``);
 * :mod:`.exports` - SAM | HQ-SAM | difference clips as MP4 or GIF;
-* :mod:`.plots` - J&F per frame, where two branches drift apart, rows of export frames.
+* :mod:`.plots` - J&F per frame, where two branches drift apart, rows of export frames;
+* :mod:`.ytvis` - YouTube-VIS / HQ-YTVIS sets: frames and the tracks (a VIS model's or the ground truth's) whose
+  boxes prompt; :mod:`.synthetic_ytvis` - a synthetic set with simulated VIS tracks.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ if TYPE_CHECKING:
         summarize_sequences,
     )
     from .synthetic import SyntheticClip, synthetic_clip, write_synthetic_davis
+    from .synthetic_ytvis import SyntheticYtvis, synthetic_ytvis, write_synthetic_ytvis
     from .tracking import TrackedFrame, decode_frame, exclusive_masks, track_clip
+    from .ytvis import YtvisDataset, YtvisTrack, YtvisVideo, open_ytvis
 
 #: Each public name -> the module that defines it (imported on first use: :mod:`hqsam_nb._lazy`).
 _HOMES = {
@@ -64,10 +68,14 @@ _HOMES = {
     "PromptSpec": "runner",
     "Propagation": "prompts",
     "SyntheticClip": "synthetic",
+    "SyntheticYtvis": "synthetic_ytvis",
     "TrackedFrame": "tracking",
     "TrackerBoxes": "prompts",
     "VideoFile": "reading",
     "VideoSource": "reading",
+    "YtvisDataset": "ytvis",
+    "YtvisTrack": "ytvis",
+    "YtvisVideo": "ytvis",
     "comparison_frame": "exports",
     "davis_palette": "davis",
     "decode_frame": "tracking",
@@ -81,6 +89,7 @@ _HOMES = {
     "masks_to_labels": "davis",
     "open_davis": "davis",
     "open_video": "reading",
+    "open_ytvis": "ytvis",
     "plot_jf_per_frame": "plots",
     "read_label_png": "davis",
     "result_masks": "runner",
@@ -92,18 +101,21 @@ _HOMES = {
     "show_pictures": "plots",
     "summarize_sequences": "runner",
     "synthetic_clip": "synthetic",
+    "synthetic_ytvis": "synthetic_ytvis",
     "track_clip": "tracking",
     "weights_note": "plots",
     "write_label_png": "davis",
     "write_synthetic_davis": "synthetic",
+    "write_synthetic_ytvis": "synthetic_ytvis",
 }
 __all__ = [
     "DavisDataset", "DavisError", "DavisSequence", "FrameFolder", "ObjectPrompt", "OracleBoxes", "PromptSource",
-    "PromptSpec", "Propagation", "SyntheticClip", "TrackedFrame", "TrackerBoxes", "VideoFile", "VideoSource",
-    "comparison_frame", "davis_palette", "decode_frame", "drift_frames", "evaluate_sequence", "exclusive_masks",
-    "interior_point", "jf_per_frame", "labels_to_masks", "load_tracker_boxes", "masks_to_labels", "open_davis",
-    "open_video", "plot_jf_per_frame", "read_label_png", "result_masks", "run_video_evaluation", "save_comparison",
-    "save_mp4", "save_tracker_boxes", "score_sequence", "show_pictures", "summarize_sequences", "synthetic_clip",
-    "track_clip", "weights_note", "write_label_png", "write_synthetic_davis",
+    "PromptSpec", "Propagation", "SyntheticClip", "SyntheticYtvis", "TrackedFrame", "TrackerBoxes", "VideoFile",
+    "VideoSource", "YtvisDataset", "YtvisTrack", "YtvisVideo", "comparison_frame", "davis_palette", "decode_frame",
+    "drift_frames", "evaluate_sequence", "exclusive_masks", "interior_point", "jf_per_frame", "labels_to_masks",
+    "load_tracker_boxes", "masks_to_labels", "open_davis", "open_video", "open_ytvis", "plot_jf_per_frame",
+    "read_label_png", "result_masks", "run_video_evaluation", "save_comparison", "save_mp4", "save_tracker_boxes",
+    "score_sequence", "show_pictures", "summarize_sequences", "synthetic_clip", "synthetic_ytvis", "track_clip",
+    "weights_note", "write_label_png", "write_synthetic_davis", "write_synthetic_ytvis",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _HOMES)
