@@ -3,6 +3,7 @@ start that does not import torch (``--help`` and argument errors answer at once)
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,9 +24,10 @@ def _run(*args: str, cwd: Path, module: str = "hqsam_nb") -> subprocess.Complete
 
 
 def test_every_command_is_listed_and_help_imports_no_torch() -> None:
-    assert {"fetch", "evaluate", "coco", "video"} <= set(commands())
+    assert {"fetch", "evaluate", "coco", "video", "train", "fetch-hqseg44k"} <= set(commands())
     code = ("import sys\nfrom hqsam_nb.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "for name in ('fetch', 'evaluate', 'coco', 'video'):\n    try:\n        main([name, '--help'])\n"
+            "for name in ('fetch', 'evaluate', 'coco', 'video', 'train', 'fetch-hqseg44k'):\n    try:\n"
+            "        main([name, '--help'])\n"
             "    except SystemExit:\n        pass\n"
             "heavy = [m for m in ('torch', 'matplotlib', 'segment_anything_hq', 'cv2') if m in sys.modules]\n"
             "print('HEAVY', heavy)")
@@ -33,17 +35,19 @@ def test_every_command_is_listed_and_help_imports_no_torch() -> None:
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stdout
-    for name in ("fetch", "evaluate", "coco", "video"):
-        assert f"    {name} " in done.stdout
+    for name in ("fetch", "evaluate", "coco", "video", "train", "fetch-hqseg44k"):
+        assert re.search(rf"^    {name}(\s|$)", done.stdout, re.MULTILINE), name  # a long name: help on the next line
 
 
 def test_choices_spelled_in_the_cli_match_the_library() -> None:
-    from hqsam_nb.cli import coco, evaluate, video
+    from hqsam_nb.cli import coco, evaluate, train, video
     from hqsam_nb.evaluation.coco import SCORE_MODES
     from hqsam_nb.evaluation.runner import RESIZE_MODES
     from hqsam_nb.pair.branches import BRANCH_KEYS
+    from hqsam_nb.training import PROMPT_KINDS
 
     assert (video.BRANCH_KEYS, coco.SCORE_MODES, evaluate.RESIZE_MODES) == (BRANCH_KEYS, SCORE_MODES, RESIZE_MODES)
+    assert train.PROMPT_KINDS == PROMPT_KINDS
 
 
 # One bad input per command, each before any model is loaded: exit 2, one line on stderr, no traceback, nothing
@@ -54,6 +58,8 @@ BAD_INPUTS = {
     "coco": (["coco", "--annotations", "missing.json", "--images", ".", "--out", "out"],
              "annotations file 'missing.json' does not exist"),
     "video": (["video", "--root", "no-such-davis", "--out", "out"], "is not a folder"),
+    "train": (["train", "--data", "no-such-folder", "--weights", "random", "--out", "out"],
+              "has no images/ and masks/ folders"),
 }
 
 

@@ -25,6 +25,7 @@ from PIL import Image
 
 import hqsam_nb
 from hqsam_nb.evaluation.datasets import DatasetError
+from hqsam_nb.models.checkpoints import file_sha256
 from hqsam_nb.models.loading import hq_module_of, load_state_dict
 from hqsam_nb.training import (
     PROMPT_KINDS,
@@ -113,7 +114,13 @@ def test_sam_stays_bit_identical_and_the_checkpoint_is_an_hq_sam_checkpoint(tiny
     # ... and so does the package's own strict loader.
     pair = hqsam_nb.load_pair("vit_tiny", checkpoint=tiny_run.checkpoint, device="cpu")
     assert all(torch.equal(v, trained[k]) for k, v in pair.model.state_dict().items())
-    for name in ("curves.png", "history.json"):
+    # ... and its weights note says fine-tuned, with the run's provenance (base checkpoint, data, recipe, epochs)
+    info = pair.info
+    assert info.kind == "fine-tuned" and "FINE-TUNED" in info.describe() and info == tiny_run.provenance
+    assert info.details["base_sha256"] == file_sha256(sam_start)
+    assert info.details["epochs"] == 2 and info.details["start_kind"] == "sam"
+    assert "2 examples" in info.details["data"] and "Adam" in info.details["recipe"]
+    for name in ("curves.png", "history.json", "run.json"):
         assert (tiny_run.out / name).stat().st_size > 0
     history = json.loads((tiny_run.out / "history.json").read_text())
     assert [row[0] for row in history["loss"]] == [1, 2, 3, 4]
@@ -174,13 +181,11 @@ def test_a_run_killed_with_sigkill_resumes_to_the_weights_of_an_uninterrupted_ru
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert load_state(out / "state.pt")["step"] == 2
-    with pytest.raises(FileExistsError, match="resume"):
-        train(_data(), out, checkpoint=sam_start, recipe=RECIPE, progress=False, device="cpu")
-    with pytest.raises(ValueError, match="recipe"):
-        train(_data(), out, checkpoint=sam_start, recipe=RECIPE.replace(lr=1e-4), resume=True, progress=False,
-              device="cpu")
-    resumed = train(_data(), out, checkpoint=sam_start, recipe=RECIPE, resume=True, cache_dir=feature_dir,
-                    progress=False, device="cpu")
+    with pytest.raises(ValueError, match="other settings.*recipe"):
+        train(_data(), out, checkpoint=sam_start, recipe=RECIPE.replace(lr=1e-4), progress=False, device="cpu")
+    # the same call again continues the run from its last saved step
+    resumed = train(_data(), out, checkpoint=sam_start, recipe=RECIPE, cache_dir=feature_dir, progress=False,
+                    device="cpu")
     assert resumed.steps == 4 and resumed.steps_run == 2 and resumed.encoder_passes == 0
     a, b = load_state_dict(tiny_run.checkpoint), load_state_dict(resumed.checkpoint)
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -244,4 +249,18 @@ def test_bad_data_is_refused_before_training_starts_and_each_problem_is_named(tm
     monkeypatch.setattr("hqsam_nb.training.loop.start_model", never)
     with pytest.raises(TrainingDataError, match="nothing was trained"):
         train(data, tmp_path / "out", recipe=Recipe(batch_size=1), progress=False, device="cpu")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_command_line_refuses_bad_data_in_one_line_before_anything_is_built(tmp_path: Path) -> None:
+    data = _folder(tmp_path / "data", {"images/a.png": _image(), "masks/a.png": _mask(),
+                                       "images/b.png": _image(1), "masks/b.png": _mask(empty=True)})
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
+           "HQSAM_NB_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "hqsam_nb", "train", "--data", str(data), "--weights", "random",
+                           "--batch", "1", "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                          env=env, timeout=180)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "[b] empty mask" in lines[0] and "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "out").exists()

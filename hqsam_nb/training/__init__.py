@@ -26,7 +26,14 @@ from .distributed import Distributed, init_distributed
 from .features import EncoderFeatures, FeatureCache, encode
 from .loop import TrainResult, sample_rng, train
 from .loss import LOSS_POINTS, LossParts, hq_loss, point_sample, uncertain_points
-from .plots import before_after_figure, curves_figure, save_curves
+from .plots import (
+    before_after_figure,
+    curves_figure,
+    loss_points_figure,
+    masks_before_after_figure,
+    prompts_figure,
+    save_curves,
+)
 from .prompts import PROMPT_KINDS, TrainPrompt, draw_prompt, noisy_mask
 from .recipe import Recipe, learning_rate
 from .state import checkpoint_name, export_checkpoint, load_state
@@ -69,9 +76,12 @@ __all__ = [
     "init_distributed",
     "learning_rate",
     "load_state",
+    "loss_points_figure",
+    "masks_before_after_figure",
     "noisy_mask",
     "open_training_data",
     "point_sample",
+    "prompts_figure",
     "sample_rng",
     "save_curves",
     "start_model",

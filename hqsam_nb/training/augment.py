@@ -9,8 +9,8 @@ Input frame: the view's image is what the image encoder takes before normalisati
 long side at most ``img_size``, anchored top-left); :meth:`Sam.preprocess` then normalises and zero-pads it, as at
 inference. The official loop pads with grey 128 before normalising instead; 128 is within 13 grey levels of
 SAM's pixel mean, which is what a zero pad after normalisation means. The identity view (no flip, ``scale=1``) is
-exactly the official predictor's resize (``ResizeLongestSide``: torchvision's PIL resize), so validation features equal inference
-features.
+exactly the official predictor's resize (``ResizeLongestSide``: torchvision's PIL resize), so validation features
+equal inference features.
 
 Ground truth in the view: resized bilinearly (soft edges in ``[0, 1]``, as the official loop's bilinear label
 resize), cropped and zero-padded to ``img_size x img_size``.

@@ -17,12 +17,15 @@ All return a :class:`~hqsam_nb.evaluation.datasets.Dataset`-like sequence of
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ..evaluation.datasets import DatasetError, Example, open_dataset, read_mask, synthetic_dataset
 from ..io.images import load_image
@@ -182,22 +185,34 @@ def open_training_data(spec: str | os.PathLike, *, n: int | None = None, seed: i
 
 @dataclass(frozen=True)
 class DataSummary:
-    """What :func:`check_training_data` found: ``count`` examples, image ``sizes`` ``(H, W)`` per example and the
-    object's share of the pixels (``fg_fraction``)."""
+    """What :func:`check_training_data` found.
+
+    Attributes:
+        count: examples.
+        sizes: ``(H, W)`` per example.
+        fg_fraction: the object's share of each image's pixels.
+        sha256: a content fingerprint of the whole sequence, in order: per example its name, size, every mask
+            pixel and every 8th image pixel in each direction (a resumed run must see the same data; hashing
+            the decoded pixels makes it independent of paths and file formats).
+    """
 
     count: int
     sizes: tuple[tuple[int, int], ...]
     fg_fraction: tuple[float, ...]
+    sha256: str
 
 
-def _check_one(data: Sequence[Example], index: int) -> tuple[str | None, tuple[int, int], float]:
+def _check_one(data: Sequence[Example], index: int) -> tuple[str | None, tuple[int, int], float, bytes]:
     try:
         ex = data[index]
     except (DatasetError, OSError, ValueError) as exc:
-        return f"{exc}".splitlines()[0], (0, 0), 0.0
+        return f"{exc}".splitlines()[0], (0, 0), 0.0, b""
+    digest = hashlib.sha256(f"{ex.name}\0{ex.image.shape}".encode())
+    digest.update(np.packbits(ex.mask).tobytes())
+    digest.update(np.ascontiguousarray(ex.image[::8, ::8]).tobytes())
     if not ex.mask.any():
-        return "empty mask (no object pixel)", ex.image.shape[:2], 0.0
-    return None, ex.image.shape[:2], float(ex.mask.mean())
+        return "empty mask (no object pixel)", ex.image.shape[:2], 0.0, b""
+    return None, ex.image.shape[:2], float(ex.mask.mean()), digest.digest()
 
 
 def _name_of(data: Sequence[Example], index: int) -> str:
@@ -220,7 +235,7 @@ def check_training_data(data: Sequence[Example], *, workers: int = 4,
     """
     if len(data) == 0:
         raise TrainingDataError("the training data holds no examples")
-    results: list[tuple[str | None, tuple[int, int], float]] = [(None, (0, 0), 0.0)] * len(data)
+    results: list[tuple[str | None, tuple[int, int], float, bytes]] = [(None, (0, 0), 0.0, b"")] * len(data)
 
     def run(i: int) -> None:
         results[i] = _check_one(data, i)
@@ -235,17 +250,8 @@ def check_training_data(data: Sequence[Example], *, workers: int = 4,
         more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
         raise TrainingDataError(f"{len(problems)} of {len(data)} training examples are unusable, nothing was "
                                 f"trained: {shown}{more}. Fix or remove them and start again.")
-    return DataSummary(len(data), tuple(r[1] for r in results), tuple(r[2] for r in results))
-
-
-def fingerprint_names(data: Sequence[Example]) -> str:
-    """A short hash of the examples' names and source (what a resumed run must see again)."""
-    import hashlib
-
-    names = getattr(data, "names", None) or tuple(str(i) for i in range(len(data)))
-    digest = hashlib.sha256()
-    digest.update(str(getattr(data, "source", "")).encode())
-    for name in names:
-        digest.update(b"\0" + name.encode())
-    return digest.hexdigest()[:16]
+    whole = hashlib.sha256()
+    for r in results:
+        whole.update(r[3])
+    return DataSummary(len(data), tuple(r[1] for r in results), tuple(r[2] for r in results), whole.hexdigest())
 

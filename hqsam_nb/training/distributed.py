@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,29 @@ class Distributed:
         out: list[list[Any] | None] = [None] * self.world
         dist.all_gather_object(out, items)
         return [x for part in out for x in (part or [])]
+
+    def on_main(self, fn: Callable[[], Any], *, share: bool = False) -> Any:
+        """Run ``fn`` on rank 0 only (the one that writes); every rank waits for it and raises its error if it
+        failed. Returns ``fn``'s result on rank 0, and on the others too with ``share=True`` (else None)."""
+        result: Any = None
+        error: BaseException | None = None
+        if self.is_main:
+            try:
+                result = fn()
+            except Exception as exc:  # sent to the other ranks, then raised here too
+                error = exc
+        if self.active:
+            box: list[Any] = [(error, result if share else None)]
+            try:
+                dist.broadcast_object_list(box, src=0)
+            except (TypeError, AttributeError):  # an unpicklable error: its message is enough
+                box = [(RuntimeError(f"rank 0 failed: {error}"), None)]
+                dist.broadcast_object_list(box, src=0)
+            if not self.is_main:
+                error, result = box[0]
+        if error is not None:
+            raise error
+        return result
 
     def barrier(self) -> None:
         if self.active:

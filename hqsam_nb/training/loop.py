@@ -33,8 +33,11 @@ import torch
 
 from ..evaluation.datasets import Example
 from ..io.atomic import atomic_write_json
+from ..models.checkpoints import file_sha256
+from ..models.provenance import WeightsProvenance, mark_fine_tuned, sidecar_path, write_sidecar
+from ..runs import RunIdentity, open_run
 from .augment import IDENTITY, apply_view, draw_view
-from .data import DataSummary, check_training_data, fingerprint_names
+from .data import DataSummary, check_training_data
 from .distributed import Distributed, init_distributed
 from .features import EncoderFeatures, FeatureCache, encode
 from .loss import hq_loss
@@ -46,7 +49,11 @@ from .validation import Validator, summarise
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PURPOSES", "TrainResult", "sample_rng", "train"]
+__all__ = ["CURVES_FILE", "HISTORY_FILE", "PURPOSES", "TrainResult", "run_identity", "sample_rng", "train"]
+
+#: The run folder's history (losses, validations, run identity) and curves.
+HISTORY_FILE = "history.json"
+CURVES_FILE = "curves.png"
 
 #: What each seeded generator is for (its index is part of the seed).
 PURPOSES = ("order", "view", "fresh_view", "prompt", "loss")
@@ -70,6 +77,9 @@ class TrainResult:
             "examples"}, ...]}`` (metrics as fractions; ``examples``: per-example scores of that validation).
         seconds: wall time of this call's steps; ``encoder_passes``, ``cache_hits``: of this call.
         peak_memory_mb: peak resident memory of this process (CPU) or peak CUDA memory allocated, in MiB.
+        summary: what the data check found (sizes, content fingerprint).
+        provenance: the exported checkpoint's provenance (``fine-tuned``, with its base, data and recipe; None on
+            ranks other than 0).
     """
 
     checkpoint: Path | None
@@ -83,6 +93,7 @@ class TrainResult:
     cache_hits: int
     peak_memory_mb: float = 0.0
     summary: DataSummary | None = field(default=None, repr=False)
+    provenance: WeightsProvenance | None = None
 
     @property
     def steps_per_second(self) -> float:
@@ -156,36 +167,63 @@ def _peak_memory_mb(device: torch.device) -> float:
         return float("nan")
 
 
-def _settings(model: str, start: StartPoint, recipe: Recipe, data: Sequence[Example],
-              validation: Sequence[Example] | None, world: int) -> dict[str, Any]:
-    """What a resumed run must share with the run it continues."""
-    return {"model": model, "start": {"kind": start.kind, "sha256": start.sha256, "seed": start.seed},
-            "recipe": recipe.to_dict(), "data": fingerprint_names(data), "examples": len(data),
-            "validation": None if validation is None else fingerprint_names(validation),
-            "global_batch": recipe.batch_size * world}
+def run_identity(model: str, checkpoint: str | os.PathLike | None, recipe: Recipe, data: DataSummary,
+                 validation: DataSummary | None, *, world: int, encoder_dtype: str | None,
+                 data_name: str = "") -> RunIdentity:
+    """A training run's identity (``run.json``): what a resumed run must share (the start's content by SHA-256, or
+    the seed of random weights; the data's content; the recipe; the global batch; the encoder dtype) and what is
+    only recorded (the start's path, the data's name, the number of processes)."""
+    path = None if checkpoint is None else Path(checkpoint).expanduser().resolve()
+    if path is not None and not path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; pass an original SAM or HQ-SAM checkpoint "
+                                f"of {model}")
+    same = {"model": model, "start_sha256": None if path is None else file_sha256(path),
+            "data_sha256": data.sha256, "examples": data.count,
+            "validation_sha256": None if validation is None else validation.sha256,
+            "recipe": recipe.to_dict(), "global_batch": recipe.batch_size * world, "encoder_dtype": encoder_dtype}
+    recorded = {"start_checkpoint": None if path is None else str(path), "data": data_name, "processes": world}
+    return RunIdentity("train", same=same, recorded=recorded)
+
+
+def _fine_tuned_details(start: StartPoint, recipe: Recipe, summary: DataSummary, data_name: str,
+                        history: dict[str, Any], steps: int, steps_per_epoch: int) -> dict[str, Any]:
+    how = (f"hqsam_nb.training: HQ additions only, Adam lr {recipe.lr:g} ({recipe.lr_schedule}), "
+           f"{'/'.join(recipe.prompt_kinds)} prompts")
+    if start.kind == "random":
+        how += f"; trained on RANDOM frozen SAM weights (seed {start.seed}): SAM's masks are noise"
+    last = history["validation"][-1] if history["validation"] else None
+    return {"data": f"{data_name or 'training data'} ({summary.count} examples, content {summary.sha256[:12]})",
+            "recipe": how, "epochs": steps // steps_per_epoch, "steps": steps, "seed": recipe.seed,
+            "start_kind": start.kind, "recipe_settings": recipe.to_dict(),
+            "validation_mbiou_hq": None if last is None else last["mbiou"]["hq"]}
 
 
 def train(data: Sequence[Example], out: str | os.PathLike, *, model: str = "vit_tiny",
           checkpoint: str | os.PathLike | None = None, recipe: Recipe | None = None,
-          validation: Sequence[Example] | None = None, resume: bool = False, device: str | None = None,
-          save_every: int = 50, cache_bytes: int | None = None, cache_dir: str | os.PathLike | None = None,
-          encoder_dtype: str | None = None, progress: bool = True, plots: bool = True,
-          distributed: Distributed | None = None,
+          validation: Sequence[Example] | None = None, restart: bool = False, device: str | None = None,
+          save_every: int = 50, validate_every: int = 1, cache_bytes: int | None = None,
+          cache_dir: str | os.PathLike | None = None, encoder_dtype: str | None = None, progress: bool = True,
+          plots: bool = True, distributed: Distributed | None = None,
           on_step: Callable[[int, float], None] | None = None) -> TrainResult:
     """Train HQ-SAM's HQ additions on ``data``; SAM stays frozen.
 
+    A run folder holding a run with the same settings is resumed from its last saved step (run the same call or
+    command again after an interruption); one with other settings is refused (:mod:`hqsam_nb.runs`).
+
     Args:
         data: training examples (``name``, RGB ``uint8`` image, ``bool`` mask): :func:`open_training_data`.
-        out: the run folder (state, checkpoint, curves; created). A folder holding a state is continued only
-            with ``resume=True``.
+        out: the run folder: ``run.json``, ``state.pt``, the checkpoint and its provenance sidecar,
+            ``history.json``, ``curves.png`` (and for a random start the starting weights, so that the
+            checkpoint's provenance can name its base by SHA-256).
         model: ``"vit_tiny"`` (Light HQ-SAM), ``"vit_b"``, ``"vit_l"`` or ``"vit_h"``.
         checkpoint: the start: an original SAM checkpoint (fresh HQ additions), an HQ-SAM checkpoint
             (fine-tuning), or None for random SAM weights (:func:`~hqsam_nb.training.trainee.start_model`).
         recipe: the settings (default: :meth:`Recipe.official`).
-        validation: held-out examples scored at step 0 and after every epoch (HQ token, SAM, fused), or None.
-        resume: continue the run in ``out`` from its last saved step; it must have the same settings.
+        validation: held-out examples scored at step 0 and after every ``validate_every`` epochs, or None.
+        restart: discard a previous run in ``out`` first.
         device: None (CUDA if available, else CPU; under torchrun ``cuda:LOCAL_RANK``) or a device.
         save_every: save the state every this many steps (and at every epoch's end).
+        validate_every: validate after every this many epochs (and after the last).
         cache_bytes: memory budget of the feature cache (None: unlimited); only with ``recipe.cache_views``.
         cache_dir: also keep the cached features on disk there (reused by later runs with the same weights,
             data and views; with several processes only rank 0 writes there, the others read).
@@ -197,31 +235,37 @@ def train(data: Sequence[Example], out: str | os.PathLike, *, model: str = "vit_
 
     Raises:
         TrainingDataError / DatasetError: bad data, before anything is built or trained.
-        FileExistsError: ``out`` holds a run and ``resume`` is False.
-        ValueError: a resumed run's settings differ (named), or fewer examples than one global batch.
+        ValueError: ``out`` holds a run with other settings (named); fewer examples than one global batch.
+        CheckpointError, FileNotFoundError: the start checkpoint.
     """
     recipe = recipe or Recipe.official()
+    if encoder_dtype not in (None, "bfloat16"):
+        raise ValueError(f"encoder_dtype={encoder_dtype!r} is not accepted; use None or 'bfloat16'")
+    for name, value in (("save_every", save_every), ("validate_every", validate_every)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
     dist_ = distributed or init_distributed(device)
     out = Path(out).expanduser()
-    state_path = out / STATE_FILE
-    if state_path.exists() and not resume:
-        raise FileExistsError(f"{str(out)!r} already holds a training run ({STATE_FILE}); pass resume=True "
-                              "(--resume) to continue it, or choose another output folder")
-    if resume and not state_path.exists():
-        raise FileNotFoundError(f"nothing to resume in {str(out)!r}: no {STATE_FILE} there")
     global_batch = recipe.batch_size * dist_.world
     if len(data) < global_batch:
         raise ValueError(f"{len(data)} training examples are fewer than one global batch ({recipe.batch_size} "
                          f"per process x {dist_.world} processes)")
     summary = check_training_data(data)
-    if validation is not None:
-        check_training_data(validation)
-    if encoder_dtype not in (None, "bfloat16", "bf16"):
-        raise ValueError(f"encoder_dtype={encoder_dtype!r} is not accepted; use None or 'bfloat16'")
+    val_summary = check_training_data(validation) if validation is not None else None
+    data_name = str(getattr(data, "name", ""))
+    identity = run_identity(model, checkpoint, recipe, summary, val_summary, world=dist_.world,
+                            encoder_dtype=encoder_dtype, data_name=data_name)
+    ckpt_path = out / checkpoint_name(model)
+    start_path = out / f"start_{model}_random_seed{recipe.seed}.pth"
+    results = (STATE_FILE, ckpt_path.name, sidecar_path(ckpt_path).name, HISTORY_FILE, CURVES_FILE,
+               start_path.name, sidecar_path(start_path).name)
+    dist_.on_main(lambda: open_run(out, identity, results=results, restart=restart))
     autocast_dtype = None if encoder_dtype is None else torch.bfloat16
 
     net, start = start_model(model, checkpoint=checkpoint, seed=recipe.seed, device=dist_.device)
-    settings = _settings(model, start, recipe, data, validation, dist_.world)
+    base_sha256 = start.sha256
+    if start.kind == "random":  # keep the starting weights, so that the result's provenance names its base
+        base_sha256 = dist_.on_main(lambda: _save_start(net, start_path, start), share=True)
     steps_per_epoch = len(data) // global_batch
     total_steps = recipe.epochs * steps_per_epoch
     decoder_pass = HQDecoderPass(net)
@@ -229,21 +273,15 @@ def train(data: Sequence[Example], out: str | os.PathLike, *, model: str = "vit_
     optimizer = torch.optim.Adam(trainable, lr=recipe.lr, betas=recipe.betas, eps=1e-8, weight_decay=0.0)
     history: dict[str, Any] = {"loss": [], "validation": []}
     step = 0
-    if resume:
+    state_path = out / STATE_FILE
+    if state_path.exists():
         saved = load_state(state_path)
-        if saved["settings"] != settings:
-            diff = sorted(k for k in settings if saved["settings"].get(k) != settings[k])
-            raise ValueError(f"the run in {str(out)!r} was made with other settings ({', '.join(diff)} differ); "
-                             "resume it with the same data, model, checkpoint, recipe and number of processes, "
-                             "or start a new run in another folder")
-        missing, unexpected = net.load_state_dict(saved["trainable"], strict=False)
+        _, unexpected = net.load_state_dict(saved["trainable"], strict=False)
         if unexpected or set(saved["trainable"]) != set(trainable_state(net)):
-            raise ValueError(f"{state_path} does not hold this model's HQ additions; start a new run")
+            raise ValueError(f"{state_path} does not hold this model's HQ additions; restart the run")
         optimizer.load_state_dict(saved["optimizer"])
         history, step = saved["history"], int(saved["step"])
         logger.info("resuming %s at step %d of %d", out, step, total_steps)
-    if dist_.is_main:
-        out.mkdir(parents=True, exist_ok=True)
     runner: torch.nn.Module = decoder_pass
     if dist_.active:
         from torch.nn.parallel import DistributedDataParallel
@@ -253,8 +291,9 @@ def train(data: Sequence[Example], out: str | os.PathLike, *, model: str = "vit_
 
     cache = None
     if recipe.cache_views is not None:
-        fingerprint = json.dumps({k: settings[k] for k in ("model", "start", "data")}, sort_keys=True)
-        fingerprint += json.dumps({k: settings["recipe"][k] for k in ("hflip", "jitter", "cache_views", "seed")})
+        fingerprint = json.dumps({k: identity.same[k] for k in ("model", "start_sha256", "data_sha256",
+                                                                "encoder_dtype")}, sort_keys=True)
+        fingerprint += json.dumps({k: recipe.to_dict()[k] for k in ("hflip", "jitter", "cache_views", "seed")})
         cache = FeatureCache(max_bytes=cache_bytes, folder=cache_dir, fingerprint=fingerprint,
                              writable=dist_.is_main)
     batcher = _Batcher(data, recipe, net, cache, autocast_dtype)
@@ -274,7 +313,7 @@ def train(data: Sequence[Example], out: str | os.PathLike, *, model: str = "vit_
 
     def save() -> None:
         if dist_.is_main:
-            save_state(state_path, {"step": step, "settings": settings, "trainable": trainable_state(net),
+            save_state(state_path, {"step": step, "trainable": trainable_state(net),
                                     "optimizer": optimizer.state_dict(), "history": history})
 
     if step == 0 and not history["validation"]:
@@ -311,22 +350,35 @@ def train(data: Sequence[Example], out: str | os.PathLike, *, model: str = "vit_
         if on_step is not None and dist_.is_main:
             on_step(step, values[0])
         epoch_end = step % steps_per_epoch == 0
-        if epoch_end:
+        if epoch_end and ((step // steps_per_epoch) % validate_every == 0 or step == total_steps):
             validate(step // steps_per_epoch)
         if epoch_end or step % save_every == 0 or step == total_steps:
             save()
     seconds = time.perf_counter() - t0
     if bar is not None:
         bar.close()
-    exported = None
-    if dist_.is_main:
-        exported = export_checkpoint(net, out / checkpoint_name(model))
-        atomic_write_json(out / "history.json", {"settings": settings, "start": start.describe(), **history})
+
+    def finish() -> WeightsProvenance:
+        export_checkpoint(net, ckpt_path)
+        details = _fine_tuned_details(start, recipe, summary, data_name, history, step, steps_per_epoch)
+        provenance = mark_fine_tuned(ckpt_path, model=model, base_sha256=str(base_sha256), **details)
+        atomic_write_json(out / HISTORY_FILE, {**identity.to_json(), "start_description": start.describe(),
+                                               **history})
         if plots:
             from .plots import save_curves
 
-            save_curves(history, out / "curves.png", title=f"HQ-SAM {model}: HQ additions trained, SAM frozen")
-    dist_.barrier()
-    return TrainResult(exported, out, start, step, step - start_step, history, seconds, batcher.encoder_passes,
-                       cache.hits if cache is not None else 0, _peak_memory_mb(dist_.device), summary)
+            save_curves(history, out / CURVES_FILE, title=f"HQ-SAM {model}: HQ additions trained, SAM frozen")
+        return provenance
 
+    provenance = dist_.on_main(finish)
+    return TrainResult(ckpt_path if dist_.is_main else None, out, start, step, step - start_step, history, seconds,
+                       batcher.encoder_passes, cache.hits if cache is not None else 0,
+                       _peak_memory_mb(dist_.device), summary, provenance)
+
+
+def _save_start(net: torch.nn.Module, path: Path, start: StartPoint) -> str:
+    """Save the random starting weights (once) with a ``random`` provenance sidecar; their SHA-256."""
+    if not path.exists():
+        export_checkpoint(net, path)
+        write_sidecar(path, "random", model=start.model, details={"seed": start.seed, "hq_additions": "fresh"})
+    return file_sha256(path)

@@ -14,7 +14,6 @@ compute the same thing, and TinyViT's cached attention biases stay valid.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Sequence
@@ -34,6 +33,7 @@ from ..models.loading import (
     load_state_dict,
     random_state_dict,
 )
+from ..models.provenance import WeightsProvenance, read_provenance
 from .features import EncoderFeatures
 from .prompts import TrainPrompt, prompt_tensors
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["HQDecoderPass", "StartPoint", "file_sha256", "freeze_sam", "fresh_hq_state", "start_model",
+__all__ = ["HQDecoderPass", "StartPoint", "freeze_sam", "start_model",
            "trainable_state"]
 
 
@@ -54,40 +54,30 @@ class StartPoint:
         model: the variant.
         kind: ``"sam"`` (original SAM weights, HQ additions freshly initialised), ``"hq-sam"`` (fine-tuning an
             HQ-SAM checkpoint) or ``"random"`` (seeded random SAM weights, HQ additions freshly initialised).
-        path: the checkpoint file, or None for random weights.
-        sha256: the file's SHA-256, or None.
+        provenance: the starting file's :class:`~hqsam_nb.models.provenance.WeightsProvenance` (official,
+            fine-tuned, random or unknown; SHA-256 and path), or a file-less ``random`` one.
         seed: the seed of the fresh HQ additions (and of the random SAM weights).
     """
 
     model: str
     kind: str
-    path: Path | None
-    sha256: str | None
+    provenance: WeightsProvenance
     seed: int
+
+    @property
+    def sha256(self) -> str | None:
+        return self.provenance.sha256
+
+    @property
+    def path(self) -> Path | None:
+        return self.provenance.path
 
     def describe(self) -> str:
         if self.kind == "random":
-            return f"random SAM {self.model} weights (seed {self.seed}), HQ additions freshly initialised"
-        what = "SAM" if self.kind == "sam" else "HQ-SAM"
-        fresh = ", HQ additions freshly initialised" if self.kind == "sam" else ", HQ additions fine-tuned"
-        return f"{what} {self.model} from {self.path} (sha256 {str(self.sha256)[:12]}){fresh}"
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def fresh_hq_state(model: str, seed: int) -> dict[str, torch.Tensor]:
-    """The HQ additions as the official code initialises them (PyTorch's defaults), seeded."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = build_model(model, hq=True)
-    return {k: v for k, v in net.state_dict().items() if hq_module_of(k) is not None}
+            return f"RANDOM SAM {self.model} weights (seed {self.seed}), HQ additions freshly initialised"
+        what = ("SAM" if self.kind == "sam" else "HQ-SAM") + f" {self.model}, {self.provenance.kind} weights"
+        hq = "HQ additions freshly initialised" if self.kind == "sam" else "HQ additions fine-tuned"
+        return f"{what} from {self.path} (sha256 {str(self.sha256)[:12]}), {hq}"
 
 
 def start_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None = None, seed: int = 0,
@@ -107,13 +97,15 @@ def start_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None
         CheckpointError: the file is unreadable, unsafe, or not a SAM / HQ-SAM checkpoint of ``model``.
     """
     check_model_name(model)
-    net = build_model(model, hq=True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = build_model(model, hq=True)  # the HQ additions as the official code initialises them, seeded
     expected = net.state_dict()
     sam_keys = {k: v for k, v in expected.items() if hq_module_of(k) is None}
+    fresh = {k: v for k, v in expected.items() if hq_module_of(k) is not None}
     if checkpoint is None:
-        state = {k: v for k, v in random_state_dict(model, hq=False, seed=seed).items()}
-        state.update(fresh_hq_state(model, seed))
-        start = StartPoint(model, "random", None, None, seed)
+        state = {**random_state_dict(model, hq=False, seed=seed), **fresh}
+        start = StartPoint(model, "random", WeightsProvenance("random", model, True, details={"seed": seed}), seed)
     else:
         path = Path(checkpoint).expanduser()
         if not path.is_file():
@@ -125,10 +117,9 @@ def start_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None
             kind = "hq-sam"
         else:
             check_state_dict(sam_keys, state, model=model, hq=False, source=str(path))
-            state = dict(state)
-            state.update(fresh_hq_state(model, seed))
+            state = {**state, **fresh}
             kind = "sam"
-        start = StartPoint(model, kind, path, file_sha256(path), seed)
+        start = StartPoint(model, kind, read_provenance(path, model=model, hq=kind == "hq-sam"), seed)
     net.load_state_dict(state, strict=True)
     net.to(device)
     net.eval()
