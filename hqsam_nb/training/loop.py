@@ -80,6 +80,9 @@ class TrainResult:
         summary: what the data check found (sizes, content fingerprint).
         provenance: the exported checkpoint's provenance (``fine-tuned``, with its base, data and recipe; None on
             ranks other than 0).
+        start_checkpoint: an HQ-SAM checkpoint holding the starting weights, untrained: the file given (an HQ-SAM
+            start) or the one the run saved (a random start); None when the run started from an original SAM file
+            (its fresh HQ additions were never saved).
     """
 
     checkpoint: Path | None
@@ -94,6 +97,7 @@ class TrainResult:
     peak_memory_mb: float = 0.0
     summary: DataSummary | None = field(default=None, repr=False)
     provenance: WeightsProvenance | None = None
+    start_checkpoint: Path | None = None
 
     @property
     def steps_per_second(self) -> float:
@@ -371,9 +375,10 @@ def train(data: Sequence[Example], out: str | os.PathLike, *, model: str = "vit_
         return provenance
 
     provenance = dist_.on_main(finish)
+    start_file = {"random": start_path, "hq-sam": start.path}.get(start.kind)
     return TrainResult(ckpt_path if dist_.is_main else None, out, start, step, step - start_step, history, seconds,
                        batcher.encoder_passes, cache.hits if cache is not None else 0,
-                       _peak_memory_mb(dist_.device), summary, provenance)
+                       _peak_memory_mb(dist_.device), summary, provenance, start_file)
 
 
 def _save_start(net: torch.nn.Module, path: Path, start: StartPoint) -> str:
