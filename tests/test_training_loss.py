@@ -38,9 +38,10 @@ def _bilinear(img: np.ndarray, x: float, y: float) -> float:
 
 
 def _reference_loss(logits: np.ndarray, target: np.ndarray, seeds: list[int], n: int, over: float,
-                    imp: float) -> tuple[float, float]:
+                    imp: float, balanced: bool = False) -> tuple[float, float]:
     """The loss's definition, written out: per object the same uniform draws, the most uncertain kept by a full
-    sort, plain-float BCE and dice, averaged over objects."""
+    sort, plain-float BCE (optionally foreground and background points weighted to count equally) and dice,
+    averaged over objects."""
     bces, dices = [], []
     for k, seed in enumerate(seeds):
         gen = torch.Generator().manual_seed(seed)
@@ -51,7 +52,12 @@ def _reference_loss(logits: np.ndarray, target: np.ndarray, seeds: list[int], n:
         points = [tuple(cand[i]) for i in order[:int(imp * n)]] + [tuple(p) for p in extra]
         lg = np.array([_bilinear(logits[k], x, y) for x, y in points])
         t = np.array([_bilinear(target[k], x, y) for x, y in points])
-        bce = np.mean([max(v, 0) - v * tv + math.log1p(math.exp(-abs(v))) for v, tv in zip(lg, t, strict=True)])
+        per_point = [max(v, 0) - v * tv + math.log1p(math.exp(-abs(v))) for v, tv in zip(lg, t, strict=True)]
+        if balanced:
+            fg, bg = max(t.sum(), 1.0), max((1 - t).sum(), 1.0)
+            per_point = [x * (tv * len(t) / (2 * fg) + (1 - tv) * len(t) / (2 * bg))
+                         for x, tv in zip(per_point, t, strict=True)]
+        bce = np.mean(per_point)
         p = 1 / (1 + np.exp(-lg))
         dice = 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
         bces.append(bce)
@@ -59,7 +65,8 @@ def _reference_loss(logits: np.ndarray, target: np.ndarray, seeds: list[int], n:
     return float(np.mean(bces)), float(np.mean(dices))
 
 
-def test_loss_equals_its_definition_on_fixed_inputs() -> None:
+@pytest.mark.parametrize("balanced", [False, True])
+def test_loss_equals_its_definition_on_fixed_inputs(balanced: bool) -> None:
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 3, (3, 12, 12)).astype(np.float32)
     target = np.zeros((3, 48, 48), np.float32)
@@ -68,8 +75,8 @@ def test_loss_equals_its_definition_on_fixed_inputs() -> None:
     target[2, 30:, :] = 1
     seeds = [7, 1234567, 2**40 + 3]
     parts = hq_loss(torch.from_numpy(logits)[:, None], torch.from_numpy(target)[:, None], seeds, n_points=60,
-                    oversample_ratio=3.0, importance_ratio=0.75)
-    bce, dice = _reference_loss(logits.astype(np.float64), target, seeds, 60, 3.0, 0.75)
+                    oversample_ratio=3.0, importance_ratio=0.75, balanced=balanced)
+    bce, dice = _reference_loss(logits.astype(np.float64), target, seeds, 60, 3.0, 0.75, balanced)
     assert float(parts.bce) == pytest.approx(bce, rel=1e-5)
     assert float(parts.dice) == pytest.approx(dice, rel=1e-5)
     assert float(parts.total) == pytest.approx(bce + dice, rel=1e-5)

@@ -74,7 +74,8 @@ class TrainResult:
         start: where the weights started.
         steps: global steps done in total; ``steps_run``: of them in this call (0 when it only re-exported).
         history: ``{"loss": [[step, loss, bce, dice, lr], ...], "validation": [{"step", "epoch", "miou", "mbiou",
-            "examples"}, ...]}`` (metrics as fractions; ``examples``: per-example scores of that validation).
+            "examples"}, ...]}`` (loss: the weighted sum minimised; metrics as fractions; ``examples``: per-example
+            scores of that validation).
         seconds: wall time of this call's steps; ``encoder_passes``, ``cache_hits``: of this call.
         peak_memory_mb: peak resident memory of this process (CPU) or peak CUDA memory allocated, in MiB.
         summary: what the data check found (sizes, content fingerprint).
@@ -341,12 +342,14 @@ def train(data: Sequence[Example], out: str | os.PathLike, *, model: str = "vit_
         feats, prompts, targets, seeds = batcher.batch(epoch, mine)
         logits = runner(feats, prompts)
         parts = hq_loss(logits, targets, seeds, n_points=recipe.loss_points,
-                        oversample_ratio=recipe.oversample_ratio, importance_ratio=recipe.importance_ratio)
+                        oversample_ratio=recipe.oversample_ratio, importance_ratio=recipe.importance_ratio,
+                        balanced=recipe.balanced_bce)
+        loss = recipe.loss_weights[0] * parts.bce + recipe.loss_weights[1] * parts.dice
         optimizer.zero_grad(set_to_none=True)
-        parts.total.backward()
+        loss.backward()
         optimizer.step()
         step += 1
-        values = [dist_.all_mean(float(x.detach())) for x in (parts.total, parts.bce, parts.dice)]
+        values = [dist_.all_mean(float(x.detach())) for x in (loss, parts.bce, parts.dice)]
         history["loss"].append([step, *values, lr])
         if bar is not None:
             bar.update(1)

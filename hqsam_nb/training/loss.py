@@ -11,6 +11,10 @@ This is the loss of sam-hq's ``train/train.py`` (after Mask2Former / PointRend),
    (sum(p) + sum(t) + 1)`` with ``p = sigmoid(logit)``.
 4. Both are averaged over the objects; the training loss is their sum.
 
+Option (not the paper's): ``balanced=True`` weights each point's BCE so that an object's foreground points and its
+background points count equally (weights ``n / (2 n_fg)`` and ``n / (2 n_bg)`` from the sampled soft labels, mean
+1). See :attr:`hqsam_nb.training.recipe.Recipe.balanced_bce` for when and why.
+
 Because the points live in normalised coordinates, the 256 x 256 logits are compared with the full-resolution
 (1024 x 1024) ground truth without upsampling either.
 
@@ -96,7 +100,7 @@ def uncertain_points(logits: torch.Tensor, seeds: Sequence[int], *, n_points: in
 
 
 def hq_loss(logits: torch.Tensor, target: torch.Tensor, seeds: Sequence[int], *, n_points: int = LOSS_POINTS,
-            oversample_ratio: float = 3.0, importance_ratio: float = 0.75) -> LossParts:
+            oversample_ratio: float = 3.0, importance_ratio: float = 0.75, balanced: bool = False) -> LossParts:
     """The official HQ-SAM loss of a batch of objects.
 
     Args:
@@ -106,6 +110,7 @@ def hq_loss(logits: torch.Tensor, target: torch.Tensor, seeds: Sequence[int], *,
         seeds: one int per object: its point sampling (:func:`uncertain_points`).
         n_points, oversample_ratio, importance_ratio: the point sampling; the defaults are the official ones
             (112 x 112 points, 3x oversampling, 75 % chosen by uncertainty).
+        balanced: weight the BCE of foreground and background points equally per object (module docstring).
 
     Returns:
         :class:`LossParts` with ``bce`` and ``dice``, each averaged over the ``N`` objects.
@@ -118,7 +123,13 @@ def hq_loss(logits: torch.Tensor, target: torch.Tensor, seeds: Sequence[int], *,
     with torch.no_grad():
         labels = point_sample(target.float(), coords)[:, 0]
     point_logits = point_sample(logits, coords)[:, 0]
-    bce = F.binary_cross_entropy_with_logits(point_logits, labels, reduction="none").mean(1)
+    weight = None
+    if balanced:
+        n = labels.shape[1]
+        fg = labels.sum(1, keepdim=True).clamp(min=1.0)
+        bg = (1 - labels).sum(1, keepdim=True).clamp(min=1.0)
+        weight = labels * (n / (2 * fg)) + (1 - labels) * (n / (2 * bg))
+    bce = F.binary_cross_entropy_with_logits(point_logits, labels, weight=weight, reduction="none").mean(1)
     p = point_logits.sigmoid()
     dice = 1 - (2 * (p * labels).sum(1) + 1) / (p.sum(1) + labels.sum(1) + 1)
     return LossParts(bce=bce.mean(), dice=dice.mean())

@@ -56,6 +56,13 @@ class Recipe:
         n_points: points of a ``"points"`` prompt (official 10).
         loss_points: points per object in the loss (official 112 x 112).
         oversample_ratio, importance_ratio: the loss's point sampling (official 3 and 0.75).
+        loss_weights: the weights of the loss's ``(BCE, dice)`` terms (official ``(1, 1)``: their sum).
+        balanced_bce: weight each object's foreground and background points equally in the BCE (official
+            False). On frozen features that barely separate a thin object from its background (random SAM
+            weights: the early ViT feature varies by ~0.1 % between image regions) the official BCE first drives the
+            HQ token to predict background everywhere, the best constant when 95 % of the pixels are background,
+            and the few hundred steps of a CPU run end there; balanced, the best constant is "undecided" and the
+            sign of the logit follows whatever the features say from the first steps on.
         hflip: random horizontal flip (official on).
         jitter: large-scale jitter range of the long side relative to the input size (official (0.1, 2.0)), or
             None.
@@ -78,6 +85,8 @@ class Recipe:
     loss_points: int = LOSS_POINTS
     oversample_ratio: float = 3.0
     importance_ratio: float = 0.75
+    loss_weights: tuple[float, float] = (1.0, 1.0)
+    balanced_bce: bool = False
     hflip: bool = True
     jitter: tuple[float, float] | None = JITTER_RANGE
     cache_views: int | None = None
@@ -86,6 +95,9 @@ class Recipe:
     def __post_init__(self) -> None:
         object.__setattr__(self, "prompt_kinds", check_kinds(self.prompt_kinds))
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        object.__setattr__(self, "loss_weights", tuple(float(w) for w in self.loss_weights))
+        if len(self.loss_weights) != 2 or min(self.loss_weights) < 0 or max(self.loss_weights) <= 0:
+            raise ValueError(f"loss_weights must be (bce, dice) >= 0, not both 0, got {self.loss_weights}")
         if self.jitter is not None:
             object.__setattr__(self, "jitter", tuple(float(j) for j in self.jitter))
             lo, hi = self.jitter
