@@ -9,10 +9,11 @@
 """
 
 from .branches import BRANCH_KEYS, BRANCHES, PAPER_BRANCH, Branch
-from .predictor import PairPredictor, load_pair
+from .predictor import BACKENDS, PairPredictor, load_pair
 from .prompts import MAX_POINTS, Prompt, PromptBatch, make_prompt, make_prompt_batch
-from .results import MaskBatch, MaskResult, PairBatchPrediction, PairPrediction
+from .results import LowResBatch, MaskBatch, MaskResult, PairBatchPrediction, PairPrediction
 
-__all__ = ["BRANCHES", "BRANCH_KEYS", "MAX_POINTS", "PAPER_BRANCH", "Branch", "MaskBatch", "MaskResult",
+__all__ = ["BACKENDS", "BRANCHES", "BRANCH_KEYS", "MAX_POINTS", "PAPER_BRANCH", "Branch", "LowResBatch", "MaskBatch",
+           "MaskResult",
            "PairBatchPrediction", "PairPrediction", "PairPredictor", "Prompt", "PromptBatch", "load_pair",
            "make_prompt", "make_prompt_batch"]
