@@ -2,8 +2,9 @@
 weights), provenance in the files, plain-onnxruntime use, and the pair's ``backend="onnx"`` against its torch
 backend.
 
-Exports are slow (about 15 s of CPU per part), so each model is exported once per session: vit_tiny and vit_b, all
-three parts each; ``benchmarks/onnx_parity.py`` checks all four sizes.
+Exports are slow (about 15 s of CPU per part on a 2-core machine), so each is made once per session: vit_tiny in full,
+vit_b's two decoders (its encoder's export and check take minutes there); ``benchmarks/onnx_parity.py`` exports and
+checks all three parts of all four sizes.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ def tiny_export(checkpoint_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def vit_b_export(vit_b_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory):
-    """vit_b exported from a synthetic vit_b checkpoint (all three parts)."""
-    return export_onnx("vit_b", tmp_path_factory.mktemp("onnx_vit_b"), checkpoint=vit_b_checkpoint)
+    """vit_b's two decoders exported from a synthetic vit_b checkpoint (its encoder's export and check take minutes
+    on a 2-core machine: benchmarks/onnx_parity.py does them, for all four sizes)."""
+    return export_onnx("vit_b", tmp_path_factory.mktemp("onnx_vit_b"), checkpoint=vit_b_checkpoint,
+                       parts=("sam_decoder", "hq_decoder"))
 
 
 @pytest.fixture(scope="session")
@@ -67,10 +70,11 @@ def test_vit_tiny_files_match_the_official_modules(tiny_export, checkpoint_dir: 
     assert interm.shape == (1, 64, 64, 160)  # TinyViT's one early feature, 160 channels (issue #75)
 
 
-def test_vit_b_files_match_the_official_modules(vit_b_export, vit_b_checkpoint: Path) -> None:
+def test_vit_b_decoders_match_the_official_modules(vit_b_export, vit_b_checkpoint: Path) -> None:
+    """The decoders exported from a vit_b checkpoint, fed the official vit_b encoder's outputs."""
     model, _ = load_model("vit_b", checkpoint=vit_b_checkpoint, device="cpu")
     diffs = compare_with_official(vit_b_export, model, IMAGE)
-    assert set(diffs) == OUTPUTS
+    assert set(diffs) == {k for k in OUTPUTS if not k.startswith("encoder.")}
     assert max(diffs.values()) < TOLERANCE, diffs
 
 
