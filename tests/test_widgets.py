@@ -268,8 +268,11 @@ class FakePair:
     """The PairPredictor interface with cheap deterministic masks (disks at points, the box filled)."""
 
     def __init__(self) -> None:
+        from hqsam_nb.models.provenance import WeightsProvenance
+
         self.image = None
         self.encoder_passes = 0
+        self.info = WeightsProvenance("official", "vit_tiny")  # stamps and notes say nothing about a fake's weights
 
     def set_image(self, image):
         self.image = image

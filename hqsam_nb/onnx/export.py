@@ -40,6 +40,8 @@ from .graphs import GRAPHS, PART_NAMES, SPECS
 if TYPE_CHECKING:
     from segment_anything_hq.modeling import Sam
 
+    from ..models.provenance import WeightsProvenance
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["EXPORTER", "FORMAT", "MANIFEST", "ONNX_OPSET", "PRECISIONS", "OnnxExport", "check_parts", "example_inputs",
@@ -98,18 +100,13 @@ def check_parts(parts: Iterable[str] | str | None) -> tuple[str, ...]:
     return tuple(p for p in PART_NAMES if p in parts)
 
 
-def weights_fields(info: Any) -> dict[str, str]:
-    """Provenance of loaded weights as metadata strings: ``model``, ``weights_kind``, ``checkpoint`` (file name),
-    ``checkpoint_sha256`` (``""`` without a file)."""
-    from ..models.checkpoints import file_sha256
-
-    path = getattr(info, "path", None)
-    sha = getattr(info, "sha256", None) or (file_sha256(path) if path is not None else "")
-    kind = getattr(info, "kind", None)
-    if kind is None:  # WeightsInfo before the provenance object
-        kind = "official" if info.official else ("random" if info.weights == "random" else "unknown")
-    return {"model": str(info.model), "weights_kind": str(kind), "checkpoint": "" if path is None else Path(path).name,
-            "checkpoint_sha256": sha}
+def weights_fields(info: WeightsProvenance) -> dict[str, str]:
+    """The loaded weights' provenance as metadata strings: ``model``, ``weights_kind``, ``checkpoint`` (file name),
+    ``checkpoint_sha256`` (``""`` without a file), and the provenance as JSON (``provenance``: ``WeightsProvenance
+    .to_dict()`` without the local path, which a shared file should not carry)."""
+    record = {k: v for k, v in info.to_dict().items() if k != "path"}
+    return {"model": info.model, "weights_kind": info.kind, "checkpoint": "" if info.path is None else info.path.name,
+            "checkpoint_sha256": info.sha256 or "", "provenance": json.dumps(record, sort_keys=True)}
 
 
 def example_inputs(part: str, model: Sam, *, num_objects: int = 2, num_points: int = 3,
@@ -209,8 +206,9 @@ def _lower_precision(path: Path, precision: str, external: bool) -> None:
     onnx.save(proto, str(path), save_as_external_data=external, location=path.name + ".data")
 
 
-def export_model(model: Sam, info: Any, out_dir: str | os.PathLike, *, parts: Iterable[str] | str | None = None,
-                 opset: int = ONNX_OPSET, precision: str = "fp32") -> OnnxExport:
+def export_model(model: Sam, info: WeightsProvenance, out_dir: str | os.PathLike, *,
+                 parts: Iterable[str] | str | None = None, opset: int = ONNX_OPSET,
+                 precision: str = "fp32") -> OnnxExport:
     """Export a loaded official model (``Sam`` with an HQ decoder, on the CPU) and its provenance ``info`` (what
     :func:`~hqsam_nb.models.loading.load_model` returned with it) to ``out_dir``.
 
@@ -325,7 +323,7 @@ def _same_weights(metadata: Mapping[str, str], wanted: Mapping[str, str]) -> boo
     return metadata.get("weights_kind") == wanted["weights_kind"] and metadata.get("hqsam_nb_version") == __version__
 
 
-def export_for(model: Sam, info: Any, directory: str | os.PathLike | None = None, *,
+def export_for(model: Sam, info: WeightsProvenance, directory: str | os.PathLike | None = None, *,
                parts: Iterable[str] | str | None = None) -> OnnxExport:
     """The export of exactly these weights, exported now if needed.
 

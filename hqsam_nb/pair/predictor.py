@@ -38,13 +38,13 @@ from ..models.checkpoints import check_model_name, resolve_checkpoint
 from ..models.decoders import sam_decoder_of, select_hq
 from ..models.loading import (
     Weights,
-    WeightsInfo,
     check_state_dict,
     hq_module_of,
     load_model,
     load_state_dict,
     load_weights,
 )
+from ..models.provenance import WeightsProvenance, read_provenance
 from .branches import BRANCH_KEYS
 from .preprocess import as_mask_input, encoder_input, prompt_tensors, resize_transform
 from .prompts import Prompt, PromptBatch, check_flag, make_prompt, make_prompt_batch
@@ -126,7 +126,8 @@ class PairPredictor:
         >>> out.sam.mask.shape, out.hq.score                      # doctest: +SKIP
     """
 
-    def __init__(self, model: Sam, sam_decoder: MaskDecoder, *, info: WeightsInfo, sam_info: WeightsInfo,
+    def __init__(self, model: Sam, sam_decoder: MaskDecoder, *, info: WeightsProvenance,
+                 sam_info: WeightsProvenance,
                  sam_model: Sam | None = None, encoder_dtype: Any = None, cache_size: int = 8,
                  compile: bool = False, onnx: OnnxPairBackend | None = None) -> None:
         if encoder_dtype not in _ENCODER_DTYPES:
@@ -477,11 +478,11 @@ class PairPredictor:
 
 
 def _load_sam_side(model: Sam, sam_checkpoint: str | os.PathLike,
-                   model_name: str) -> tuple[MaskDecoder, Sam | None, WeightsInfo]:
+                   model_name: str) -> tuple[MaskDecoder, Sam | None, WeightsProvenance]:
     """Load an original SAM checkpoint for ``.sam``, strictly.
 
     Returns SAM's decoder, plus a full SAM model only when the file's image or prompt encoder differs from
-    the HQ-SAM checkpoint's (then SAM needs an encoder pass of its own), and the file's :class:`WeightsInfo`.
+    the HQ-SAM checkpoint's (then SAM needs an encoder pass of its own), and the file's provenance.
     """
     from ..models.loading import build_model
 
@@ -491,7 +492,7 @@ def _load_sam_side(model: Sam, sam_checkpoint: str | os.PathLike,
     hq_state = model.state_dict()
     expected = {k: v for k, v in hq_state.items() if hq_module_of(k) is None}
     check_state_dict(expected, state_dict, model=model_name, hq=False, source=source)
-    info = WeightsInfo(model_name, False, "pretrained", resolved.path, resolved.official)
+    info = read_provenance(resolved.path, model=model_name, hq=False)
     if all(torch.equal(state_dict[k], hq_state[k].cpu()) for k in expected if not k.startswith("mask_decoder.")):
         decoder = sam_decoder_of(model.mask_decoder, share=False)
         decoder_sd = {k[len("mask_decoder."):]: v for k, v in state_dict.items() if k.startswith("mask_decoder.")}
@@ -503,11 +504,6 @@ def _load_sam_side(model: Sam, sam_checkpoint: str | os.PathLike,
     load_weights(sam_model, state_dict, model=model_name, hq=False, source=source)
     sam_model.to(model.device)
     return sam_model.mask_decoder, sam_model, info
-
-
-def _sam_info(info: WeightsInfo) -> WeightsInfo:
-    """SAM's provenance when its weights come from the HQ-SAM checkpoint: the same file."""
-    return WeightsInfo(info.model, False, info.weights, info.path, info.official)
 
 
 def load_pair(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None = None,
@@ -550,7 +546,7 @@ def load_pair(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None =
         raise ValueError("onnx_dir= is for backend='onnx'")
     net, info = load_model(model, checkpoint=checkpoint, device=device, weights=weights, hq=True)
     sam_decoder, sam_model = sam_decoder_of(net.mask_decoder), None
-    sam_info = _sam_info(info)
+    sam_info = info.for_sam()
     if sam_checkpoint is not None:
         sam_decoder, sam_model, sam_info = _load_sam_side(net, sam_checkpoint, model)
     return PairPredictor(net, sam_decoder, info=info, sam_info=sam_info, sam_model=sam_model,
@@ -575,5 +571,5 @@ def _load_onnx_pair(model: str, *, checkpoint: str | os.PathLike | None, sam_che
     export = export_for(net, info, onnx_dir)
     net.to(dev)
     backend = OnnxPairBackend(OnnxSessions(export, device=dev))
-    return PairPredictor(net, sam_decoder_of(net.mask_decoder), info=info, sam_info=_sam_info(info),
+    return PairPredictor(net, sam_decoder_of(net.mask_decoder), info=info, sam_info=info.for_sam(),
                          cache_size=cache_size, onnx=backend)

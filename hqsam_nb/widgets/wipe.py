@@ -20,6 +20,7 @@ from ..drawing.overlays import (
     overlay_mask,
     wipe_image,
 )
+from ..pair.branches import BRANCHES
 
 __all__ = ["encode_png", "wipe_widget"]
 
@@ -46,7 +47,8 @@ def _fit(image: np.ndarray, max_size: int) -> np.ndarray:
 
 
 def wipe_widget(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *, prompt: Any = None,
-                position: float = 0.5, alpha: float = 0.5, labels: Sequence[str] = ("SAM", "HQ-SAM"),
+                position: float = 0.5, alpha: float = 0.5,
+                labels: Sequence[str] = (BRANCHES["sam"].label, BRANCHES["hq"].label),
                 colors: Sequence[Sequence[int]] = (MASK_COLORS[0], MASK_COLORS[1]),
                 max_size: int = 768) -> Any:
     """A slider that wipes between SAM's mask (left of the line) and HQ-SAM's (right of it).
