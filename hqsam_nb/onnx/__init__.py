@@ -10,8 +10,8 @@ run).
 """
 
 from .check import compare_with_official
-from .export import EXPORTER, FORMAT, ONNX_OPSET, OnnxExport, export_model, export_onnx, read_export
+from .export import EXPORTER, FORMAT, ONNX_OPSET, PRECISIONS, OnnxExport, export_model, export_onnx, read_export
 from .graphs import PART_NAMES, SPECS, IoSpec
 
-__all__ = ["EXPORTER", "FORMAT", "ONNX_OPSET", "PART_NAMES", "SPECS", "IoSpec", "OnnxExport", "export_model",
-           "compare_with_official", "export_onnx", "read_export"]
+__all__ = ["EXPORTER", "FORMAT", "ONNX_OPSET", "PART_NAMES", "PRECISIONS", "SPECS", "IoSpec", "OnnxExport",
+           "compare_with_official", "export_model", "export_onnx", "read_export"]
