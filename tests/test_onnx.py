@@ -212,11 +212,11 @@ def test_backend_errors(checkpoint_dir: Path) -> None:
 def test_prompt_convention_matches_the_official_prompt_encoder() -> None:
     """decoder_prompt: points then one (0, 0) padding point labelled -1 without a box, the box's corners labelled 2
     and 3 with one; as PromptEncoder.forward embeds them."""
-    prompts = hqsam_nb.make_prompt_batch(points=[[[10, 20], [30, 40]]], labels=[[1, 0]])
+    prompts = hqsam_nb.make_prompt_batch(points=[[[10, 20], [30, 40]]], labels=[[1, 0]], image_size=(100, 200))
     coords, labels = decoder_prompt(*prompt_tensors(prompts, (100, 200), 1024, "cpu"))
     np.testing.assert_allclose(coords, [[[51.2, 102.4], [153.6, 204.8], [0, 0]]], rtol=1e-6)
     assert labels.tolist() == [[1, 0, -1]]
-    prompts = hqsam_nb.make_prompt_batch(boxes=[[10, 20, 30, 40]])
+    prompts = hqsam_nb.make_prompt_batch(boxes=[[10, 20, 30, 40]], image_size=(100, 200))
     coords, labels = decoder_prompt(*prompt_tensors(prompts, (100, 200), 1024, "cpu"))
     np.testing.assert_allclose(coords, [[[51.2, 102.4], [153.6, 204.8]]], rtol=1e-6)
     assert labels.tolist() == [[2, 3]]
