@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 from ..pair.branches import BRANCHES
+from .palette import overlap_palette
 
 Color = tuple[int, int, int]
 
@@ -83,28 +84,26 @@ NEGATIVE_COLOR: Color = (230, 0, 0)
 #: Box prompts, in every figure, export and widget view.
 BOX_COLOR: Color = (255, 212, 0)
 
-_BOTH_COLOR: Color = (190, 190, 190)
-
 
 def diff_colors(other: str = "hq") -> dict[str, Color]:
     """The difference map's colours when SAM is compared with branch ``other`` (``"hq"`` or ``"fused"``).
 
     Pixels only SAM marks take SAM's colour, pixels only ``other`` marks take that branch's colour, pixels
-    both mark are light grey: the same colours as the masks themselves, and never the prompts' green or red.
+    both mark are light grey: the same colours as the masks themselves, and never the prompts' green or red
+    (:func:`hqsam_nb.drawing.palette.overlap_palette`, the one "both / only A / only B" palette).
     """
-    return {"hq_only": BRANCHES[other].color if other in BRANCHES else _unknown(other),
-            "sam_only": BRANCH_COLORS["sam"], "both": _BOTH_COLOR}
+    return dict(overlap_palette("sam", _other(other)).colors)
 
 
 def diff_labels(other: str = "hq") -> dict[str, str]:
     """Legend text for :func:`diff_colors`: ``"only HQ-SAM (HQ token)"``, ``"only SAM"``, ``"both"``."""
-    if other not in BRANCHES:
-        _unknown(other)
-    return {"hq_only": f"only {BRANCHES[other].label}", "sam_only": "only SAM", "both": "both"}
+    return dict(overlap_palette("sam", _other(other)).labels)
 
 
-def _unknown(other: Any) -> Any:
-    raise ValueError(f"the branch compared with SAM must be 'hq' or 'fused', got {other!r}")
+def _other(other: Any) -> str:
+    if other not in ("hq", "fused"):
+        raise ValueError(f"the branch compared with SAM must be 'hq' or 'fused', got {other!r}")
+    return str(other)
 
 
 #: Colours of the difference map's three classes (SAM vs the HQ token): pixels only HQ-SAM marks, only SAM
