@@ -68,7 +68,10 @@ def _hqsam_nb_figure_counter():
         colours, legend_texts = [], []
         for leg in legends:
             for handle in getattr(leg, "legend_handles", None) or getattr(leg, "legendHandles", []):
-                for getter in ("get_facecolor", "get_color", "get_markerfacecolor"):
+                # a marker's fill, else a patch's face (its edge when the face is empty), else a line's colour
+                marker = getattr(handle, "get_marker", lambda: None)()
+                getters = ("get_markerfacecolor",) if marker not in (None, "None", "", " ") else ()
+                for getter in (*getters, "get_facecolor", "get_edgecolor", "get_color"):
                     if hasattr(handle, getter):
                         try:
                             c = rgb(getattr(handle, getter)())

@@ -292,6 +292,19 @@ def _run_checks(page, kernel: Kernel, kind: str) -> dict:
     assert negative["labels"][-1] == 0 and len(negative["points"]) == CLICKS + 1, negative
     assert negative["errors"] == [], negative["errors"]
 
+    # Shift+click right after a toolbar button: the button keeps the keyboard focus, so the canvas sees no
+    # Shift key event; the press itself carries shiftKey, and the point is negative all the same
+    page.get_by_role("button", name="Undo (z)").click()
+    undone_negative = _wait_state(kernel, lambda st: _action(st) == "undo")
+    assert len(undone_negative["points"]) == CLICKS, undone_negative
+    assert page.evaluate("document.activeElement.tagName") == "BUTTON"
+    page.keyboard.down("Shift")
+    page.mouse.click(*at(0.8, 0.25))
+    page.keyboard.up("Shift")
+    after_button = _wait_state(kernel, lambda st: _action(st) == "point")
+    assert after_button["labels"][-1] == 0 and len(after_button["points"]) == CLICKS + 1, after_button
+    assert after_button["errors"] == [], after_button["errors"]
+
     # the widget's PNG still (for static renderers) is in the page, right after the widget, but hidden
     still = page.locator(".jp-OutputArea-child:has(.hqsam-live) + .jp-OutputArea-child img")
     assert still.count() == 1 and still.is_hidden()

@@ -58,7 +58,7 @@ def colour_name(color: Sequence[float]) -> str:
     hue = h * 360
     if v < 0.2:
         return "black"
-    if s < 0.15:
+    if s < 0.12:
         return "white" if v > 0.9 else "grey"
     if (hue < 45 or hue >= 345) and v < 0.6 and s < 0.7:
         return "brown"

@@ -2,7 +2,7 @@
 video metrics J (region similarity) and F (boundary F-measure), J&F, recall and decay (:mod:`.video`);
 COCO mask AP and boundary AP (:mod:`.coco`)."""
 
-from .coco import METRIC_KEYS, coco_instance_metrics
+from .coco import METRIC_KEYS, coco_instance_metrics, shifted_ground_truth_results
 from .masks import (
     ERROR_FN,
     ERROR_FP,
@@ -28,4 +28,4 @@ from .video import (
 __all__ = ["BOUND_TH", "ERROR_FN", "ERROR_FP", "ERROR_TP", "METRIC_KEYS", "boundary_band", "boundary_errors",
            "boundary_f_measure", "boundary_iou", "boundary_radius", "boundary_width", "coco_instance_metrics",
            "davis_statistics", "davis_summary", "gt_to_mask", "logits_to_mask", "mask_iou", "region_similarity",
-           "seg2bmap"]
+           "seg2bmap", "shifted_ground_truth_results"]
