@@ -16,7 +16,8 @@ The public API is re-exported here; the package is grouped by concern:
 * ``text/`` - text prompts: a caption -> detector boxes (GroundingDINO / OWLv2) -> both models' masks
   (:func:`load_detector`, :func:`segment_text`);
 * ``video/`` - clips (PyAV or frame folders), DAVIS 2017, prompts per frame, J&F (CLI
-  ``python -m hqsam_nb.evaluate_video``), SAM | HQ-SAM exports;
+  ``python -m hqsam_nb.evaluate_video``), SAM | HQ-SAM exports; YouTube-VIS / HQ-YTVIS with a VIS model's tracks
+  as prompts, Tube-Mask AP and Tube-Boundary AP;
 * ``widgets/`` - interactive prompting (``widgets.PromptCanvas``, imported on first use).
 """
 
@@ -72,6 +73,7 @@ from .io.synthetic_coco import synthetic_coco, write_synthetic_coco
 from .metrics.coco import coco_instance_metrics
 from .metrics.masks import boundary_band, boundary_errors, boundary_iou, mask_iou
 from .metrics.video import boundary_f_measure, region_similarity
+from .metrics.ytvis import ytvis_metrics
 from .models.checkpoints import (
     CHECKPOINTS_ENV,
     MODEL_NAMES,
@@ -127,11 +129,13 @@ from .video import (
     DavisDataset,
     open_davis,
     open_video,
+    open_ytvis,
     run_video_evaluation,
     save_comparison,
     synthetic_clip,
     track_clip,
     write_synthetic_davis,
+    write_synthetic_ytvis,
 )
 from .widgets.history import history_to_dict, replay_history
 from .widgets.state import CanvasMapping, PromptEditor, PromptState
@@ -282,4 +286,7 @@ __all__ = [
     "track_clip",
     "write_synthetic_davis",
     "write_synthetic_coco",
+    "open_ytvis",
+    "write_synthetic_ytvis",
+    "ytvis_metrics",
 ]

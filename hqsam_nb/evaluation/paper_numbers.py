@@ -17,7 +17,7 @@ from typing import Any
 
 from ..pair.branches import BRANCHES, PAPER_BRANCH
 
-__all__ = ["PAPER_COCO", "PAPER_POINT_MBIOU", "PAPER_TABLE", "paper_comparison_rows"]
+__all__ = ["PAPER_COCO", "PAPER_POINT_MBIOU", "PAPER_TABLE", "PAPER_VIS", "paper_comparison_rows"]
 
 _NAN = math.nan
 
@@ -120,4 +120,13 @@ PAPER_COCO: dict[str, dict[str, float]] = {
     "HQ-SAM-H": {"AP_B": 34.9, "AP": 49.9, "AP_L": 66.5, "AP_M": 54.0, "AP_S": 34.2},
     "MobileSAM": {"AP": 44.3},
     "Light HQ-SAM": {"AP": 45.0},
+}
+
+
+#: Video instance segmentation with Mask2Former's boxes and association as prompts (ViT-L; the HQ-SAM rows are
+#: the predictor's default, the fused mask: PAPER_BRANCH["video"]; percent): HQ-YTVIS test Tube-Boundary AP
+#: (AP^B) and Tube-Mask AP (AP^M), YouTube-VIS 2019 valid (mask) AP.
+PAPER_VIS: dict[str, dict[str, float]] = {
+    "SAM-L": {"HQ-YTVIS AP^B": 30.2, "HQ-YTVIS AP^M": 60.7, "YTVIS-2019 AP": 51.8},
+    "HQ-SAM-L": {"HQ-YTVIS AP^B": 34.0, "HQ-YTVIS AP^M": 63.6, "YTVIS-2019 AP": 53.2},
 }

@@ -7,7 +7,9 @@
 * :mod:`.tracking` - one encoder pass per frame for every object and branch (:func:`track_clip`);
 * :mod:`.runner` - the resumable DAVIS evaluation (``python -m hqsam_nb.evaluate_video``);
 * :mod:`.exports` - SAM | HQ-SAM | difference clips as MP4 or GIF;
-* :mod:`.plots` - J&F per frame, where two branches drift apart, rows of export frames.
+* :mod:`.plots` - J&F per frame, where two branches drift apart, rows of export frames;
+* :mod:`.ytvis` - YouTube-VIS / HQ-YTVIS sets: frames and the tracks (a VIS model's or the ground truth's) whose
+  boxes prompt; :mod:`.synthetic_ytvis` - a synthetic set with simulated VIS tracks.
 """
 
 from .davis import (
@@ -43,13 +45,16 @@ from .runner import (
     summarize_sequences,
 )
 from .synthetic import SyntheticClip, synthetic_clip, write_synthetic_davis
+from .synthetic_ytvis import SyntheticYtvis, synthetic_ytvis, write_synthetic_ytvis
 from .tracking import TrackedFrame, decode_frame, exclusive_masks, track_clip
+from .ytvis import YtvisDataset, YtvisTrack, YtvisVideo, open_ytvis
 
 __all__ = ["DavisDataset", "DavisError", "DavisSequence", "FrameFolder", "ObjectPrompt", "OracleBoxes", "PromptSource",
-           "PromptSpec", "Propagation", "SyntheticClip", "TrackedFrame", "TrackerBoxes", "VideoFile", "VideoSource",
-           "comparison_frame", "davis_palette", "decode_frame", "drift_frames", "evaluate_sequence", "exclusive_masks",
-           "interior_point", "jf_per_frame", "labels_to_masks", "load_tracker_boxes", "masks_to_labels", "open_davis",
-           "open_video", "plot_jf_per_frame", "read_label_png", "result_masks", "run_video_evaluation",
-           "save_comparison", "save_mp4", "save_tracker_boxes", "score_sequence", "show_pictures",
-           "summarize_sequences", "synthetic_clip", "track_clip", "weights_note", "write_label_png",
-           "write_synthetic_davis"]
+           "PromptSpec", "Propagation", "SyntheticClip", "SyntheticYtvis", "TrackedFrame", "TrackerBoxes", "VideoFile",
+           "VideoSource", "YtvisDataset", "YtvisTrack", "YtvisVideo", "comparison_frame", "davis_palette",
+           "decode_frame", "drift_frames", "evaluate_sequence", "exclusive_masks", "interior_point", "jf_per_frame",
+           "labels_to_masks", "load_tracker_boxes", "masks_to_labels", "open_davis", "open_video", "open_ytvis",
+           "plot_jf_per_frame", "read_label_png", "result_masks", "run_video_evaluation", "save_comparison",
+           "save_mp4", "save_tracker_boxes", "score_sequence", "show_pictures", "summarize_sequences",
+           "synthetic_clip", "synthetic_ytvis", "track_clip", "weights_note", "write_label_png",
+           "write_synthetic_davis", "write_synthetic_ytvis"]
