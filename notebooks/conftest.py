@@ -13,6 +13,13 @@ creates (leaving out report files a library run saves with ``save_figure(..., re
 count in an output of its own mime type; after nbval has run a cell (its one execution
 of the notebook; nothing is executed twice), :func:`pytest_runtest_call` fails the cell when it created more
 figures than it displayed images. This covers every notebook in this folder, present and future.
+
+**Words must match the figures.** The same report describes each figure: its legends' swatch colours and texts,
+its titles. After the last code cell of a run of cells, :func:`prose_problems` reads the markdown cell(s) before
+the run: a colour it names (green, magenta, orange, blue, cyan, pink, white, grey, yellow, red, ...; named by
+:func:`hqsam_nb.drawing.palette.colour_name`, as the package's legends are) must be one a figure of the run
+uses in its legend or title, and a figure titled with one HQ-SAM branch must not label its panels with the other.
+Questions, answers (``<details>``), summaries and code spans are not checked: they refer back.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hqsam_nb.drawing import overlays
@@ -79,3 +80,34 @@ def test_figure_titled_with_one_branch_and_panels_with_the_other_fails() -> None
     assert "HQ-SAM (fused)" in problem and "HQ token" in problem
     cells = [_code(_figure(sup=["SAM vs HQ-SAM (fused)"], titles=["HQ-SAM (fused): 0.2"]))]
     assert nb_conftest.prose_problems(cells) == []
+
+
+def test_zoom_windows_stay_inside_the_prompt_box() -> None:
+    from hqsam_nb.drawing import disagreement_boxes
+
+    sam = np.zeros((200, 300), bool)
+    hq = sam.copy()
+    hq[60:140, 100:112] = True  # disagreement along the left edge of the box below
+    within = (95, 50, 215, 150)
+    boxes = disagreement_boxes(sam, hq, n=2, size=40, within=within)
+    assert boxes and all(within[0] <= x0 and within[1] <= y0 and x1 <= within[2] and y1 <= within[3]
+                         for x0, y0, x1, y1 in boxes), boxes
+    # a window larger than the box is centred on it
+    [(x0, y0, x1, y1)] = disagreement_boxes(sam, hq, n=1, size=180, within=within)
+    assert (x0 + x1) // 2 == 155 and (y0 + y1) // 2 == 100
+
+
+def test_video_comparison_paints_each_branch_and_the_palette() -> None:
+    from hqsam_nb.video import comparison_frame
+
+    image = np.full((60, 80, 3), 100, np.uint8)
+    sam = np.zeros((1, 60, 80), bool)
+    sam[0, 10:40, 10:40] = True
+    fused = np.zeros_like(sam)
+    fused[0, 10:40, 30:60] = True
+    frame = comparison_frame(image, sam, fused, hq_branch="fused")
+    colours = {tuple(int(v) for v in px) for px in frame.reshape(-1, 3)}
+    palette = overlap_palette("sam", "fused")
+    for key in ("hq_only", "sam_only", "both"):  # the legend's swatches are the palette's exact colours
+        assert palette.colors[key] in colours, key
+    assert BRANCHES["hq"].color not in colours  # no HQ-token orange when the fused mask is compared

@@ -76,6 +76,6 @@ def test_wipe_widget_says_random_weights_live_and_on_the_still(tiny_pair) -> Non
     m[5:30, 5:40] = True
     w = wipe_widget(image, m, ~m, other="fused", weights=tiny_pair)
     assert "RANDOM" in w.children[0].value and "HQ-SAM (fused)" in w.children[0].value
-    with_note = label_panels([label_panels([w.render(0.5)], ["RANDOM WEIGHTS - masks and numbers are meaningless"])],
+    with_note = label_panels([label_panels([w.render(0.5)], ["RANDOM WEIGHTS"])],
                              ["<- SAM | HQ-SAM (fused) ->"])
     np.testing.assert_array_equal(w.still.render(), with_note)

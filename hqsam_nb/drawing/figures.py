@@ -401,8 +401,8 @@ def colour_key_figure() -> Figure:
                               markeredgecolor="white", label=f"{label} ({colour_name(color)})"))
     handles.append(Patch(facecolor="none", edgecolor=_rgb01(BOX_COLOR), linewidth=2.5,
                          label=f"box ({colour_name(BOX_COLOR)})"))
-    fig = new_figure((9.0, 1.3))
-    fig.legend(handles=handles, loc="center", ncols=3, fontsize=12, frameon=False, title="colour key",
+    fig = new_figure((10.5, 1.5))
+    fig.legend(handles=handles, loc="center", ncols=3, fontsize=11, frameon=False, title="colour key",
                title_fontsize=12)
     return fig
 

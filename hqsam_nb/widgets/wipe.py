@@ -107,7 +107,7 @@ def wipe_widget(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *,
 
     def still_picture() -> np.ndarray:  # the still names both sides (and the weights) as the live caption does
         picture = render(float(slider.value))
-        picture = label_panels([picture], [note]) if note else picture
+        picture = label_panels([picture], [note.split(" - ")[0]]) if note else picture  # short: it must fit
         return label_panels([picture], [f"<- {labels[0]} | {labels[1]} ->"])
 
     still = Still(still_picture,
