@@ -258,12 +258,13 @@ def difference_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarr
 
 def _zoom_region(prompt: Any, sam_mask: np.ndarray, hq_mask: np.ndarray, margin: float = 0.1
                  ) -> tuple[float, float, float, float] | None:
-    """Where a zoom may look: the prompt's box (a little larger), else the box around both masks and the
-    prompt's points; None when there is nothing to go by."""
+    """Where a zoom may look: the prompt's box itself (the windows drawn stay inside the box drawn), else the box
+    around both masks and the prompt's points, a little larger; None when there is nothing to go by."""
     h, w = sam_mask.shape
     box = getattr(prompt, "box", None)
     if box is not None:
         x0, y0, x1, y1 = (float(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
+        margin = 0.0
     else:
         union = sam_mask | hq_mask
         ys, xs = np.nonzero(union)
@@ -292,8 +293,8 @@ def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.nd
         image: ``uint8`` ``H x W x 3``. sam_mask, hq_mask: ``bool`` ``H x W``.
         n, size: passed to :func:`~hqsam_nb.drawing.disagreement_boxes` to find the regions.
         boxes: regions ``(x0, y0, x1, y1)`` to show instead of searching for them.
-        prompt: the :class:`~hqsam_nb.Prompt` that made the masks: the search stays inside its box (grown by
-            10 %), or around the masks and points for a point prompt, so the zoom shows the object asked for.
+        prompt: the :class:`~hqsam_nb.Prompt` that made the masks: the windows stay inside its box, or around
+            the masks and points (grown by 10 %) for a point prompt, so the zoom shows the object asked for.
         within: ``(x0, y0, x1, y1)`` pixels to search inside instead of the prompt's (e.g. the ground truth's
             box on a video frame, where the prompt is each model's own previous mask).
         panel_size: inches per panel.
