@@ -269,8 +269,11 @@ class FakePair:
     """The PairPredictor interface with cheap deterministic masks (disks at points, the box filled)."""
 
     def __init__(self) -> None:
+        from hqsam_nb.models.provenance import WeightsProvenance
+
         self.image = None
         self.encoder_passes = 0
+        self.info = WeightsProvenance("random", "vit_tiny", True, details={"seed": 0})  # its masks are fake
 
     def set_image(self, image):
         self.image = image
