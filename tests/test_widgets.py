@@ -273,7 +273,7 @@ class FakePair:
 
         self.image = None
         self.encoder_passes = 0
-        self.info = WeightsProvenance("random", "vit_tiny", True, details={"seed": 0})  # its masks are fake
+        self.info = WeightsProvenance("official", "vit_tiny")  # stamps and notes say nothing about a fake's weights
 
     def set_image(self, image):
         self.image = image

@@ -182,7 +182,8 @@ class PromptCanvas(StillBox):
         if picture is None:
             return None
         view = self.view.value
-        title = f"Widget still: {VIEWS[view]} view" + (" (left SAM, right HQ-SAM)" if view == "side" else "")
+        side = f" (left {VIEWS['sam']}, right {VIEWS['hq']})" if view == "side" else ""
+        title = f"Widget still: {VIEWS[view]} view{side}"
         note = weights_note(pair=self.pair)
         out = label_panels([picture], [note]) if note else picture
         return label_panels([out], [title])
@@ -548,7 +549,7 @@ class PromptCanvas(StillBox):
             if p.sam is not None:
                 scores.append(f"SAM <b>{(p.sam if cand is None else p.sam_candidates[cand]).score:.2f}</b>")
             if p.hq is not None:
-                scores.append(f"HQ-SAM <b>{p.hq.score:.2f}</b>")
+                scores.append(f"{VIEWS['hq']} <b>{p.hq.score:.2f}</b>")
             last = self.event_log[-1] if self.event_log else {}
             parts += ["scores: " + ", ".join(scores), f"decode <b>{p.decode_ms:.0f} ms</b>"]
             if last.get("draw_ms"):

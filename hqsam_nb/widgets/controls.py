@@ -67,7 +67,7 @@ class Controls:
         # -- what is shown
         self.view = W.ToggleButtons(options=[(label, key) for key, label in VIEWS.items()], value=view,
                                     description="",
-                                    style={"button_width": "104px", "description_width": "initial"})
+                                    style={"button_width": "136px", "description_width": "initial"})
         self.multimask = W.Checkbox(value=multimask, description="SAM multimask (3 candidates)", indent=False,
                                     layout=W.Layout(width="220px"))
         self.candidate = W.ToggleButtons(options=[("best", -1)], value=-1, description="",
