@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ import numpy as np
 import torch
 
 import hqsam_nb
+from hqsam_nb.evaluation.speed import time_call
 
 HERE = Path(__file__).resolve().parent
 #: The training benchmark (issue 25), run for the training row when present.
@@ -69,16 +69,8 @@ def _sync(device: torch.device) -> None:
 
 
 def _median_s(fn: Callable[[], object], reps: int, device: torch.device, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    """Median seconds of ``reps`` calls (the library's timer, notebook 04's: CUDA synchronised)."""
+    return time_call(fn, device, repeats=reps, warmup=warmup).median_ms / 1e3
 
 
 @contextlib.contextmanager
