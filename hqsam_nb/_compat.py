@@ -10,18 +10,23 @@
 * :func:`ray_loopback_only` - Ray's ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` switch (and its private
   ``ray._private.ray_constants.ENABLE_RAY_CLUSTER`` once Ray is imported): a Ray instance started here binds to
   127.0.0.1, as Ray does on macOS, instead of the machine's network address.
+* :func:`ray_start_wait` - Ray's private ``ray._private.services.get_node``, which ``ray.init`` polls for a fixed
+  30 s while a new local instance's raylet registers (and ``RAY_gcs_server_port_wait_time_s``, Ray's switch for its
+  GCS's start-up wait): a local instance on a loaded machine gets the time the caller gives it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import time
 import warnings
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-__all__ = ["held_canvas", "import_official", "ray_loopback_only", "separate_heads"]
+__all__ = ["held_canvas", "import_official", "ray_loopback_only", "ray_start_wait", "separate_heads"]
 
 
 def import_official() -> ModuleType:
@@ -77,3 +82,47 @@ def ray_loopback_only() -> None:
     constants = sys.modules.get("ray._private.ray_constants")
     if constants is not None:
         constants.ENABLE_RAY_CLUSTER = False
+
+
+#: Ray's environment switch for how long a starting instance waits for its GCS to listen (seconds; Ray: 30).
+RAY_GCS_WAIT_ENV = "RAY_gcs_server_port_wait_time_s"
+
+
+@contextlib.contextmanager
+def ray_start_wait(timeout_s: float) -> Iterator[None]:
+    """Within the block, a local Ray instance that ``ray.init`` starts may take ``timeout_s`` to come up.
+
+    ``ray.init`` starts the GCS (waiting ``$RAY_gcs_server_port_wait_time_s``, 30 s by default, for it to listen)
+    and the raylet, then polls its private ``ray._private.services.get_node`` until the raylet has registered,
+    giving up after a fixed 30 s with "The current node timed out during startup". On a loaded 2-core machine the
+    raylet can take longer (it waits for its Python agent processes). Here ``get_node`` itself keeps asking, every
+    half second, until ``timeout_s`` has passed since its first call, so Ray's 30 s loop sees one slow answer; the
+    GCS wait is set to ``timeout_s`` too. Both are restored on exit.
+    """
+    import ray._private.services as services
+
+    real = services.get_node
+    first: list[float] = []
+
+    def get_node(gcs_address: Any, node_id: Any) -> Any:
+        if not first:
+            first.append(time.monotonic())
+        while True:
+            try:
+                return real(gcs_address, node_id)
+            except RuntimeError:  # "not registered yet": what Ray's own loop retries on
+                if time.monotonic() - first[0] > timeout_s:
+                    raise
+                time.sleep(0.5)
+
+    saved = os.environ.get(RAY_GCS_WAIT_ENV)
+    os.environ[RAY_GCS_WAIT_ENV] = str(max(1, math.ceil(timeout_s)))
+    services.get_node = get_node
+    try:
+        yield
+    finally:
+        services.get_node = real
+        if saved is None:
+            os.environ.pop(RAY_GCS_WAIT_ENV, None)
+        else:
+            os.environ[RAY_GCS_WAIT_ENV] = saved

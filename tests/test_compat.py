@@ -46,3 +46,39 @@ def test_ray_loopback_only_keeps_a_local_ray_on_127_0_0_1(monkeypatch):
     assert constants.ENABLE_RAY_CLUSTER is False
     # What Ray asks when it picks the address to bind and advertise (no Ray connection in this process).
     assert services.get_node_ip_address() == "127.0.0.1"
+
+
+def test_ray_start_wait_lets_a_slow_raylet_register(monkeypatch):
+    """ray.init's wait for a new raylet polls the private services.get_node for a fixed 30 s; inside the block each
+    poll keeps asking until the caller's timeout, then gives Ray's own error back."""
+    import inspect
+
+    import ray._private.node as node
+    import ray._private.services as services
+
+    from hqsam_nb._compat import RAY_GCS_WAIT_ENV, ray_start_wait
+
+    source = inspect.getsource(node.Node.__init__)
+    assert "ray._private.services.get_node(" in source and "timed out during startup" in source
+    assert RAY_GCS_WAIT_ENV in inspect.getsource(node)  # Ray's switch for the GCS's start-up wait
+    answers = iter([RuntimeError("not yet"), RuntimeError("not yet"), {"node_id": "n"}])
+
+    def slow(gcs_address, node_id):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(services, "get_node", slow)
+    monkeypatch.delenv(RAY_GCS_WAIT_ENV, raising=False)
+    with ray_start_wait(30):
+        assert os.environ[RAY_GCS_WAIT_ENV] == "30"
+        assert services.get_node("127.0.0.1:1", "n") == {"node_id": "n"}  # two refusals waited out
+    assert services.get_node is slow and RAY_GCS_WAIT_ENV not in os.environ
+
+    def never(gcs_address, node_id):
+        raise RuntimeError("node not found")
+
+    monkeypatch.setattr(services, "get_node", never)
+    with ray_start_wait(0.6), pytest.raises(RuntimeError, match="node not found"):
+        services.get_node("127.0.0.1:1", "n")  # bounded: the caller's timeout, then Ray's error
