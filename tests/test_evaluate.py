@@ -6,6 +6,7 @@ import csv
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -258,3 +259,18 @@ def test_cli_checkpoint_errors_are_one_line_without_traceback(tmp_path: Path, ca
                  "-q"]) == 2
     (error,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert error.startswith("error: ") and "\n" not in error and "original SAM checkpoint" in error
+
+
+def test_a_corrupt_run_json_is_named(tmp_path: Path) -> None:
+    """A damaged run.json in --out once gave a JSONDecodeError that did not say which file (the command lines turn
+    this ValueError into their one line, exit 2)."""
+    from hqsam_nb.evaluation.records import open_run
+
+    (tmp_path / "run.json").write_text('{"model": "vit_tiny", ')
+    with pytest.raises(ValueError, match=rf"run settings file '{re.escape(str(tmp_path / 'run.json'))}' is not valid "
+                                         "JSON"):
+        open_run(tmp_path, {"model": "vit_tiny"}, ("model",))
+    (tmp_path / "run.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"holds JSON list, not the settings of a run"):
+        open_run(tmp_path, {"model": "vit_tiny"}, ("model",))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..io.atomic import atomic_write_bytes, atomic_write_text
+from ..io.jsonfile import read_json
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
@@ -89,7 +90,7 @@ def load_records(out_dir: str | os.PathLike, *, repair: bool = False) -> list[di
             try:
                 records.append(json.loads(line))
                 keep = min(end, len(raw))
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply
                 if any(c.strip() for c in chunks[i + 1:]):
                     raise ValueError(f"{path}: line {i + 1} is not valid JSON and is not the last line; the "
                                      "file was edited or corrupted - move it away to start over") from None
@@ -138,7 +139,10 @@ def open_run(out_dir: str | os.PathLike, meta: dict[str, Any], same_keys: Sequen
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
     if run_path.exists():
-        previous = json.loads(run_path.read_text(encoding="utf-8"))
+        previous = read_json(run_path, "run settings")
+        if not isinstance(previous, dict):
+            raise ValueError(f"run settings file {str(run_path)!r} holds JSON {type(previous).__name__}, not the "
+                             "settings of a run; move it away (or --restart) to start over")
         diff = [k for k in same_keys if previous.get(k) != meta.get(k)
                 and (k in previous or k not in added_later)]
         if diff:

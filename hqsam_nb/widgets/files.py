@@ -9,7 +9,6 @@ widget (rather than quietly changed into another name the user did not type).
 from __future__ import annotations
 
 import io
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from ..io.atomic import atomic_write_json
 from ..io.images import as_rgb_uint8
+from ..io.jsonfile import parse_json
 from ..io.names import MAX_NAME_LENGTH, check_plain_name
 
 __all__ = ["MAX_NAME_LENGTH", "export_masks", "export_path", "image_from_upload", "read_history", "write_history"]
@@ -104,10 +104,7 @@ def read_history(history: Mapping[str, Any] | str | os.PathLike) -> dict[str, An
     if len(raw) > MAX_HISTORY_BYTES:
         raise ValueError(f"{path} is larger than {MAX_HISTORY_BYTES // 2**20} MiB: not a prompt history "
                          "(hqsam_nb.widgets.history.MAX_HISTORY_BYTES)")
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path} is not a JSON prompt history: {exc}") from None
+    data = parse_json(raw, f"prompt history {str(path)!r}")
     if not isinstance(data, dict):
         raise ValueError(f"{path} holds JSON {type(data).__name__}, not a prompt history (an object)")
     return data
