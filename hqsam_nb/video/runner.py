@@ -64,8 +64,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["METRICS_FILE", "PromptSpec", "evaluate_sequence", "main", "make_source", "markdown", "result_masks",
-           "run_video_evaluation", "score_sequence", "summarize_sequences"]
+__all__ = ["METRICS_FILE", "PromptSpec", "evaluate_sequence", "main", "make_source", "markdown", "prompt_sources",
+           "result_masks", "run_video_evaluation", "score_sequence", "summarize_sequences"]
 
 METRICS_FILE = "video_metrics.json"
 
@@ -104,6 +104,25 @@ def make_source(spec: PromptSpec, sequence: str,
         raise ValueError(f"the tracker-box file has no boxes for sequence {sequence!r} (it has "
                          f"{', '.join(sorted(tracker)[:8])}{' ...' if len(tracker) > 8 else ''})")
     return tracker[sequence]
+
+
+def prompt_sources(spec: PromptSpec, sequences: Sequence[DavisSequence]) -> dict[str, PromptSource]:
+    """A fresh :class:`~hqsam_nb.video.prompts.PromptSource` per sequence, each checked against its sequence before
+    any frame is decoded: tracker boxes must be keyed by the sequence's frame names
+    (:meth:`~hqsam_nb.video.prompts.TrackerBoxes.check_frames`).
+
+    Raises:
+        FileNotFoundError, ValueError: an unreadable tracker-box file, a sequence it lacks, frame keys that name
+            no frame.
+    """
+    tracker = load_tracker_boxes(spec.boxes_file) if spec.kind == "boxes" else None  # type: ignore[arg-type]
+    sources = {}
+    for seq in sequences:
+        source = make_source(spec, seq.name, tracker)
+        if isinstance(source, TrackerBoxes):
+            source.check_frames(seq.frame_names)
+        sources[seq.name] = source
+    return sources
 
 
 def _png(out_dir: Path, branch: str, sequence: str, frame: str) -> Path:
@@ -265,19 +284,19 @@ def run_video_evaluation(dataset: DavisDataset, pair: PairPredictor, out_dir: st
 
     branches = check_branches(branches)
     out = Path(out_dir).expanduser()
+    sequences = list(dataset)
+    sources = prompt_sources(prompt, sequences)  # checked before the run folder is touched
     if restart:
         for b in BRANCH_KEYS:
             shutil.rmtree(out / b, ignore_errors=True)
     open_run(out, _meta(dataset, pair, prompt, branches, bound_th), _SAME_RUN_KEYS, restart=restart,
              added_later=("checkpoint_sha256",))
-    tracker = load_tracker_boxes(prompt.boxes_file) if prompt.kind == "boxes" else None
-    sequences = list(dataset)
     total = sum(len(s) for s in sequences)
     timings = []
     with tqdm(total=total, desc="frames", unit="frame", disable=not progress, dynamic_ncols=True) as bar:
         for seq in sequences:
             bar.set_description(seq.name)
-            timings.append(evaluate_sequence(pair, seq, out, make_source(prompt, seq.name, tracker),
+            timings.append(evaluate_sequence(pair, seq, out, sources[seq.name],
                                              branches=branches, on_frame=lambda _t, _c: bar.update(1)))
     metrics = {}
     for b in branches:
@@ -350,8 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             write_synthetic_davis(args.root, n_sequences=args.synthetic_sequences, n_frames=args.synthetic_frames,
                                   subset=args.subset)
         dataset = DavisDataset(args.root, subset=args.subset, sequences=args.sequences)
-        if kind == "boxes":
-            load_tracker_boxes(spec.boxes_file)  # a bad file fails now, not after the model has loaded
+        prompt_sources(spec, list(dataset))  # a bad tracker-box file fails now, not after the model has loaded
         pair = load_pair(args.model, checkpoint=args.checkpoint, device=args.device, weights=args.weights,
                          encoder_dtype="bfloat16" if args.bf16 else None)
     except (ValueError, FileNotFoundError) as exc:  # DavisError is a ValueError
