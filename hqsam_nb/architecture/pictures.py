@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -14,6 +14,8 @@ from ..io.images import ImageLike, as_rgb_uint8
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from ..models.provenance import ProvenanceLike
 
 from .trace import FEATURE_NAMES, ForwardRecord
 
@@ -69,10 +71,11 @@ def _valid_grid(record: ForwardRecord, side: int) -> tuple[int, int]:
     return (max(1, record.input_size[0] * side // 1024), max(1, record.input_size[1] * side // 1024))
 
 
-def plot_features(record: ForwardRecord, names: Sequence[str] = FEATURE_NAMES, *, weights: Any = None) -> Figure:
+def plot_features(record: ForwardRecord, names: Sequence[str] = FEATURE_NAMES, *,
+                  weights: ProvenanceLike = None) -> Figure:
     """PCA-to-RGB pictures of the recorded features (cropped to the image, padding removed).
 
-    ``weights``: the pair (or its ``WeightsInfo``) the record came from; random weights stamp the figure so.
+    ``weights``: the pair (or its ``WeightsProvenance``) the record came from; random weights stamp the figure so.
     """
     from ..drawing.figures import new_figure
     from ..notebook import stamp_figure
@@ -95,7 +98,7 @@ def plot_features(record: ForwardRecord, names: Sequence[str] = FEATURE_NAMES, *
     return stamp_figure(fig, weights)
 
 
-def plot_token_story(record: ForwardRecord, image: ImageLike, *, weights: Any = None) -> Figure:
+def plot_token_story(record: ForwardRecord, image: ImageLike, *, weights: ProvenanceLike = None) -> Figure:
     """The token story in eight panels, cropped to the image (padding removed), on the model's own grids.
 
     Top row: the image and prompt; SAM's token-0 mask, the HQ token's mask and their sum (the paper's default
@@ -227,10 +230,15 @@ def plot_framework() -> Figure:
             ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, label, fontsize=7.5, ha="center",
                     va="center", color="#7f3b08",
                     bbox={"fc": "white", "ec": "none", "pad": 0.5, "alpha": 0.9})
-    ax.add_patch(FancyBboxPatch((0.1, 6.05), 0.35, 0.3, boxstyle="round,pad=0.02", fc=frozen, ec="#333333"))
-    ax.text(0.55, 6.2, "frozen SAM", va="center", fontsize=9)
-    ax.add_patch(FancyBboxPatch((2.1, 6.05), 0.35, 0.3, boxstyle="round,pad=0.02", fc=learn, ec="#333333"))
-    ax.text(2.55, 6.2, "learnable HQ-SAM additions", va="center", fontsize=9)
+    from matplotlib.colors import to_rgb
+    from matplotlib.patches import Patch
+
+    from ..drawing.palette import colour_name
+
+    # a real legend (its colours named by the package's one colour naming, as the notebook's prose names them)
+    ax.legend(handles=[Patch(fc=fc, ec="#333333", label=f"{text} ({colour_name(to_rgb(fc))})")
+                       for fc, text in ((frozen, "frozen SAM"), (learn, "learnable HQ-SAM additions"))],
+              loc="upper left", ncols=2, fontsize=9, frameon=False, bbox_to_anchor=(0.0, 1.0))
     ax.set_title("HQ-SAM: SAM kept frozen, plus an HQ output token and global-local feature fusion",
                  fontsize=11)
     fig.tight_layout()

@@ -19,9 +19,12 @@ The matplotlib figures built on top of these functions live in :mod:`hqsam_nb.dr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..models.provenance import ProvenanceLike
 
 __all__ = [
     "BOX_COLOR",
@@ -55,6 +58,7 @@ __all__ = [
 ]
 
 from ..pair.branches import BRANCHES
+from .palette import overlap_palette
 
 Color = tuple[int, int, int]
 
@@ -83,28 +87,26 @@ NEGATIVE_COLOR: Color = (230, 0, 0)
 #: Box prompts, in every figure, export and widget view.
 BOX_COLOR: Color = (255, 212, 0)
 
-_BOTH_COLOR: Color = (190, 190, 190)
-
 
 def diff_colors(other: str = "hq") -> dict[str, Color]:
     """The difference map's colours when SAM is compared with branch ``other`` (``"hq"`` or ``"fused"``).
 
     Pixels only SAM marks take SAM's colour, pixels only ``other`` marks take that branch's colour, pixels
-    both mark are light grey: the same colours as the masks themselves, and never the prompts' green or red.
+    both mark are light grey: the same colours as the masks themselves, and never the prompts' green or red
+    (:func:`hqsam_nb.drawing.palette.overlap_palette`, the one "both / only A / only B" palette).
     """
-    return {"hq_only": BRANCHES[other].color if other in BRANCHES else _unknown(other),
-            "sam_only": BRANCH_COLORS["sam"], "both": _BOTH_COLOR}
+    return dict(overlap_palette("sam", _other(other)).colors)
 
 
 def diff_labels(other: str = "hq") -> dict[str, str]:
     """Legend text for :func:`diff_colors`: ``"only HQ-SAM (HQ token)"``, ``"only SAM"``, ``"both"``."""
-    if other not in BRANCHES:
-        _unknown(other)
-    return {"hq_only": f"only {BRANCHES[other].label}", "sam_only": "only SAM", "both": "both"}
+    return dict(overlap_palette("sam", _other(other)).labels)
 
 
-def _unknown(other: Any) -> Any:
-    raise ValueError(f"the branch compared with SAM must be 'hq' or 'fused', got {other!r}")
+def _other(other: Any) -> str:
+    if other not in ("hq", "fused"):
+        raise ValueError(f"the branch compared with SAM must be 'hq' or 'fused', got {other!r}")
+    return str(other)
 
 
 #: Colours of the difference map's three classes (SAM vs the HQ token): pixels only HQ-SAM marks, only SAM
@@ -498,8 +500,9 @@ def disagreement_boxes(sam_mask: np.ndarray, hq_mask: np.ndarray, n: int = 2, si
         n: at most this many windows.
         size: side of the square window in pixels; default ``max(32, min(H, W) // 5)`` (capped at the image).
         min_pixels: stop when the best remaining window holds fewer disagreeing pixels than this.
-        within: ``(x0, y0, x1, y1)`` pixels, e.g. the prompt's box: only disagreement inside it counts (a
-            zoom onto the object asked for, not onto noise elsewhere in the image).
+        within: ``(x0, y0, x1, y1)`` pixels, e.g. the prompt's box: only disagreement inside it counts, and
+            the windows stay inside it where they fit (a window wider than ``within`` is centred on it): a zoom
+            onto the object asked for, not onto noise elsewhere in the image.
 
     Returns:
         Up to ``n`` boxes ``(x0, y0, x1, y1)`` (ints, ``x1``/``y1`` exclusive, inside the image), the most
@@ -518,24 +521,38 @@ def disagreement_boxes(sam_mask: np.ndarray, hq_mask: np.ndarray, n: int = 2, si
         raise ValueError(f"size must be an int >= 1 (window side in pixels), got {size!r}")
     sh, sw = min(int(size), h), min(int(size), w)
     diff = (sam_mask ^ hq_mask).astype(np.float32)
+    # the top-left corners a window may take: anywhere, or inside ``within`` where the window fits
+    ys_ok, xs_ok = (0, h - sh), (0, w - sw)
     if within is not None:
         wx0, wy0, wx1, wy1 = (int(round(float(v))) for v in np.asarray(within, dtype=np.float64).reshape(4))
+        wx0, wy0, wx1, wy1 = max(0, wx0), max(0, wy0), min(w, max(0, wx1)), min(h, max(0, wy1))
         keep = np.zeros_like(diff)
-        keep[max(0, wy0):max(0, wy1), max(0, wx0):max(0, wx1)] = 1
+        keep[wy0:wy1, wx0:wx1] = 1
         diff *= keep
+
+        def corners(lo: int, hi: int, side: int, limit: int) -> tuple[int, int]:
+            if hi - lo >= side:
+                return lo, hi - side
+            c = int(np.clip((lo + hi) // 2 - side // 2, 0, limit - side))
+            return c, c
+
+        ys_ok, xs_ok = corners(wy0, wy1, sh, h), corners(wx0, wx1, sw, w)
+    allowed = np.zeros((h - sh + 1, w - sw + 1), bool)
+    allowed[ys_ok[0]:ys_ok[1] + 1, xs_ok[0]:xs_ok[1] + 1] = True
     boxes: list[tuple[int, int, int, int]] = []
     for _ in range(int(n)):
         # counts[y, x] = diff[y:y + sh, x:x + sw].sum(): the window anchored at its top-left corner
         counts = cv2.boxFilter(diff, -1, (sw, sh), anchor=(0, 0), normalize=False,
                                borderType=cv2.BORDER_CONSTANT)[: h - sh + 1, : w - sw + 1]
+        counts = np.where(allowed, counts, -1.0)
         y0, x0 = np.unravel_index(int(np.argmax(counts)), counts.shape)
         if counts[y0, x0] < max(min_pixels, 0.5):
             break
         best = float(counts[y0, x0])
         # among equally good windows, prefer the one centred on the disagreement it holds
         ys, xs = np.nonzero(diff[y0:y0 + sh, x0:x0 + sw])
-        cy = int(np.clip(round(y0 + ys.mean()) - sh // 2, 0, h - sh))
-        cx = int(np.clip(round(x0 + xs.mean()) - sw // 2, 0, w - sw))
+        cy = int(np.clip(round(y0 + ys.mean()) - sh // 2, ys_ok[0], ys_ok[1]))
+        cx = int(np.clip(round(x0 + xs.mean()) - sw // 2, xs_ok[0], xs_ok[1]))
         if counts[cy, cx] >= best:
             y0, x0 = cy, cx
         boxes.append((int(x0), int(y0), int(x0) + sw, int(y0) + sh))
@@ -641,7 +658,7 @@ def label_panels(panels: Sequence[np.ndarray], titles: Sequence[str] | None = No
 
 
 def comparison_panel(image: np.ndarray, prediction: Any, fused: bool = False, prompt: bool = True,
-                     height: int | None = None, weights: Any = None) -> np.ndarray:
+                     height: int | None = None, weights: ProvenanceLike = None) -> np.ndarray:
     """image | SAM | HQ-SAM (| fused) as one labelled ``uint8`` picture, e.g. a frame of a comparison GIF.
 
     Args:
@@ -651,7 +668,7 @@ def comparison_panel(image: np.ndarray, prediction: Any, fused: bool = False, pr
         fused: add the fused (SAM + HQ token) mask as a fourth panel.
         prompt: draw the prompt's points and box on every panel.
         height: output panel height; default the image's.
-        weights: the pair (or its :class:`~hqsam_nb.WeightsInfo`); frames made with weights that are not the
+        weights: the pair (or its ``WeightsProvenance``); frames made with weights that are not the
             official ones get a red bar saying so (:func:`stamp_array`). Titles give each branch's label and
             its predicted IoU ("pIoU": the model's own estimate, not a measurement).
     """
@@ -686,12 +703,12 @@ def draw_prompt(image: np.ndarray, prompt: Any, radius: int | None = None, thick
     return out if out is not image else image.copy()
 
 
-def stamp_array(picture: np.ndarray, weights: Any) -> np.ndarray:
+def stamp_array(picture: np.ndarray, weights: ProvenanceLike) -> np.ndarray:
     """``picture`` with a red bar across its top saying the weights are random / not official, when they are.
 
     Args:
         picture: ``uint8`` ``H x W x 3``.
-        weights: anything :func:`hqsam_nb.notebook.weights_warning` accepts (a pair, a ``WeightsInfo``, None).
+        weights: a :class:`~hqsam_nb.models.provenance.WeightsProvenance`, a pair (its ``.info``), or None.
 
     Returns:
         ``picture`` itself when the weights are official (or ``weights`` is None), else a taller copy with the
@@ -699,9 +716,10 @@ def stamp_array(picture: np.ndarray, weights: Any) -> np.ndarray:
     """
     import cv2
 
-    from ..notebook import weights_warning
+    from ..models.provenance import provenance_of
 
-    text = weights_warning(weights)
+    info = provenance_of(weights)
+    text = None if info is None else info.warning()
     if text is None:
         return picture
     picture = _check_image(picture, "picture")

@@ -14,23 +14,28 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..drawing.figures import new_figure
+from ..models.provenance import provenance_of
 from ..pair.branches import BRANCHES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ..models.provenance import ProvenanceLike
+
 __all__ = ["drift_frames", "jf_per_frame", "plot_jf_per_frame", "show_pictures", "weights_note"]
 
 
-def weights_note(info: Any) -> str | None:
-    """A warning for figures when the weights are not the official ones (a :class:`~hqsam_nb.WeightsInfo`, or a
-    pair / model carrying one as ``.info``); None for official weights."""
-    info = getattr(info, "info", info)
-    if getattr(info, "weights", None) == "pretrained" and getattr(info, "official", False):
-        return None
-    if getattr(info, "weights", None) == "random" or getattr(info, "path", None) is None:
-        return "RANDOM weights: masks and scores are meaningless"
-    return "NOT the official weights: these are not HQ-SAM's masks"
+def weights_note(weights: ProvenanceLike) -> str | None:
+    """A warning for figures when the weights are not the official ones (a
+    :class:`~hqsam_nb.models.provenance.WeightsProvenance`, or a pair carrying one as ``.info``); None for official
+    weights or None given."""
+    info = provenance_of(weights)
+    return None if info is None else {
+        "official": None,
+        "random": "RANDOM weights: masks and scores are meaningless",
+        "fine-tuned": "FINE-TUNED weights: not the paper's HQ-SAM",
+        "unknown": "NOT the official weights: these are not HQ-SAM's masks",
+    }[info.kind]
 
 
 def jf_per_frame(metrics: Mapping[str, Any], sequence: str, branch: str) -> tuple[list[str], np.ndarray]:
@@ -89,9 +94,10 @@ def plot_jf_per_frame(metrics: Mapping[str, Any], sequence: str, branches: Seque
 
 
 def show_pictures(pictures: Sequence[np.ndarray], titles: Sequence[str] | None = None, *, note: str | None = None,
-                  width: float = 12.0) -> Figure:
+                  width: float = 12.0, difference_of: str | None = None) -> Figure:
     """Pictures (``uint8`` ``H x W x 3``, e.g. :func:`~hqsam_nb.video.exports.comparison_frame`) one under the
-    other, each with an optional title; ``note`` is written across the top of the figure."""
+    other, each with an optional title; ``note`` is written across the top of the figure; ``difference_of``
+    (``"hq"`` or ``"fused"``) adds the legend of SAM vs that branch's difference map under the pictures."""
     if not pictures:
         raise ValueError("pictures is empty")
     heights = [p.shape[0] / p.shape[1] for p in pictures]
@@ -104,4 +110,8 @@ def show_pictures(pictures: Sequence[np.ndarray], titles: Sequence[str] | None =
             ax.set_title(titles[i], fontsize=10)
     if note:
         fig.suptitle(note, color="#c2410c", weight="bold", fontsize=11)
+    if difference_of is not None:
+        from ..drawing.figures import _figure_diff_legend
+
+        _figure_diff_legend(fig, other=difference_of)
     return fig
