@@ -67,8 +67,9 @@ LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
 #: Seconds a local Ray instance may take to start (its GCS to listen, its raylet to register). Ray's own 30 s is
 #: too short on a loaded 2-core machine (CI), where the raylet waits for its Python agent processes.
 LOCAL_START_TIMEOUT_S = 180.0
-#: Tries at starting a local Ray instance within that time.
-LOCAL_START_ATTEMPTS = 2
+#: Tries at starting a local Ray instance within that time (a raylet whose agent took more than Ray's fixed 15 s
+#: to start aborts; the next try may be luckier).
+LOCAL_START_ATTEMPTS = 4
 #: Seconds to wait for a cluster's address to accept a connection before saying that nothing answers there.
 CONNECT_TIMEOUT_S = 10.0
 #: A task whose worker died is tried on this many workers before the run gives up on it.
@@ -228,8 +229,8 @@ def connect_ray(address: str | None = None, *, num_cpus: int | None = None,
                 raise RayUnavailableError(
                     f"a local Ray instance did not start within {start_timeout_s:g} s ({attempt} attempt(s); Ray "
                     f"said: {str(exc).splitlines()[0]}). The machine is too busy for Ray's processes to start: "
-                    "try again when it is less loaded, give more time (start_timeout_s), or use the local "
-                    "engine") from None
+                    "Ray's raylet gives its agent processes a fixed 15 s. Try again when it is less loaded, give "
+                    "more time (start_timeout_s), or use the local engine") from None
             logger.warning("the local Ray instance did not start in time (a busy machine); trying again (%d of "
                            "%d)", attempt + 1, LOCAL_START_ATTEMPTS)
     raise AssertionError("unreachable")
