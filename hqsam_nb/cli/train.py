@@ -101,6 +101,8 @@ def train_command(data_spec: str, *, limit: int | None, size: int, val_spec: str
     from ..models.checkpoints import resolve_checkpoint
     from ..training import open_training_data, train
 
+    if model.backend != "torch":
+        raise ValueError(f"--backend {model.backend} serves inference only; training runs on the torch backend")
     square = (size, size)
     data = open_training_data(data_spec, n=limit, size=square, seed=0)
     validation = None
