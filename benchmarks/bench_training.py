@@ -5,8 +5,8 @@ Both runs are the same :func:`hqsam_nb.training.train` call on the same syntheti
 frozen image encoder on every step, as sam-hq's ``train/train.py`` does; ``1`` runs it once per scene (the first
 epoch) and then trains from the cached encoder outputs. Steps/s counts the steps after the first epoch (warm
 cache, warm allocator). Each run is a fresh process, so its peak memory is its own (CPU: peak resident memory of
-the process; GPU: peak CUDA memory allocated). The two runs' losses are compared step by step: the cache changes
-the speed, not the numbers.
+the process; GPU: peak CUDA memory allocated); process CPU time per step is printed too (the steadier figure on a
+shared machine). The two runs' losses are compared step by step: the cache changes the speed, not the numbers.
 
 Usage::
 
@@ -44,7 +44,7 @@ recipe = Recipe(batch_size=a["batch"], epochs=a["epochs"], hflip=False, jitter=N
 data = synthetic_training_data(a["images"], seed=0, size=(256, 256))
 result = train(data, a["out"], model=a["model"], recipe=recipe, device=a["device"], progress=False, plots=False,
                encoder_dtype=a["encoder_dtype"], save_every=10**9,
-               on_step=lambda s, l: stamps.append(time.perf_counter()))
+               on_step=lambda s, l: stamps.append((time.perf_counter(), time.process_time())))
 print("RESULT" + json.dumps({"stamps": stamps, "loss": [row[1] for row in result.history["loss"]],
                              "encoder_passes": result.encoder_passes, "cache_hits": result.cache_hits,
                              "peak_mb": result.peak_memory_mb, "device": str(torch.device(a["device"] or
@@ -64,7 +64,9 @@ def run_one(model: str, cache_views: int | None, args: argparse.Namespace, workd
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT"))
     out = json.loads(line[len("RESULT"):])
     warm = out["stamps"][args.steps_per_epoch - 1:]  # from the end of the first epoch on
-    out["steps_per_s"] = (len(warm) - 1) / (warm[-1] - warm[0]) if len(warm) > 1 else float("nan")
+    steps = len(warm) - 1
+    out["steps_per_s"] = steps / (warm[-1][0] - warm[0][0]) if steps > 0 else float("nan")
+    out["cpu_s_per_step"] = (warm[-1][1] - warm[0][1]) / steps if steps > 0 else float("nan")
     return out
 
 
@@ -81,8 +83,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"training steps/s, batch {args.batch} images x 1 object, {args.steps_per_epoch} steps per epoch, "
           f"{args.epochs} epochs (the first not timed), encoder dtype {args.encoder_dtype or 'float32'}")
-    print(f"{'model':9s} {'mode':22s} {'device':8s} {'steps/s':>8s} {'s/step':>7s} {'encoder passes':>14s} "
-          f"{'peak MiB':>9s}")
+    print(f"{'model':9s} {'mode':22s} {'device':8s} {'steps/s':>8s} {'s/step':>7s} {'CPU s/step':>10s} "
+          f"{'encoder passes':>14s} {'peak MiB':>9s}")
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.models:
             rows = {}
@@ -90,11 +92,12 @@ def main() -> None:
                 t0 = time.perf_counter()
                 r = rows[label] = run_one(model, views, args, Path(tmp))
                 print(f"{model:9s} {label:22s} {r['device']:8s} {r['steps_per_s']:8.3f} {1 / r['steps_per_s']:7.2f} "
-                      f"{r['encoder_passes']:14d} {r['peak_mb']:9.0f}   ({time.perf_counter() - t0:.0f} s)",
-                      flush=True)
+                      f"{r['cpu_s_per_step']:10.2f} {r['encoder_passes']:14d} {r['peak_mb']:9.0f}   "
+                      f"({time.perf_counter() - t0:.0f} s)", flush=True)
             a, b = rows["encode every step"], rows["feature cache"]
             same = max(abs(x - y) for x, y in zip(a["loss"], b["loss"], strict=True))
-            print(f"{model:9s} cache speed-up x{b['steps_per_s'] / a['steps_per_s']:.2f}; largest loss difference "
+            print(f"{model:9s} cache speed-up x{b['steps_per_s'] / a['steps_per_s']:.2f} (wall), "
+                  f"x{a['cpu_s_per_step'] / b['cpu_s_per_step']:.2f} (process CPU time); largest loss difference "
                   f"between the two runs {same:.2e} (the cache changes speed, not numbers)", flush=True)
 
 

@@ -31,7 +31,6 @@ from ..models.loading import (
     describe_state_dict,
     hq_module_of,
     load_state_dict,
-    random_state_dict,
 )
 from ..models.provenance import WeightsProvenance, read_provenance
 from .features import EncoderFeatures
@@ -88,8 +87,12 @@ def start_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None
         model: ``"vit_tiny"``, ``"vit_b"``, ``"vit_l"`` or ``"vit_h"``.
         checkpoint: an original SAM checkpoint (``sam_vit_b_01ec64.pth``, MobileSAM's ``mobile_sam.pt`` for
             ``vit_tiny``): HQ additions initialised afresh; or an HQ-SAM checkpoint: its HQ additions are
-            fine-tuned. None: random SAM weights (seeded; masks meaningless before training, and the frozen
-            features stay random after it).
+            fine-tuned. None: random SAM weights, as the official builder initialises them
+            (``sam_model_registry[model](checkpoint=None)``), seeded. Not
+            :func:`~hqsam_nb.models.loading.random_state_dict`, which adds N(0, 0.02) noise to every parameter so
+            that tests see stale caches: that noise makes the random image encoder's early feature nearly constant
+            (it varies by ~0.1 % of its mean between image regions, against ~70 % without it), and HQ-SAM's
+            fusion layers then need thousands of steps to read anything from it.
         seed: seeds the fresh HQ additions and the random weights.
         device: where the model goes.
 
@@ -104,7 +107,7 @@ def start_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None
     sam_keys = {k: v for k, v in expected.items() if hq_module_of(k) is None}
     fresh = {k: v for k, v in expected.items() if hq_module_of(k) is not None}
     if checkpoint is None:
-        state = {**random_state_dict(model, hq=False, seed=seed), **fresh}
+        state = expected  # the official initialisation, seeded, SAM's part and the HQ additions alike
         start = StartPoint(model, "random", WeightsProvenance("random", model, True, details={"seed": seed}), seed)
     else:
         path = Path(checkpoint).expanduser()
