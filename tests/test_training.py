@@ -62,7 +62,10 @@ def sam_start(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def feature_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("features")
+    """Shared with test_training_ddp.py (same scenes), so that each scene is encoded once per session."""
+    path = tmp_path_factory.getbasetemp() / "training-features"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="module")
