@@ -59,8 +59,8 @@ class Recipe:
         loss_weights: the weights of the loss's ``(BCE, dice)`` terms (official ``(1, 1)``: their sum).
         balanced_bce: weight each object's foreground and background points equally in the BCE (official
             False). On frozen features that barely separate a thin object from its background (random SAM
-            weights: the early ViT feature varies by ~0.1 % between image regions) the official BCE first drives the
-            HQ token to predict background everywhere, the best constant when 95 % of the pixels are background,
+            weights; notebook 09 sets it) the official BCE first drives the HQ token to predict background
+            everywhere, the best constant when 95 % of the pixels are background,
             and the few hundred steps of a CPU run end there; balanced, the best constant is "undecided" and the
             sign of the logit follows whatever the features say from the first steps on.
         hflip: random horizontal flip (official on).
