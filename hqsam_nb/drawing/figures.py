@@ -18,14 +18,13 @@ import numpy as np
 
 from ..metrics.masks import mask_iou
 from ..notebook import stamp_figure
-from ..pair.branches import BRANCHES
+from ..pair.branches import BRANCHES, hq_branch
+from ..validation import check_image, check_mask
 from .overlays import (
     BOX_COLOR,
     MASK_COLORS,
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
-    _check_image,
-    _check_mask,
     crop_zoom,
     diff_colors,
     diff_labels,
@@ -148,9 +147,7 @@ def _score_title(key: str, result: Any) -> str:
 
 
 def _check_other(other: str) -> str:
-    if other not in ("hq", "fused"):
-        raise ValueError(f"the branch compared with SAM must be 'hq' or 'fused', got {other!r}")
-    return other
+    return hq_branch(other, "the branch compared with SAM")
 
 
 # --- figures ----------------------------------------------------------------------------------------
@@ -177,7 +174,7 @@ def compare_figure(image: np.ndarray, prediction: Any, *, fused: bool = False, a
     Returns:
         The ``matplotlib.figure.Figure``.
     """
-    image = _check_image(image)
+    image = check_image(image)
     keys = ("sam", "hq", "fused") if fused else ("sam", "hq")
     h, w = image.shape[:2]
     nrows, ncols = (2, 2) if fused else (1, 3)
@@ -213,8 +210,8 @@ def _figure_diff_legend(fig: Figure, counts: dict[str, int] | None = None, other
 
 def difference_counts(sam_mask: np.ndarray, hq_mask: np.ndarray) -> dict[str, int]:
     """Pixels per difference class: ``{"hq_only": ..., "sam_only": ..., "both": ...}``."""
-    sam_mask = _check_mask(sam_mask, name="sam_mask")
-    hq_mask = _check_mask(hq_mask, sam_mask.shape, name="hq_mask")
+    sam_mask = check_mask(sam_mask, name="sam_mask")
+    hq_mask = check_mask(hq_mask, sam_mask.shape, name="hq_mask")
     return {"hq_only": int(np.count_nonzero(hq_mask & ~sam_mask)),
             "sam_only": int(np.count_nonzero(sam_mask & ~hq_mask)),
             "both": int(np.count_nonzero(sam_mask & hq_mask))}
@@ -243,7 +240,7 @@ def difference_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarr
     """
     from .overlays import composite
 
-    image = _check_image(image)
+    image = check_image(image)
     other = _check_other(other)
     layer = difference_rgba(sam_mask, hq_mask, alpha, other=other)
     h, w = image.shape[:2]
@@ -305,10 +302,10 @@ def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.nd
 
     from .overlays import composite
 
-    image = _check_image(image)
+    image = check_image(image)
     other = _check_other(other)
-    sam_mask = _check_mask(sam_mask, image.shape[:2], name="sam_mask")
-    hq_mask = _check_mask(hq_mask, image.shape[:2], name="hq_mask")
+    sam_mask = check_mask(sam_mask, image.shape[:2], name="sam_mask")
+    hq_mask = check_mask(hq_mask, image.shape[:2], name="hq_mask")
     within = _zoom_region(prompt, sam_mask, hq_mask) if prompt is not None else None
     regions = [tuple(int(v) for v in b) for b in boxes] if boxes is not None else \
         disagreement_boxes(sam_mask, hq_mask, n=n, size=size, within=within)
@@ -368,7 +365,7 @@ def gallery_figure(items: Sequence[tuple[str, np.ndarray, Any]], *, fused: bool 
     fig = new_figure((panel_size * ncols, (panel_size + 0.55) * len(items) + 1.4))
     axes = np.atleast_2d(fig.subplots(len(items), ncols))
     for row, (name, image, pred) in zip(axes, items, strict=True):
-        image = _check_image(image, f"image of {name!r}")
+        image = check_image(image, f"image of {name!r}")
         for ax, key in zip(row, keys, strict=False):
             res = getattr(pred, key)
             _image_axes(ax, overlay_mask(image, res.mask, BRANCHES[key].color, alpha), _score_title(key, res))

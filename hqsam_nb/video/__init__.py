@@ -52,7 +52,7 @@ if TYPE_CHECKING:
         summarize_sequences,
     )
     from .synthetic import SyntheticClip, synthetic_clip, write_synthetic_davis
-    from .synthetic_ytvis import SyntheticYtvis, synthetic_ytvis, write_synthetic_ytvis
+    from .synthetic_ytvis import SyntheticYtvis, write_synthetic_ytvis
     from .tracking import TrackedFrame, decode_frame, exclusive_masks, track_clip
     from .ytvis import YtvisDataset, YtvisTrack, YtvisVideo, open_ytvis
 
@@ -101,7 +101,6 @@ _HOMES = {
     "show_pictures": "plots",
     "summarize_sequences": "runner",
     "synthetic_clip": "synthetic",
-    "synthetic_ytvis": "synthetic_ytvis",
     "track_clip": "tracking",
     "weights_note": "plots",
     "write_label_png": "davis",
@@ -115,7 +114,7 @@ __all__ = [
     "drift_frames", "evaluate_sequence", "exclusive_masks", "interior_point", "jf_per_frame", "labels_to_masks",
     "load_tracker_boxes", "masks_to_labels", "open_davis", "open_video", "open_ytvis", "plot_jf_per_frame",
     "read_label_png", "result_masks", "run_video_evaluation", "save_comparison", "save_mp4", "save_tracker_boxes",
-    "score_sequence", "show_pictures", "summarize_sequences", "synthetic_clip", "synthetic_ytvis", "track_clip",
-    "weights_note", "write_label_png", "write_synthetic_davis", "write_synthetic_ytvis",
+    "score_sequence", "show_pictures", "summarize_sequences", "synthetic_clip", "track_clip", "weights_note",
+    "write_label_png", "write_synthetic_davis", "write_synthetic_ytvis",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -14,26 +14,15 @@ import numpy as np
 
 from ..drawing.overlays import (
     MASK_COLORS,
-    _check_image,
-    _check_mask,
     draw_prompt,
     overlay_mask,
     wipe_image,
 )
+from ..io.images import encode_png
 from ..pair.branches import BRANCHES
+from ..validation import check_image, check_mask
 
-__all__ = ["encode_png", "wipe_widget"]
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    """PNG bytes of an RGB ``uint8`` ``H x W x 3`` image (OpenCV's encoder, fast compression level)."""
-    import cv2
-
-    image = _check_image(image)
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:  # pragma: no cover - OpenCV fails only on invalid input, which _check_image rejects
-        raise RuntimeError("OpenCV could not encode the image as PNG")
-    return buf.tobytes()
+__all__ = ["wipe_widget"]
 
 
 def _fit(image: np.ndarray, max_size: int) -> np.ndarray:
@@ -73,9 +62,9 @@ def wipe_widget(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *,
     except ImportError:  # pragma: no cover - ipywidgets is a dependency
         raise ImportError("wipe_widget needs ipywidgets: pip install ipywidgets") from None
 
-    image = _check_image(image)
-    sam_mask = _check_mask(sam_mask, image.shape[:2], name="sam_mask")
-    hq_mask = _check_mask(hq_mask, image.shape[:2], name="hq_mask")
+    image = check_image(image)
+    sam_mask = check_mask(sam_mask, image.shape[:2], name="sam_mask")
+    hq_mask = check_mask(hq_mask, image.shape[:2], name="hq_mask")
     left = overlay_mask(image, sam_mask, colors[0], alpha)
     right = overlay_mask(image, hq_mask, colors[1], alpha)
     if prompt is not None:
