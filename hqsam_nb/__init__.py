@@ -67,6 +67,7 @@ if TYPE_CHECKING:
         records_from_prediction,
     )
     from .text import load_detector, segment_text
+    from .util import markdown_table
     from .video import open_video, track_clip
     from .widgets import PromptCanvas, wipe_widget
 
@@ -108,6 +109,7 @@ _HOMES = {
     "make_prompt": "pair",
     "make_prompt_batch": "pair",
     "mark_fine_tuned": "models",
+    "markdown_table": "util",
     "mask_iou": "metrics",
     "open_video": "video",
     "overlay_mask": "drawing",
@@ -132,8 +134,8 @@ __all__ = [
     "PromptBatch", "PromptCanvas", "RandomWeightsWarning", "SAMPLE_NAMES", "WeightsProvenance", "as_rgb_uint8",
     "boundary_iou", "build_model", "compare_figure", "difference_figure", "list_samples", "load_detector",
     "load_image", "load_model", "load_pair", "load_predictor", "load_sample", "make_prompt", "make_prompt_batch",
-    "mark_fine_tuned", "mask_iou", "open_video", "overlay_mask", "pick_device", "records_from_prediction",
-    "save_coco_json", "save_mask_png", "save_random_checkpoint", "segment_text", "show_detector_banner",
-    "show_environment", "show_weights_banner", "stamp_figure", "track_clip", "wipe_widget",
+    "mark_fine_tuned", "markdown_table", "mask_iou", "open_video", "overlay_mask", "pick_device",
+    "records_from_prediction", "save_coco_json", "save_mask_png", "save_random_checkpoint", "segment_text",
+    "show_detector_banner", "show_environment", "show_weights_banner", "stamp_figure", "track_clip", "wipe_widget",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _HOMES, _SUBPACKAGES)

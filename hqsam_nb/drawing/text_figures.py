@@ -16,7 +16,8 @@ from ..metrics.masks import mask_iou
 from ..pair.branches import BRANCHES
 from ..validation import check_image
 from .figures import _figure_diff_legend, _image_axes, _rgb01, new_figure, show_box
-from .overlays import MASK_COLORS, composite, crop_zoom, difference_rgba, masks_rgba, overlay_mask
+from .overlays import composite, crop_zoom, difference_rgba, masks_rgba, overlay_mask
+from .palette import MASK_COLORS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -103,7 +104,9 @@ def threshold_figure(image: np.ndarray, detections: Any, thresholds: tuple[float
     for ax, t in zip(axes, thresholds, strict=True):
         detections_figure(image, detections.above(t), ax=ax)
         ax.set_title(f"box_threshold={t:.2f}: {int((detections.scores > t).sum())} boxes", fontsize=11)
-    fig.suptitle(f"{detections.caption!r}: higher thresholds keep fewer, surer boxes", fontsize=12)
+    # "surer" only when the scores mean something: with random weights the title says what is true of any run
+    claim = "higher thresholds keep fewer boxes" if note else "higher thresholds keep fewer, surer boxes"
+    fig.suptitle(f"{detections.caption!r}: {claim}", fontsize=12)
     _note(fig, note)
     return fig
 

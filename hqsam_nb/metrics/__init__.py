@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_face
 
 if TYPE_CHECKING:
-    from .coco import METRIC_KEYS, coco_instance_metrics
+    from .coco import METRIC_KEYS, coco_instance_metrics, shifted_ground_truth_results
     from .masks import (
         ERROR_FN,
         ERROR_FP,
@@ -58,6 +58,7 @@ _HOMES = {
     "mask_iou": "masks",
     "region_similarity": "video",
     "seg2bmap": "video",
+    "shifted_ground_truth_results": "coco",
     "tube_iou": "ytvis",
     "tube_iou_matrix": "ytvis",
     "ytvis_metrics": "ytvis",
@@ -66,6 +67,7 @@ __all__ = [
     "BOUND_TH", "ERROR_FN", "ERROR_FP", "ERROR_TP", "IOU_TYPES", "METRIC_KEYS", "YTVIS_AREA_RANGES",
     "YTVIS_METRIC_KEYS", "boundary_band", "boundary_errors", "boundary_f_measure", "boundary_iou", "boundary_radius",
     "boundary_width", "coco_instance_metrics", "davis_statistics", "davis_summary", "gt_to_mask", "logits_to_mask",
-    "mask_iou", "region_similarity", "seg2bmap", "tube_iou", "tube_iou_matrix", "ytvis_metrics",
+    "mask_iou", "region_similarity", "seg2bmap", "shifted_ground_truth_results", "tube_iou", "tube_iou_matrix",
+    "ytvis_metrics",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _HOMES)

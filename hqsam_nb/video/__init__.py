@@ -44,12 +44,15 @@ if TYPE_CHECKING:
     )
     from .reading import FrameFolder, VideoFile, VideoSource, open_video
     from .runner import (
+        METRICS_FILE,
         PromptSpec,
         evaluate_sequence,
+        markdown,
         result_masks,
         run_video_evaluation,
         score_sequence,
         summarize_sequences,
+        video_run_identity,
     )
     from .synthetic import SyntheticClip, synthetic_clip, write_synthetic_davis
     from .synthetic_ytvis import SyntheticYtvis, write_synthetic_ytvis
@@ -62,6 +65,7 @@ _HOMES = {
     "DavisError": "davis",
     "DavisSequence": "davis",
     "FrameFolder": "reading",
+    "METRICS_FILE": "runner",
     "ObjectPrompt": "prompts",
     "OracleBoxes": "prompts",
     "PromptSource": "prompts",
@@ -86,6 +90,7 @@ _HOMES = {
     "jf_per_frame": "plots",
     "labels_to_masks": "davis",
     "load_tracker_boxes": "prompts",
+    "markdown": "runner",
     "masks_to_labels": "davis",
     "open_davis": "davis",
     "open_video": "reading",
@@ -102,19 +107,20 @@ _HOMES = {
     "summarize_sequences": "runner",
     "synthetic_clip": "synthetic",
     "track_clip": "tracking",
+    "video_run_identity": "runner",
     "weights_note": "plots",
     "write_label_png": "davis",
     "write_synthetic_davis": "synthetic",
     "write_synthetic_ytvis": "synthetic_ytvis",
 }
 __all__ = [
-    "DavisDataset", "DavisError", "DavisSequence", "FrameFolder", "ObjectPrompt", "OracleBoxes", "PromptSource",
-    "PromptSpec", "Propagation", "SyntheticClip", "SyntheticYtvis", "TrackedFrame", "TrackerBoxes", "VideoFile",
-    "VideoSource", "YtvisDataset", "YtvisTrack", "YtvisVideo", "comparison_frame", "davis_palette", "decode_frame",
-    "drift_frames", "evaluate_sequence", "exclusive_masks", "interior_point", "jf_per_frame", "labels_to_masks",
-    "load_tracker_boxes", "masks_to_labels", "open_davis", "open_video", "open_ytvis", "plot_jf_per_frame",
-    "read_label_png", "result_masks", "run_video_evaluation", "save_comparison", "save_mp4", "save_tracker_boxes",
-    "score_sequence", "show_pictures", "summarize_sequences", "synthetic_clip", "track_clip", "weights_note",
-    "write_label_png", "write_synthetic_davis", "write_synthetic_ytvis",
+    "DavisDataset", "DavisError", "DavisSequence", "FrameFolder", "METRICS_FILE", "ObjectPrompt", "OracleBoxes",
+    "PromptSource", "PromptSpec", "Propagation", "SyntheticClip", "SyntheticYtvis", "TrackedFrame", "TrackerBoxes",
+    "VideoFile", "VideoSource", "YtvisDataset", "YtvisTrack", "YtvisVideo", "comparison_frame", "davis_palette",
+    "decode_frame", "drift_frames", "evaluate_sequence", "exclusive_masks", "interior_point", "jf_per_frame",
+    "labels_to_masks", "load_tracker_boxes", "markdown", "masks_to_labels", "open_davis", "open_video", "open_ytvis",
+    "plot_jf_per_frame", "read_label_png", "result_masks", "run_video_evaluation", "save_comparison", "save_mp4",
+    "save_tracker_boxes", "score_sequence", "show_pictures", "summarize_sequences", "synthetic_clip", "track_clip",
+    "video_run_identity", "weights_note", "write_label_png", "write_synthetic_davis", "write_synthetic_ytvis",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -2,7 +2,7 @@
 
 :class:`CanvasLayers` owns the ``MultiCanvas`` and redraws each of its three layers only when it changes:
 
-0. the image (downscaled to the display size; twice for the side-by-side view),
+0. the image (scaled to the display size; twice for the side-by-side view),
 1. the masks, sent as one RGBA array at display resolution (``put_image_data`` inside ``hold_canvas``),
 2. the prompts (points, box, the box being dragged, the panel titles of the side-by-side view).
 
@@ -22,15 +22,8 @@ import numpy as np
 from ipycanvas import MultiCanvas
 
 from .._compat import held_canvas
-from ..drawing.overlays import (
-    BOX_COLOR,
-    DIFF_COLORS,
-    DIFF_LABELS,
-    NEGATIVE_COLOR,
-    POSITIVE_COLOR,
-    difference_rgba,
-    mask_rgba,
-)
+from ..drawing.overlays import difference_rgba, mask_rgba
+from ..drawing.palette import BOX_COLOR, DIFF_COLORS, DIFF_LABELS, NEGATIVE_COLOR, POSITIVE_COLOR
 from ..pair.branches import BRANCHES
 from .state import CanvasMapping, PromptState, resize_mask_nearest
 
@@ -58,7 +51,8 @@ def _resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = size
     if (h, w) == image.shape[:2]:
         return image
-    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    shrink = h * w < image.shape[0] * image.shape[1]
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
 def view_rgba(masks: Mapping[str, np.ndarray], view: str, size: tuple[int, int]) -> np.ndarray | None:
