@@ -50,8 +50,8 @@ if TYPE_CHECKING:
     )
     from .notebook import show_detector_banner, show_environment, show_weights_banner, stamp_figure
     from .pair import (
-        BRANCHES,
         BRANCH_KEYS,
+        BRANCHES,
         MAX_POINTS,
         PAPER_BRANCH,
         MaskBatch,
