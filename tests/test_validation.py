@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hqsam_nb.pair import check_branches, hq_branch, make_prompt
+from hqsam_nb.pair import check_branches, hq_branch, make_prompt, make_prompt_batch
 from hqsam_nb.validation import check_mask, ordered_boxes
 
 
@@ -17,6 +17,10 @@ def test_one_box_rule_for_prompts_and_tracker_boxes() -> None:
     assert ordered_boxes(swapped).tolist() == [20, 10, 150, 90]
     assert make_prompt(box=swapped, image_size=(100, 200)).box.tolist() == [20, 10, 150, 90]
     assert _check_box(swapped, "seq/00000 object 1").tolist() == [20, 10, 150, 90]  # it used to be refused
+    batch = make_prompt_batch(boxes=[[0, 0, 5, 5], swapped], image_size=(100, 200))
+    assert batch.boxes.tolist() == [[0, 0, 5, 5], [20, 10, 150, 90]]
+    with pytest.raises(ValueError, match=r"\(object 1\) has zero width"):
+        ordered_boxes([[0, 0, 5, 5], [3, 3, 3, 9]])
     for bad, message in (([1, 1, 1, 5], "zero width"), ([np.nan, 0, 1, 1], "NaN"), ([1, 2, 3], r"shape \(3,\)"),
                          ("abc", "must be")):
         with pytest.raises(ValueError, match=message):
