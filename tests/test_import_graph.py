@@ -26,8 +26,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
      "hqsam_nb.io", "hqsam_nb.metrics"),
     # 1: checkpoints, loading, which weights a model carries
     ("hqsam_nb.models",),
-    # 2: the pair predictor and its results; what a run folder is
-    ("hqsam_nb.pair", "hqsam_nb.runs"),
+    # 2: the pair predictor, its results and its ONNX backend; what a run folder is
+    ("hqsam_nb.pair", "hqsam_nb.onnx", "hqsam_nb.runs"),
     # 3: pictures of masks and prompts; the notebook's banners and stamps
     ("hqsam_nb.drawing", "hqsam_nb.notebook"),
     # 4: what the tutorial does with a pair

@@ -16,16 +16,25 @@ from .._lazy import lazy_face
 
 if TYPE_CHECKING:
     from .branches import BRANCH_KEYS, BRANCHES, HQ_BRANCHES, PAPER_BRANCH, Branch, check_branches, hq_branch
-    from .predictor import PairPredictor, load_pair
+    from .predictor import BACKENDS, PairPredictor, load_pair
     from .prompts import MAX_POINTS, Prompt, PromptBatch, make_prompt, make_prompt_batch
-    from .results import MaskBatch, MaskResult, PairBatchPrediction, PairPrediction, records_from_prediction
+    from .results import (
+        LowResBatch,
+        MaskBatch,
+        MaskResult,
+        PairBatchPrediction,
+        PairPrediction,
+        records_from_prediction,
+    )
 
 #: Each public name -> the module that defines it (imported on first use: :mod:`hqsam_nb._lazy`).
 _HOMES = {
+    "BACKENDS": "predictor",
     "BRANCHES": "branches",
     "BRANCH_KEYS": "branches",
     "Branch": "branches",
     "HQ_BRANCHES": "branches",
+    "LowResBatch": "results",
     "MAX_POINTS": "prompts",
     "MaskBatch": "results",
     "MaskResult": "results",
@@ -43,8 +52,8 @@ _HOMES = {
     "records_from_prediction": "results",
 }
 __all__ = [
-    "BRANCHES", "BRANCH_KEYS", "Branch", "HQ_BRANCHES", "MAX_POINTS", "MaskBatch", "MaskResult", "PAPER_BRANCH",
-    "PairBatchPrediction", "PairPrediction", "PairPredictor", "Prompt", "PromptBatch", "check_branches", "hq_branch",
-    "load_pair", "make_prompt", "make_prompt_batch", "records_from_prediction",
+    "BACKENDS", "BRANCHES", "BRANCH_KEYS", "Branch", "HQ_BRANCHES", "LowResBatch", "MAX_POINTS", "MaskBatch",
+    "MaskResult", "PAPER_BRANCH", "PairBatchPrediction", "PairPrediction", "PairPredictor", "Prompt", "PromptBatch",
+    "check_branches", "hq_branch", "load_pair", "make_prompt", "make_prompt_batch", "records_from_prediction",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _HOMES)

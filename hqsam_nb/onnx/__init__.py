@@ -1,0 +1,40 @@
+"""ONNX: HQ-SAM's image encoder, SAM decoder and HQ decoder as ONNX files, and an ONNX Runtime backend for the pair.
+
+* :mod:`.graphs` - what is exported (thin modules over the official ones) and each file's inputs / outputs;
+* :mod:`.export` - :func:`export_onnx` (any model size, provenance in each file's metadata), :func:`read_export`;
+* :mod:`.runtime` - ONNX Runtime sessions and the pair's ONNX backend (``load_pair(..., backend="onnx")``);
+* :mod:`.check` - :func:`compare_with_official`: an export against the official modules, output by output.
+
+Needs the optional extra ``pip install "hqsam-nb[onnx]"`` (``onnx``, ``onnxscript`` to export, ``onnxruntime`` to
+run).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_face
+
+if TYPE_CHECKING:
+    from .check import compare_with_official
+    from .export import EXPORTER, FORMAT, ONNX_OPSET, PRECISIONS, OnnxExport, export_model, export_onnx, read_export
+    from .graphs import PART_NAMES, SPECS, IoSpec
+
+#: Each public name -> the module that defines it (imported on first use: :mod:`hqsam_nb._lazy`).
+_HOMES = {
+    "EXPORTER": "export",
+    "FORMAT": "export",
+    "IoSpec": "graphs",
+    "ONNX_OPSET": "export",
+    "OnnxExport": "export",
+    "PART_NAMES": "graphs",
+    "PRECISIONS": "export",
+    "SPECS": "graphs",
+    "compare_with_official": "check",
+    "export_model": "export",
+    "export_onnx": "export",
+    "read_export": "export",
+}
+__all__ = ["EXPORTER", "FORMAT", "IoSpec", "ONNX_OPSET", "OnnxExport", "PART_NAMES", "PRECISIONS", "SPECS",
+           "compare_with_official", "export_model", "export_onnx", "read_export"]
+__getattr__, __dir__ = lazy_face(__name__, _HOMES)
