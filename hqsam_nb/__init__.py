@@ -131,6 +131,7 @@ from .video import (
     open_video,
     open_ytvis,
     run_video_evaluation,
+    run_ytvis_evaluation,
     save_comparison,
     synthetic_clip,
     track_clip,
@@ -287,6 +288,7 @@ __all__ = [
     "write_synthetic_davis",
     "write_synthetic_coco",
     "open_ytvis",
+    "run_ytvis_evaluation",
     "write_synthetic_ytvis",
     "ytvis_metrics",
 ]

@@ -1,0 +1,87 @@
+"""Figures for the video-instance protocol: a video's frames with the VIS model's boxes and the ground truth,
+then each branch's masks per track.
+
+A thin matplotlib shell over :func:`hqsam_nb.drawing.overlays.overlay_masks` and
+:func:`hqsam_nb.drawing.figures.show_box`; it returns a ``Figure`` (shown as a notebook cell's value). For the
+frames where two branches differ most, :func:`~hqsam_nb.video.ytvis_protocol.track_frames` feeds
+:func:`hqsam_nb.evaluation.plots.show_boundary_gallery`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..drawing.figures import new_figure, show_box
+from ..drawing.overlays import MASK_COLORS, overlay_masks
+from ..io.coco_format import segmentation_to_mask
+from ..pair.branches import BRANCHES
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .ytvis import YtvisDataset
+
+__all__ = ["TRACK_COLORS", "show_ytvis_video"]
+
+#: One colour per track, by its position in the video (the branch colours are left out: here a colour is a
+#: track, never a branch).
+TRACK_COLORS = MASK_COLORS[3:]
+
+
+def show_ytvis_video(dataset: YtvisDataset, records: Sequence[Mapping[str, Any]] | None = None, *,
+                     video: int | str = 0, frames: int = 3, branches: Sequence[str] = ("sam", "fused"),
+                     note: str | None = None) -> Figure:
+    """One row per frame (``frames`` of them, evenly spread): the ground-truth tracks and the prompt boxes, then,
+    given the run's ``records``, each branch's mask of every track.
+
+    In the first column each ground-truth track has one colour of :data:`TRACK_COLORS`; in the branch columns each
+    *prompting* track has one (the same in every branch and frame); the boxes are drawn in the prompt colour.
+
+    Args:
+        dataset: a :class:`~hqsam_nb.video.ytvis.YtvisDataset`.
+        records: the run's records (:class:`~hqsam_nb.video.ytvis_protocol.YtvisRun` ``.records``); None draws the
+            ground truth and the boxes only.
+        video: its position in the dataset or its name. branches: the columns after the ground truth.
+        note: a line under the title (e.g. "RANDOM weights: masks meaningless"), drawn on the figure itself.
+    """
+    from ..io.exports import rle_to_mask
+
+    index = dataset.names.index(video) if isinstance(video, str) else int(video)
+    v = dataset[index]
+    h, w = v.height, v.width
+    rec = next((r for r in records or () if r["image"] == v.name), None)
+    ts = sorted({int(round(x)) for x in np.linspace(0, len(v) - 1, max(1, min(frames, len(v))))})
+    cols = 1 + (len(branches) if records is not None else 0)
+    fig = new_figure((3.3 * cols, 2.9 * len(ts) + 0.6))
+    grid = np.asarray(fig.subplots(len(ts), cols, squeeze=False))
+    gts = [a for a in dataset.annotations["annotations"] if a["video_id"] == v.video_id]
+
+    def colours(n: int) -> list[tuple[int, int, int]]:
+        return [TRACK_COLORS[k % len(TRACK_COLORS)] for k in range(n)]
+
+    for row, t in zip(grid, ts, strict=True):
+        image = v.frame(t)
+        present = [(k, a) for k, a in enumerate(gts) if a["segmentations"][t] is not None]
+        masks = [segmentation_to_mask(a["segmentations"][t], h, w) for _, a in present]
+        row[0].imshow(overlay_masks(image, masks, [colours(len(gts))[k] for k, _ in present]) if masks else image)
+        boxes = [tr.boxes[t] for tr in v.tracks if tr.present(t)]
+        for box in boxes:
+            show_box(row[0], box, linewidth=1.2)
+        row[0].set_title(f"frame {t}: {len(masks)} objects, {len(boxes)} boxes", fontsize=9)
+        for ax, b in zip(row[1:], branches, strict=False):
+            if rec is None:
+                ax.set_title(f"{BRANCHES[b].label}: not run", fontsize=9)
+                continue
+            drawn = [(k, c) for k, tr in enumerate(rec["tracks"]) if (c := tr["counts"][b][t]) is not None]
+            out = [rle_to_mask({"size": [h, w], "counts": c}) for _, c in drawn]
+            cs = colours(len(rec["tracks"]))
+            ax.imshow(overlay_masks(image, out, [cs[k] for k, _ in drawn]) if out else image)
+            ax.set_title(f"{BRANCHES[b].label}: {len(out)} tracks", fontsize=9)
+        for ax in row:
+            ax.set_axis_off()
+    title = f"{v.name}: ground truth + the VIS model's boxes" + (", then each branch's masks" if records else "")
+    fig.suptitle(title if not note else f"{title}\n{note}", fontsize=10)
+    return fig
