@@ -19,6 +19,7 @@ from hqsam_nb.video import (
     evaluate_ytvis_video,
     open_ytvis,
     run_ytvis_evaluation,
+    show_track_frames,
     show_ytvis_video,
     track_differences,
     track_frames,
@@ -115,8 +116,10 @@ def test_oracle_prompts_score_100_and_files_rescore(syn, tmp_path: Path) -> None
     assert picks and all(p["delta"] > 0 for p in picks)  # the stand-in's SAM masks are the grown ones
     items = track_frames(ds, run.records, picks[0], n=2)
     assert 1 <= len(items) <= 2 and set(items[0]["biou"]) == set(BRANCH_KEYS)
-    fig = show_ytvis_video(ds, run.records, video=picks[0]["video"], frames=2, note="stand-in predictor")
+    fig = show_ytvis_video(ds, run.records, video=picks[0]["video"], frames=2)
     assert len(fig.axes) == 2 * 3
+    fig = show_track_frames(ds, run.records, picks[0], n=2)
+    assert len(fig.axes) == len(items) * 3
 
 
 def test_withheld_ground_truth_and_resume(syn, tmp_path: Path) -> None:

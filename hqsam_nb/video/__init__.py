@@ -50,7 +50,7 @@ from .synthetic import SyntheticClip, synthetic_clip, write_synthetic_davis
 from .synthetic_ytvis import SyntheticYtvis, synthetic_ytvis, write_synthetic_ytvis
 from .tracking import TrackedFrame, decode_frame, exclusive_masks, track_clip
 from .ytvis import YtvisDataset, YtvisTrack, YtvisVideo, open_ytvis
-from .ytvis_plots import show_ytvis_video
+from .ytvis_plots import show_track_frames, show_ytvis_video
 from .ytvis_protocol import (
     YtvisRun,
     evaluate_ytvis_video,
@@ -68,6 +68,6 @@ __all__ = ["DavisDataset", "DavisError", "DavisSequence", "FrameFolder", "Object
            "interior_point", "jf_per_frame", "labels_to_masks", "load_tracker_boxes", "masks_to_labels", "open_davis",
            "open_video", "open_ytvis", "plot_jf_per_frame", "read_label_png", "result_masks", "run_video_evaluation",
            "run_ytvis_evaluation", "save_comparison", "save_mp4", "save_tracker_boxes", "score_sequence",
-           "show_pictures", "show_ytvis_video", "summarize_sequences", "synthetic_clip", "synthetic_ytvis",
-           "track_clip", "track_differences", "track_frames", "weights_note", "write_label_png",
+           "show_pictures", "show_track_frames", "show_ytvis_video", "summarize_sequences", "synthetic_clip",
+           "synthetic_ytvis", "track_clip", "track_differences", "track_frames", "weights_note", "write_label_png",
            "write_synthetic_davis", "write_synthetic_ytvis", "ytvis_markdown", "ytvis_results"]

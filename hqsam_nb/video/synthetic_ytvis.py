@@ -106,8 +106,9 @@ def _coarse(mask: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
     h, w = mask.shape
     small = cv2.resize(mask.astype(np.float32), (max(1, w // _COARSE), max(1, h // _COARSE)),
                        interpolation=cv2.INTER_AREA) >= 0.25
-    big = cv2.resize(small.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
-    return np.roll(big, (shift[1], shift[0]), axis=(0, 1))
+    big = cv2.resize(small.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    move = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])  # shifted, not wrapped around the border
+    return cv2.warpAffine(big, move, (w, h), flags=cv2.INTER_NEAREST, borderValue=0).astype(bool)
 
 
 def _video(rng: np.random.Generator, h: int, w: int, n_frames: int, n_objects: int, crowd: bool

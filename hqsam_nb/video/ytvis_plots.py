@@ -17,14 +17,15 @@ import numpy as np
 from ..drawing.figures import new_figure, show_box
 from ..drawing.overlays import MASK_COLORS, overlay_masks
 from ..io.coco_format import segmentation_to_mask
-from ..pair.branches import BRANCHES
+from ..notebook import stamp_figure
+from ..pair.branches import BRANCHES, PAPER_BRANCH
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .ytvis import YtvisDataset
 
-__all__ = ["TRACK_COLORS", "show_ytvis_video"]
+__all__ = ["TRACK_COLORS", "show_track_frames", "show_ytvis_video"]
 
 #: One colour per track, by its position in the video (the branch colours are left out: here a colour is a
 #: track, never a branch).
@@ -32,8 +33,8 @@ TRACK_COLORS = MASK_COLORS[3:]
 
 
 def show_ytvis_video(dataset: YtvisDataset, records: Sequence[Mapping[str, Any]] | None = None, *,
-                     video: int | str = 0, frames: int = 3, branches: Sequence[str] = ("sam", "fused"),
-                     note: str | None = None) -> Figure:
+                     video: int | str = 0, frames: int = 3,
+                     branches: Sequence[str] = ("sam", PAPER_BRANCH["video"]), weights: Any = None) -> Figure:
     """One row per frame (``frames`` of them, evenly spread): the ground-truth tracks and the prompt boxes, then,
     given the run's ``records``, each branch's mask of every track.
 
@@ -44,8 +45,9 @@ def show_ytvis_video(dataset: YtvisDataset, records: Sequence[Mapping[str, Any]]
         dataset: a :class:`~hqsam_nb.video.ytvis.YtvisDataset`.
         records: the run's records (:class:`~hqsam_nb.video.ytvis_protocol.YtvisRun` ``.records``); None draws the
             ground truth and the boxes only.
-        video: its position in the dataset or its name. branches: the columns after the ground truth.
-        note: a line under the title (e.g. "RANDOM weights: masks meaningless"), drawn on the figure itself.
+        video: its position in the dataset or its name. branches: the columns after the ground truth (default SAM
+            and the fused mask, the paper's video branch).
+        weights: the pair (or ``WeightsInfo``) the masks came from: random weights are stamped on the figure.
     """
     from ..io.exports import rle_to_mask
 
@@ -82,6 +84,21 @@ def show_ytvis_video(dataset: YtvisDataset, records: Sequence[Mapping[str, Any]]
             ax.set_title(f"{BRANCHES[b].label}: {len(out)} tracks", fontsize=9)
         for ax in row:
             ax.set_axis_off()
-    title = f"{v.name}: ground truth + the VIS model's boxes" + (", then each branch's masks" if records else "")
-    fig.suptitle(title if not note else f"{title}\n{note}", fontsize=10)
-    return fig
+    title = f"{v.name}: ground truth + the prompt boxes" + (", then each branch's masks" if records else "")
+    fig.suptitle(title, fontsize=10)
+    return stamp_figure(fig, weights) if records is not None else fig
+
+
+def show_track_frames(dataset: YtvisDataset, records: Sequence[Mapping[str, Any]], pick: Mapping[str, Any], *,
+                      n: int = 3, branches: Sequence[str] = ("sam", PAPER_BRANCH["video"]),
+                      weights: Any = None) -> Figure:
+    """One track of :func:`~hqsam_nb.video.ytvis_protocol.track_differences`, ``n`` of its frames (one per row):
+    the frame with its prompt box, then each branch's boundary errors against the ground truth
+    (:func:`hqsam_nb.evaluation.plots.show_boundary_gallery`: the colours of its legend)."""
+    from ..evaluation.plots import show_boundary_gallery
+    from .ytvis_protocol import track_frames
+
+    title = (f"{pick['video']}, track {pick['index']}: boundary tube IoU "
+             + ", ".join(f"{BRANCHES[b].label} {pick['boundary'][b]:.3f}" for b in branches if b in pick["boundary"]))
+    return show_boundary_gallery(track_frames(dataset, records, pick, n=n), branches=branches, title=title,
+                                 weights=weights)
