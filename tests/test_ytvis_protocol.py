@@ -112,7 +112,7 @@ def test_oracle_prompts_score_100_and_files_rescore(syn, tmp_path: Path) -> None
     assert "| HQ-SAM-L | HQ-SAM (fused) | HQ-YTVIS test | paper | 34.0 | 63.6 |" in table
     assert f"| oracle | HQ-SAM (fused) | this run | ours | {stored['fused']['boundary']['AP']:.1f} |" in table
     assert "NOT the official ones" in table
-    picks = track_differences(ds.annotations, run.records, k=2)
+    picks = track_differences(ds, run.records, k=2)
     assert picks and all(p["delta"] > 0 for p in picks)  # the stand-in's SAM masks are the grown ones
     items = track_frames(ds, run.records, picks[0], n=2)
     assert 1 <= len(items) <= 2 and set(items[0]["biou"]) == set(BRANCH_KEYS)

@@ -9,6 +9,7 @@ frames where two branches differ most, :func:`~hqsam_nb.video.ytvis_protocol.tra
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -33,21 +34,25 @@ TRACK_COLORS = MASK_COLORS[3:]
 
 
 def show_ytvis_video(dataset: YtvisDataset, records: Sequence[Mapping[str, Any]] | None = None, *,
-                     video: int | str = 0, frames: int = 3,
-                     branches: Sequence[str] = ("sam", PAPER_BRANCH["video"]), weights: Any = None) -> Figure:
+                     results: str | os.PathLike | Sequence[Mapping[str, Any]] | None = None, video: int | str = 0,
+                     frames: int = 3, branches: Sequence[str] = ("sam", PAPER_BRANCH["video"]),
+                     weights: Any = None) -> Figure:
     """One row per frame (``frames`` of them, evenly spread): the ground-truth tracks and the prompt boxes, then,
-    given the run's ``records``, each branch's mask of every track.
+    given the prompting ``results``, the VIS model's own masks, then, given the run's ``records``, each branch's
+    mask of every track.
 
-    In the first column each ground-truth track has one colour of :data:`TRACK_COLORS`; in the branch columns each
-    *prompting* track has one (the same in every branch and frame); the boxes are drawn in the prompt colour.
+    In the first column each ground-truth track has one colour of :data:`TRACK_COLORS`; in the others each
+    *prompting* track has one, the same for the VIS model's mask and every branch's on every frame (an identity
+    switch shows as two colours trading objects); the boxes are drawn in the prompt colour.
 
     Args:
         dataset: a :class:`~hqsam_nb.video.ytvis.YtvisDataset`.
-        records: the run's records (:class:`~hqsam_nb.video.ytvis_protocol.YtvisRun` ``.records``); None draws the
-            ground truth and the boxes only.
-        video: its position in the dataset or its name. branches: the columns after the ground truth (default SAM
-            and the fused mask, the paper's video branch).
-        weights: the pair (or ``WeightsInfo``) the masks came from: random weights are stamped on the figure.
+        records: the run's records (:class:`~hqsam_nb.video.ytvis_protocol.YtvisRun` ``.records``); None: no
+            branch columns.
+        results: the VIS model's results the dataset was opened with (path or list); None: no such column.
+        video: its position in the dataset or its name. frames: how many frames (rows).
+        branches: the columns of the run (default SAM and the fused mask, the paper's video branch).
+        weights: the pair (or ``WeightsInfo``) the run's masks came from: random weights are stamped on the figure.
     """
     from ..io.exports import rle_to_mask
 
@@ -55,8 +60,14 @@ def show_ytvis_video(dataset: YtvisDataset, records: Sequence[Mapping[str, Any]]
     v = dataset[index]
     h, w = v.height, v.width
     rec = next((r for r in records or () if r["image"] == v.name), None)
+    vis = None
+    if results is not None:
+        from ..io.ytvis_format import load_ytvis_results
+
+        listed = load_ytvis_results(results, dataset.annotations)
+        vis = [listed[tr.index]["segmentations"] for tr in v.tracks]
     ts = sorted({int(round(x)) for x in np.linspace(0, len(v) - 1, max(1, min(frames, len(v))))})
-    cols = 1 + (len(branches) if records is not None else 0)
+    cols = 1 + (vis is not None) + (len(branches) if records is not None else 0)
     fig = new_figure((3.3 * cols, 2.9 * len(ts) + 0.6))
     grid = np.asarray(fig.subplots(len(ts), cols, squeeze=False))
     gts = [a for a in dataset.annotations["annotations"] if a["video_id"] == v.video_id]
@@ -73,18 +84,24 @@ def show_ytvis_video(dataset: YtvisDataset, records: Sequence[Mapping[str, Any]]
         for box in boxes:
             show_box(row[0], box, linewidth=1.2)
         row[0].set_title(f"frame {t}: {len(masks)} objects, {len(boxes)} boxes", fontsize=9)
-        for ax, b in zip(row[1:], branches, strict=False):
+        cs = colours(len(v.tracks))
+        if vis is not None:
+            drawn = [(k, segs[t]) for k, segs in enumerate(vis) if segs[t] is not None]
+            out = [segmentation_to_mask(seg, h, w) for _, seg in drawn]
+            row[1].imshow(overlay_masks(image, out, [cs[k] for k, _ in drawn]) if out else image)
+            row[1].set_title(f"VIS model: {sum(m.any() for m in out)} tracks", fontsize=9)
+        for ax, b in zip(row[1 + (vis is not None):], branches, strict=False):
             if rec is None:
                 ax.set_title(f"{BRANCHES[b].label}: not run", fontsize=9)
                 continue
             drawn = [(k, c) for k, tr in enumerate(rec["tracks"]) if (c := tr["counts"][b][t]) is not None]
             out = [rle_to_mask({"size": [h, w], "counts": c}) for _, c in drawn]
-            cs = colours(len(rec["tracks"]))
             ax.imshow(overlay_masks(image, out, [cs[k] for k, _ in drawn]) if out else image)
             ax.set_title(f"{BRANCHES[b].label}: {len(out)} tracks", fontsize=9)
         for ax in row:
             ax.set_axis_off()
-    title = f"{v.name}: ground truth + the prompt boxes" + (", then each branch's masks" if records else "")
+    title = (f"{v.name}: ground truth + the prompt boxes" + (", the VIS model's tracks" if vis is not None else "")
+             + (", each branch's masks" if records is not None else ""))
     fig.suptitle(title, fontsize=10)
     return stamp_figure(fig, weights) if records is not None else fig
 

@@ -269,42 +269,61 @@ def run_ytvis_evaluation(dataset: YtvisDataset, pair: PairPredictor | None, out_
 
 
 # -- where the branches differ ------------------------------------------------------------------------------
-def track_differences(annotations: Mapping[str, Any], records: Sequence[Mapping[str, Any]], *,
+def _box_tube_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """The tube IoU of two tracks of ``XYXY`` boxes ``(T, 4)`` (NaN rows: absent), as the mask one is defined."""
+    inter = union = 0.0
+    for p, q in zip(a, b, strict=True):
+        pa = 0.0 if np.isnan(p[0]) else float((p[2] - p[0]) * (p[3] - p[1]))
+        qa = 0.0 if np.isnan(q[0]) else float((q[2] - q[0]) * (q[3] - q[1]))
+        i = 0.0
+        if pa and qa:
+            i = max(0.0, min(p[2], q[2]) - max(p[0], q[0])) * max(0.0, min(p[3], q[3]) - max(p[1], q[1]))
+        inter, union = inter + i, union + pa + qa - i
+    return inter / union if union else 0.0
+
+
+def track_differences(dataset: YtvisDataset, records: Sequence[Mapping[str, Any]], *,
                       branch: str = PAPER_BRANCH["video"], k: int = 3,
                       dilation_ratio: float = 0.02) -> list[dict[str, Any]]:
     """The output tracks where ``branch`` and SAM differ most in the IoU Tube-Boundary AP matches with.
 
-    Each output track is paired with the ground-truth track of its video and category (not crowd) that its SAM
-    or ``branch`` track overlaps most (tube IoU); tracks that cover no object (false positives) are skipped.
+    Each output track is paired with the ground-truth track (same video and category, not crowd) that its prompt
+    boxes follow: the largest tube IoU of boxes over the video, so the pairing does not depend on the masks being
+    compared. Tracks whose boxes meet no object (false positives) are skipped.
 
     Returns:
         Up to ``k`` dicts, largest ``|delta|`` first: ``{"video", "video_id", "track" (position in the record),
         "index" (in the input), "category_id", "gt_id", "boundary": {"sam", branch}, "mask": {...}, "delta"}``
-        (delta = ``branch`` minus SAM, boundary).
+        (the tube IoUs Tube-Boundary AP and Tube-Mask AP match with; delta = ``branch`` minus SAM, boundary).
     """
     if branch not in BRANCHES or branch == "sam":
         raise ValueError(f"branch must be 'hq' or 'fused', got {branch!r}")
+    from ..io.coco_format import xywh_to_xyxy
+
     by_video: dict[int, list[dict[str, Any]]] = {}
-    for a in annotations["annotations"]:
+    for a in dataset.annotations["annotations"]:
         if not a["iscrowd"]:
             by_video.setdefault(a["video_id"], []).append(a)
+    videos = dict(zip(dataset.names, range(len(dataset)), strict=True))
     rows = []
     for rec in records:
         h, w = rec["height"], rec["width"]
+        video = dataset[videos[rec["image"]]]
         for i, tr in enumerate(rec["tracks"]):
             gts = [g for g in by_video.get(rec["video_id"], []) if g["category_id"] == tr["category_id"]]
-            if not gts:
+            gt_boxes = [np.array([[np.nan] * 4 if b is None else xywh_to_xyxy([b])[0] for b in g["bboxes"]])
+                        for g in gts]
+            follow = [_box_tube_iou(video.tracks[i].boxes, b) for b in gt_boxes]
+            if not follow or max(follow) == 0:
                 continue
+            gt = gts[int(np.argmax(follow))]
             tracks = [{"segmentations": [None if c is None else {"size": [h, w], "counts": c}
                                          for c in tr["counts"][b]]} for b in ("sam", branch)]
-            ious = {t: tube_iou_matrix(tracks, gts, h, w, iou_type=t, dilation_ratio=dilation_ratio)
-                    for t in IOU_TYPES}
-            j = int(np.argmax(ious["mask"].max(axis=0)))
-            if ious["mask"][:, j].max() == 0:
-                continue
-            score = {t: {"sam": float(ious[t][0, j]), branch: float(ious[t][1, j])} for t in IOU_TYPES}
+            score = {t: dict(zip(("sam", branch), tube_iou_matrix(tracks, [gt], h, w, iou_type=t,
+                                                                  dilation_ratio=dilation_ratio)[:, 0].tolist(),
+                                 strict=True)) for t in IOU_TYPES}
             rows.append({"video": rec["image"], "video_id": rec["video_id"], "track": i, "index": tr["index"],
-                         "category_id": tr["category_id"], "gt_id": gts[j]["id"], **score,
+                         "category_id": tr["category_id"], "gt_id": gt["id"], **score,
                          "delta": score["boundary"][branch] - score["boundary"]["sam"]})
     rows.sort(key=lambda r: -abs(r["delta"]))
     return rows[:k]
