@@ -30,9 +30,9 @@ from PIL import Image
 
 from hqsam_nb.evaluation.datasets import image_mask_folder, synthetic_dataset
 from hqsam_nb.evaluation.engines import ModelSpec, RayEngine, connect_ray
-from hqsam_nb.evaluation.records import append_record
 from hqsam_nb.evaluation.runner import run_evaluation
 from hqsam_nb.io.images import load_image
+from hqsam_nb.runs.records import append_record
 
 
 def write_folder(root: Path, n: int, size: tuple[int, int]) -> Path:

@@ -1,9 +1,13 @@
-"""``python -m hqsam_nb.evaluate``: SAM vs HQ-SAM on a dataset, resumable. The runner is
-:mod:`hqsam_nb.evaluation.runner`; ``--help`` lists the options."""
+"""``python -m hqsam_nb.evaluate``: the same as ``hqsam-nb evaluate`` (:mod:`hqsam_nb.cli.evaluate`)."""
 
 import sys
 
-from .evaluation.runner import main
+from .cli import run_command
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("evaluate", argv, prog="python -m hqsam_nb.evaluate")
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,9 +1,13 @@
-"""``python -m hqsam_nb.evaluate_video``: SAM vs HQ-SAM through DAVIS-layout clips, J&F, resumable. The runner is
-:mod:`hqsam_nb.video.runner`; ``--help`` lists the options."""
+"""``python -m hqsam_nb.evaluate_video``: the same as ``hqsam-nb video`` (:mod:`hqsam_nb.cli.video`)."""
 
 import sys
 
-from .video.runner import main
+from .cli import run_command
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("video", argv, prog="python -m hqsam_nb.evaluate_video")
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,7 +11,7 @@ import logging
 import platform
 from typing import Any
 
-from .models.loading import WeightsInfo
+from .models.provenance import ProvenanceLike, provenance_of
 
 __all__ = [
     "detector_banner_html",
@@ -21,7 +21,6 @@ __all__ = [
     "show_weights_banner",
     "stamp_figure",
     "weights_banner_html",
-    "weights_info",
     "weights_warning",
 ]
 
@@ -54,33 +53,15 @@ def show_environment(device: Any = None) -> dict[str, str]:
     return summary
 
 
-def weights_info(weights: Any) -> WeightsInfo | None:
-    """The :class:`~hqsam_nb.WeightsInfo` of ``weights``: a ``WeightsInfo``, a pair (``.info``), an official
-    predictor loaded by :func:`~hqsam_nb.load_predictor` (``.weights_info``), or None (unknown)."""
-    if weights is None or isinstance(weights, WeightsInfo):
-        return weights
-    for attr in ("info", "weights_info"):
-        found = getattr(weights, attr, None)
-        if isinstance(found, WeightsInfo):
-            return found
-    raise TypeError(f"expected a WeightsInfo, a pair predictor or None, got {type(weights).__name__}")
+def weights_warning(weights: ProvenanceLike) -> str | None:
+    """The stamp for things made with ``weights`` (:meth:`~hqsam_nb.models.provenance.WeightsProvenance.warning`):
+    None for official weights (or None given), else one line: ``"RANDOM WEIGHTS - masks and numbers are
+    meaningless"``, ``"FINE-TUNED WEIGHTS - ..."``, ``"NOT THE OFFICIAL WEIGHTS - ..."``."""
+    info = provenance_of(weights)
+    return None if info is None else info.warning()
 
 
-def weights_warning(weights: Any) -> str | None:
-    """The stamp for things made with ``weights``: None for official weights (or None given), else one line.
-
-    ``"RANDOM WEIGHTS - masks and numbers are meaningless"`` for random / synthetic weights,
-    ``"NOT THE OFFICIAL WEIGHTS"`` for another checkpoint file.
-    """
-    info = weights_info(weights)
-    if info is None or (info.weights == "pretrained" and info.official):
-        return None
-    if info.weights == "random":
-        return "RANDOM WEIGHTS - masks and numbers are meaningless"
-    return "NOT THE OFFICIAL WEIGHTS - results may differ from the paper's"
-
-
-def stamp_figure(fig: Any, weights: Any) -> Any:
+def stamp_figure(fig: Any, weights: ProvenanceLike) -> Any:
     """Write :func:`weights_warning` across the top of a matplotlib figure, in red, when there is one.
 
     Every figure of this package whose content depends on the weights calls this (``weights=`` argument),
@@ -105,21 +86,25 @@ def stamp_figure(fig: Any, weights: Any) -> Any:
     return fig
 
 
-def weights_banner_html(info: WeightsInfo | Any) -> str:
+#: Banner colour and title per provenance kind.
+_BANNERS = {
+    "official": ("#1b7f3b", "Official weights."),
+    "fine-tuned": ("#c2410c", "Fine-tuned weights (not the paper's release)."),
+    "random": ("#b91c1c", "RANDOM / synthetic weights: every mask, score and accuracy below is noise."),
+    "unknown": ("#c2410c", "Not the official weights."),
+}
+
+
+def weights_banner_html(info: ProvenanceLike) -> str:
     """An HTML banner: green for official weights, a loud red warning for random ones, orange otherwise.
 
     Args:
-        info: a :class:`~hqsam_nb.WeightsInfo`, or anything with an ``.info`` attribute holding one (a pair).
+        info: a :class:`~hqsam_nb.models.provenance.WeightsProvenance`, or a pair (its ``.info``).
     """
-    info = weights_info(info)
+    info = provenance_of(info)
     if info is None:
-        raise TypeError("expected a WeightsInfo or a pair predictor, got None")
-    if info.weights == "random":
-        colour, title = "#b91c1c", "RANDOM / synthetic weights: every mask, score and accuracy below is noise."
-    elif info.official:
-        colour, title = "#1b7f3b", "Official weights."
-    else:
-        colour, title = "#c2410c", "Not the official weights."
+        raise TypeError("expected a WeightsProvenance or a pair predictor, got None")
+    colour, title = _BANNERS[info.kind]
     return (
         f'<div style="border-left:6px solid {colour};background:{colour}14;padding:8px 12px;margin:4px 0">'
         f"<b>{html.escape(title)}</b> {html.escape(info.describe())}</div>"
@@ -153,10 +138,10 @@ def show_detector_banner(detector: Any) -> None:
     logging.getLogger(__name__).info("detector: %r", detector)
 
 
-def show_weights_banner(info: WeightsInfo | Any) -> None:
+def show_weights_banner(info: ProvenanceLike) -> None:
     """Display :func:`weights_banner_html` in the notebook and log it (so it shows in plain runs too)."""
     from IPython.display import HTML, display
 
-    info = weights_info(info)
-    display(HTML(weights_banner_html(info)))
-    logging.getLogger(__name__).info(info.describe() if isinstance(info, WeightsInfo) else str(info))
+    html_text = weights_banner_html(info)
+    display(HTML(html_text))
+    logging.getLogger(__name__).info(provenance_of(info).describe())

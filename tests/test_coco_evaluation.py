@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from hqsam_nb.evaluate import main
 from hqsam_nb.evaluation.coco import (
     CocoConfig,
     branch_differences,
@@ -23,11 +24,11 @@ from hqsam_nb.evaluation.coco import (
     open_coco,
     run_coco_evaluation,
 )
-from hqsam_nb.evaluation.runner import main
 from hqsam_nb.io.coco_format import CocoFormatError, segmentation_to_mask
 from hqsam_nb.io.exports import rle_to_mask
 from hqsam_nb.io.synthetic_coco import write_synthetic_coco
 from hqsam_nb.metrics import coco_instance_metrics
+from hqsam_nb.models.provenance import WeightsProvenance
 from hqsam_nb.pair.branches import BRANCH_KEYS
 
 SIZE = (128, 160)
@@ -45,7 +46,7 @@ class _OraclePair:
 
     def __init__(self, dataset) -> None:
         self.dataset, self.encoder_passes, self.batch_calls = dataset, 0, 0
-        self.info = SimpleNamespace(model="oracle", weights="none", path=None, official=False)
+        self.info = WeightsProvenance("unknown", "oracle")
         self.sam_info, self.device, self.encoder_dtype = self.info, "cpu", None
         self._image = None
 

@@ -20,10 +20,12 @@ import pytest
 import torch
 from PIL import Image
 
+from hqsam_nb.evaluate import main
 from hqsam_nb.evaluation import engines
 from hqsam_nb.evaluation.datasets import image_mask_folder, synthetic_dataset
 from hqsam_nb.evaluation.engines import ModelSpec, RayEngine
-from hqsam_nb.evaluation.runner import load_records, main, run_evaluation
+from hqsam_nb.evaluation.runner import run_evaluation
+from hqsam_nb.runs import load_records
 
 SMALL = ((96, 128),)
 TIMING = ("encoder_ms", "decode_ms")

@@ -30,6 +30,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 import hqsam_nb.__main__ as cli
+import hqsam_nb.cli.fetch as cli_fetch
 from hqsam_nb.models.checkpoints import CheckpointFile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -600,7 +601,7 @@ def test_prefetch_command_is_a_valid_cli_call(path, monkeypatch, tmp_path):
         fetched.append(spec)
         return tmp_path / spec.filename
 
-    monkeypatch.setattr(cli, "fetch_checkpoint", fake_fetch)
+    monkeypatch.setattr(cli_fetch, "fetch_checkpoint", fake_fetch)
     (args,) = _fetch_commands(path.read_text())
     assert cli.main(args) == 0
     assert [spec.filename for spec in fetched] == ["sam_hq_vit_tiny.pth"]

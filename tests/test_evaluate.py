@@ -14,18 +14,18 @@ import numpy as np
 import pytest
 
 import hqsam_nb.evaluation.runner as evaluate_mod
+from hqsam_nb.evaluate import main
 from hqsam_nb.evaluation.datasets import synthetic_dataset
 from hqsam_nb.evaluation.runner import (
     EvalConfig,
     biggest_changes,
     evaluate_example,
-    load_records,
-    main,
     run_evaluation,
     summarize,
     write_reports,
 )
 from hqsam_nb.metrics import boundary_iou, mask_iou
+from hqsam_nb.runs import load_records
 
 SMALL = ((96, 128),)
 TIMING = ("encoder_ms", "decode_ms")

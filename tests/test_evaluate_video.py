@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hqsam_nb.evaluate_video import main
 from hqsam_nb.metrics import boundary_f_measure, region_similarity
 from hqsam_nb.video import DavisDataset, write_synthetic_davis
-from hqsam_nb.video.runner import main
 
 ROOT = Path(__file__).resolve().parents[1]
 N_FRAMES = 4

@@ -155,9 +155,9 @@ def test_records_from_prediction(prompt: Prompt) -> None:
     assert [r.model for r in recs] == ["sam", "hq"] and recs[1].score == 0.8
     assert recs[0].prompt == prompt.to_dict() and recs[0].extra == {"branch": "SAM", "sample": "chelsea"}
     assert recs[1].extra["branch"] == "HQ-SAM (HQ token)"
-    from hqsam_nb.models.loading import WeightsInfo
+    from hqsam_nb.models.provenance import WeightsProvenance
 
-    stamped = records_from_prediction(pred, weights=WeightsInfo("vit_tiny", True, "random", None, False))
+    stamped = records_from_prediction(pred, weights=WeightsProvenance("random", "vit_tiny"))
     assert all(r.extra["weights_warning"].startswith("RANDOM WEIGHTS") for r in stamped)
     with pytest.raises(ValueError, match="which"):
         records_from_prediction(pred, which=("best",))

@@ -125,11 +125,11 @@ def test_boundary_zoom_stays_inside_the_prompt_box() -> None:
 
 
 def test_random_weights_stamp_figures() -> None:
-    from hqsam_nb.models.loading import WeightsInfo
+    from hqsam_nb.models.provenance import WeightsProvenance
 
     image, pred = make_image(64, 96, 8), fake_prediction()
-    random = WeightsInfo("vit_tiny", True, "random", None, False)
-    official = WeightsInfo("vit_tiny", True, "pretrained", None, True)
+    random = WeightsProvenance("random", "vit_tiny")
+    official = WeightsProvenance("official", "vit_tiny")
     for make in (lambda w: compare_figure(image, pred, weights=w),
                  lambda w: difference_figure(image, pred.sam.mask, pred.hq.mask, weights=w),
                  lambda w: boundary_zoom_figure(image, pred.sam.mask, pred.hq.mask, weights=w),

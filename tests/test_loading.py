@@ -181,7 +181,7 @@ def test_a_synthetic_checkpoint_loads_as_random_weights(tmp_path) -> None:
     """save_random_checkpoint leaves a marker beside the file, so banners and stamps say "random", not only
     "not official", when it is loaded later (CI's notebooks run on such a file)."""
     from hqsam_nb import load_model, save_random_checkpoint
-    from hqsam_nb.models.loading import synthetic_marker
+    from hqsam_nb.models.provenance import sidecar_path as synthetic_marker
     from hqsam_nb.notebook import weights_banner_html, weights_warning
 
     path = save_random_checkpoint(tmp_path / "sam_hq_vit_tiny.pth", "vit_tiny", seed=3)

@@ -14,6 +14,7 @@ import pytest
 
 from hqsam_nb.io.coco_format import segmentation_to_mask
 from hqsam_nb.metrics import ytvis_metrics
+from hqsam_nb.models.provenance import WeightsProvenance
 from hqsam_nb.pair.branches import BRANCH_KEYS
 from hqsam_nb.video import (
     evaluate_ytvis_video,
@@ -41,7 +42,7 @@ class _OraclePair:
 
     def __init__(self, dataset) -> None:
         self.encoder_passes, self.batch_calls, self._frame = 0, 0, None
-        self.info = SimpleNamespace(model="oracle", weights="none", path=None, official=False)
+        self.info = WeightsProvenance("unknown", "oracle")
         self.sam_info, self.device, self.encoder_dtype = self.info, "cpu", None
         self._index = {}
         for v in dataset:

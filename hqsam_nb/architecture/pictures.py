@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -14,6 +14,8 @@ from ..io.images import ImageLike, as_rgb_uint8
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from ..models.provenance import ProvenanceLike
 
 from .trace import FEATURE_NAMES, ForwardRecord
 
@@ -69,10 +71,11 @@ def _valid_grid(record: ForwardRecord, side: int) -> tuple[int, int]:
     return (max(1, record.input_size[0] * side // 1024), max(1, record.input_size[1] * side // 1024))
 
 
-def plot_features(record: ForwardRecord, names: Sequence[str] = FEATURE_NAMES, *, weights: Any = None) -> Figure:
+def plot_features(record: ForwardRecord, names: Sequence[str] = FEATURE_NAMES, *,
+                  weights: ProvenanceLike = None) -> Figure:
     """PCA-to-RGB pictures of the recorded features (cropped to the image, padding removed).
 
-    ``weights``: the pair (or its ``WeightsInfo``) the record came from; random weights stamp the figure so.
+    ``weights``: the pair (or its ``WeightsProvenance``) the record came from; random weights stamp the figure so.
     """
     from ..drawing.figures import new_figure
     from ..notebook import stamp_figure
@@ -95,7 +98,7 @@ def plot_features(record: ForwardRecord, names: Sequence[str] = FEATURE_NAMES, *
     return stamp_figure(fig, weights)
 
 
-def plot_token_story(record: ForwardRecord, image: ImageLike, *, weights: Any = None) -> Figure:
+def plot_token_story(record: ForwardRecord, image: ImageLike, *, weights: ProvenanceLike = None) -> Figure:
     """The token story in eight panels, cropped to the image (padding removed), on the model's own grids.
 
     Top row: the image and prompt; SAM's token-0 mask, the HQ token's mask and their sum (the paper's default

@@ -230,16 +230,14 @@ def _branch_generator_class() -> type:
 
 
 def _weights_note(pair: PairPredictor) -> str:
-    info = pair.info
-    return "" if info.weights == "pretrained" and info.official else info.describe()
+    return "" if pair.info.official else pair.info.describe()
 
 
 def suggested_thresholds(pair: PairPredictor) -> dict[str, float]:
     """``pred_iou_thresh`` and ``stability_score_thresh`` for the pair's weights: Meta's defaults (0.88, 0.95) with
     the official weights; 0 and 0 with any other, because random weights predict IoUs around 0 and unstable masks,
     so that nothing would pass the defaults (a fine-tuned checkpoint should pass its own thresholds)."""
-    info = pair.info
-    if info.weights == "pretrained" and info.official:
+    if pair.info.official:
         return {k: DEFAULT_PARAMS[k] for k in ("pred_iou_thresh", "stability_score_thresh")}
     return {"pred_iou_thresh": 0.0, "stability_score_thresh": 0.0}
 

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from ..models.provenance import ProvenanceLike
+
 __all__ = [
     "boundary_zoom_figure",
     "compare_figure",
@@ -155,7 +157,7 @@ def _check_other(other: str) -> str:
 
 def compare_figure(image: np.ndarray, prediction: Any, *, fused: bool = False, alpha: float = 0.5,
                    show_prompts: bool = True, panel_size: float = 5.0, title: str | None = None,
-                   weights: Any = None) -> Figure:
+                   weights: ProvenanceLike = None) -> Figure:
     """image | SAM | HQ-SAM (HQ token) (| HQ-SAM (fused)): the same prompt on each panel.
 
     Three panels sit in one row; with ``fused`` the four panels form a 2 x 2 grid, so that each stays large
@@ -170,7 +172,7 @@ def compare_figure(image: np.ndarray, prediction: Any, *, fused: bool = False, a
         show_prompts: draw the prompt on every panel.
         panel_size: inches per panel (the height follows the image's aspect ratio).
         title: a figure title (e.g. the sample's name).
-        weights: the pair (or its ``WeightsInfo``): random / unofficial weights stamp the figure so.
+        weights: the pair (or its ``WeightsProvenance``): random / unofficial weights stamp the figure so.
 
     Returns:
         The ``matplotlib.figure.Figure``.
@@ -224,7 +226,7 @@ def _dimmed(image: np.ndarray, dim: float) -> np.ndarray:
 
 def difference_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *, prompt: Any = None,
                       alpha: float = 0.6, dim: float = 0.35, size: float = 9.0, title: str | None = None,
-                      other: str = "hq", weights: Any = None) -> Figure:
+                      other: str = "hq", weights: ProvenanceLike = None) -> Figure:
     """The difference map: pixels only HQ-SAM marks, only SAM marks, and both mark, legend under the image.
 
     The image is dimmed (``dim`` = 0 leaves it as is, 1 makes it black) so the three colours stand out: SAM's
@@ -234,7 +236,7 @@ def difference_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarr
         image: ``uint8`` ``H x W x 3``. sam_mask, hq_mask: ``bool`` ``H x W``.
         prompt: optional :class:`~hqsam_nb.Prompt` drawn on top.
         other: which HQ-SAM branch ``hq_mask`` is: ``"hq"`` (the HQ token) or ``"fused"``.
-        weights: the pair (or its ``WeightsInfo``): random / unofficial weights stamp the figure so.
+        weights: the pair (or its ``WeightsProvenance``): random / unofficial weights stamp the figure so.
 
     Returns:
         The figure. The legend gives each class's pixel count; the title the IoU between the two masks.
@@ -280,7 +282,7 @@ def _zoom_region(prompt: Any, sam_mask: np.ndarray, hq_mask: np.ndarray, margin:
 def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *, n: int = 2,
                          size: int | None = None, boxes: Sequence[Sequence[int]] | None = None,
                          prompt: Any = None, alpha: float = 0.5, panel_size: float = 3.6,
-                         title: str | None = None, other: str = "hq", weights: Any = None) -> Figure:
+                         title: str | None = None, other: str = "hq", weights: ProvenanceLike = None) -> Figure:
     """Enlarged crops where SAM and HQ-SAM disagree most, inside the prompt: one row per region.
 
     Columns: the whole image with the region outlined | SAM's mask | HQ-SAM's mask | the difference map,
@@ -294,7 +296,7 @@ def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.nd
             10 %), or around the masks and points for a point prompt, so the zoom shows the object asked for.
         panel_size: inches per panel.
         other: which HQ-SAM branch ``hq_mask`` is: ``"hq"`` or ``"fused"``.
-        weights: the pair (or its ``WeightsInfo``): random / unofficial weights stamp the figure so.
+        weights: the pair (or its ``WeightsProvenance``): random / unofficial weights stamp the figure so.
 
     Returns:
         The figure; when the masks agree everywhere, one row says so.
@@ -344,7 +346,7 @@ def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.nd
 
 
 def gallery_figure(items: Sequence[tuple[str, np.ndarray, Any]], *, fused: bool = False, alpha: float = 0.5,
-                   panel_size: float = 3.6, weights: Any = None) -> Figure:
+                   panel_size: float = 3.6, weights: ProvenanceLike = None) -> Figure:
     """One row per sample: SAM | HQ-SAM (HQ token) (| HQ-SAM (fused)) | difference map (SAM vs HQ token).
 
     The prompt is drawn on every mask panel (no separate image column, so each panel stays larger); the
@@ -354,7 +356,7 @@ def gallery_figure(items: Sequence[tuple[str, np.ndarray, Any]], *, fused: bool 
         items: ``(name, image, prediction)`` triples; ``prediction`` a :class:`~hqsam_nb.PairPrediction`
             made on ``image``.
         fused: add a fused-mask column.
-        weights: the pair (or its ``WeightsInfo``): random / unofficial weights stamp the figure so.
+        weights: the pair (or its ``WeightsProvenance``): random / unofficial weights stamp the figure so.
     """
     from .overlays import composite
 

@@ -19,9 +19,12 @@ The matplotlib figures built on top of these functions live in :mod:`hqsam_nb.dr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..models.provenance import ProvenanceLike
 
 __all__ = [
     "BOX_COLOR",
@@ -641,7 +644,7 @@ def label_panels(panels: Sequence[np.ndarray], titles: Sequence[str] | None = No
 
 
 def comparison_panel(image: np.ndarray, prediction: Any, fused: bool = False, prompt: bool = True,
-                     height: int | None = None, weights: Any = None) -> np.ndarray:
+                     height: int | None = None, weights: ProvenanceLike = None) -> np.ndarray:
     """image | SAM | HQ-SAM (| fused) as one labelled ``uint8`` picture, e.g. a frame of a comparison GIF.
 
     Args:
@@ -651,7 +654,7 @@ def comparison_panel(image: np.ndarray, prediction: Any, fused: bool = False, pr
         fused: add the fused (SAM + HQ token) mask as a fourth panel.
         prompt: draw the prompt's points and box on every panel.
         height: output panel height; default the image's.
-        weights: the pair (or its :class:`~hqsam_nb.WeightsInfo`); frames made with weights that are not the
+        weights: the pair (or its ``WeightsProvenance``); frames made with weights that are not the
             official ones get a red bar saying so (:func:`stamp_array`). Titles give each branch's label and
             its predicted IoU ("pIoU": the model's own estimate, not a measurement).
     """
@@ -686,12 +689,12 @@ def draw_prompt(image: np.ndarray, prompt: Any, radius: int | None = None, thick
     return out if out is not image else image.copy()
 
 
-def stamp_array(picture: np.ndarray, weights: Any) -> np.ndarray:
+def stamp_array(picture: np.ndarray, weights: ProvenanceLike) -> np.ndarray:
     """``picture`` with a red bar across its top saying the weights are random / not official, when they are.
 
     Args:
         picture: ``uint8`` ``H x W x 3``.
-        weights: anything :func:`hqsam_nb.notebook.weights_warning` accepts (a pair, a ``WeightsInfo``, None).
+        weights: a :class:`~hqsam_nb.models.provenance.WeightsProvenance`, a pair (its ``.info``), or None.
 
     Returns:
         ``picture`` itself when the weights are official (or ``weights`` is None), else a taller copy with the
@@ -699,9 +702,10 @@ def stamp_array(picture: np.ndarray, weights: Any) -> np.ndarray:
     """
     import cv2
 
-    from ..notebook import weights_warning
+    from ..models.provenance import provenance_of
 
-    text = weights_warning(weights)
+    info = provenance_of(weights)
+    text = None if info is None else info.warning()
     if text is None:
         return picture
     picture = _check_image(picture, "picture")

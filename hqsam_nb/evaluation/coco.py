@@ -1,10 +1,10 @@
 """The paper's COCO protocol: every detected object of an image, SAM vs HQ-SAM, mask AP and boundary AP.
 
-Command line::
+Command line (:mod:`hqsam_nb.cli.coco`)::
 
-    python -m hqsam_nb.evaluate --data coco --annotations instances_val2017.json --images val2017 \\
+    hqsam-nb coco --annotations instances_val2017.json --images val2017 \\
         --detections focalnet_dino_val2017.json --model vit_l --out runs/coco-vit_l
-    python -m hqsam_nb.evaluate --data coco-synthetic --model vit_tiny --weights random --out runs/coco-syn
+    hqsam-nb coco --synthetic --model vit_tiny --weights random --out runs/coco-syn
 
 What happens, per image (:func:`evaluate_coco_sample`, a plain ``(pair, sample) -> record`` function):
 
@@ -20,7 +20,7 @@ The released evaluation (sam-hq issue #113) scores a mask by *detector score x p
 (``score="det_x_iou"``, default); ``score="det"`` keeps the detector's score alone. The score is applied when
 the result files are written, so the same run can be re-scored without recomputing.
 
-Records are stored as the single-object runner stores them (:mod:`hqsam_nb.evaluation.records`: ``run.json``
+Records are stored as the single-object runner stores them (:mod:`hqsam_nb.runs`: ``run.json``
 and an fsync'd ``results.jsonl``, resumable after any interruption with identical results). At the end, each
 atomically: ``coco_results_sam.json``, ``coco_results_hq.json``, ``coco_results_fused.json`` (COCO results
 format, one result per box), ``coco_metrics.json`` (``{branch: {AP, AP50, AP75, AP_S, AP_M, AP_L, AP_B}}``,
@@ -30,7 +30,6 @@ percent), ``coco_table.md`` (laid out like the paper's table, its numbers beside
 
 from __future__ import annotations
 
-import argparse
 import functools
 import logging
 import math
@@ -54,12 +53,14 @@ from ..io.coco_format import (
 )
 from ..metrics.coco import METRIC_KEYS, coco_instance_metrics
 from ..pair.branches import BRANCH_KEYS, BRANCHES, PAPER_BRANCH
-from .engines import Engine, engine_from_args
+from ..runs.identity import RunIdentity, content_sha256, file_identity, model_identity, open_run, provenance_from_run
+from ..runs.records import RESULTS_FILE, load_records, run_images
+from .engines import Engine
 from .protocols import image_rng
-from .records import PAIR_KEYS, PAIR_KEYS_ADDED_LATER, open_run, pair_meta, run_images
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
+    from .engines import ModelDescription
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +71,11 @@ __all__ = [
     "CocoRun",
     "CocoSample",
     "branch_differences",
-    "coco_main",
     "coco_markdown",
     "coco_results",
     "evaluate_coco_sample",
     "object_gallery_items",
+    "coco_run_identity",
     "open_coco",
     "run_coco_evaluation",
     "write_coco_reports",
@@ -155,13 +156,18 @@ class CocoDataset(Sequence[CocoSample]):
     """
 
     def __init__(self, annotations: dict[str, Any], images_dir: Path, detections: list[dict[str, Any]] | None,
-                 config: CocoConfig, *, source: str, detections_source: str | None) -> None:
+                 config: CocoConfig, *, source: str, detections_source: str | None,
+                 source_sha256: str | None = None, detections_sha256: str | None = None) -> None:
         self.annotations = annotations
         self.images_dir = images_dir
         self.detections = detections
         self.config = config
         self.source = source
         self.detections_source = detections_source
+        #: the inputs' content (SHA-256 of the files, or of the data given in memory), for the run identity
+        self.source_sha256 = source_sha256 if source_sha256 is not None else content_sha256(annotations)
+        self.detections_sha256 = (detections_sha256 if detections_sha256 is not None or detections is None
+                                  else content_sha256(detections))
         self._images = annotations["images"]
         self._boxes: dict[int, list[dict[str, Any]]] = {img["id"]: [] for img in self._images}
         if detections is None:
@@ -263,10 +269,14 @@ def open_coco(annotations: str | os.PathLike | Mapping[str, Any], images: str | 
         dets = load_detections(detections, full)
         kept = {img["id"] for img in ann["images"]}
         dets = [d for d in dets if d["image_id"] in kept]
-    src = str(annotations) if isinstance(annotations, str | os.PathLike) else "<annotations dict>"
-    det_src = (None if detections is None else
-               str(detections) if isinstance(detections, str | os.PathLike) else "<detections list>")
-    return CocoDataset(ann, folder, dets, config, source=src, detections_source=det_src)
+    # files by resolved path and content (a rerun from another working directory is the same run; a file rewritten
+    # in place is not); data given in memory by its content
+    src, src_sha = (file_identity(annotations) if isinstance(annotations, str | os.PathLike)
+                    else ("<annotations dict>", content_sha256(annotations)))
+    det_src, det_sha = (file_identity(detections) if isinstance(detections, str | os.PathLike | None)
+                        else ("<detections list>", content_sha256(list(detections))))
+    return CocoDataset(ann, folder.resolve(), dets, config, source=src, detections_source=det_src,
+                       source_sha256=src_sha, detections_sha256=det_sha)
 
 
 # -- the per-image work -------------------------------------------------------------------------------------
@@ -398,7 +408,8 @@ def write_coco_reports(out_dir: str | os.PathLike, annotations: Mapping[str, Any
     atomic_write_json(out / METRICS_FILE, metrics, indent=2)
     note = (f"{len(records)} images, {sum(len(r['detections']) for r in records)} boxes from "
             f"{meta.get('prompts', '?')}; score = {config.score}; model {meta.get('model')}")
-    if not meta.get("official_weights", False):
+    weights = provenance_from_run(meta)
+    if weights is None or not weights.official:
         note += " with weights that are NOT the official ones: the numbers say nothing about SAM or HQ-SAM"
     atomic_write_text(out / TABLE_FILE, coco_markdown(metrics, str(meta.get("model")), note=note))
     summary = {**meta, "config": asdict(config), "n_images": len(records),
@@ -423,7 +434,23 @@ class CocoRun:
         return (self.out_dir / TABLE_FILE).read_text(encoding="utf-8")
 
 
-_SAME_RUN_KEYS = ("dataset", "source", "detections", *PAIR_KEYS, "box_jitter", "seed")
+def coco_run_identity(dataset: CocoDataset, pair: PairPredictor | ModelDescription, *,
+                      engine: str = "local") -> RunIdentity:
+    """The COCO run's identity (``run.json``): the annotations' and detections' content (SHA-256), the model
+    (:func:`~hqsam_nb.runs.identity.model_identity`) and how the boxes are made must match for a resume; the
+    score mode may change (it is applied when the result files are written)."""
+    model_same, model_recorded = model_identity(pair)
+    config = dataset.config
+    return RunIdentity(
+        "coco",
+        same={"dataset": "coco", "source_sha256": dataset.source_sha256,
+              "detections_sha256": dataset.detections_sha256, **model_same, "box_jitter": config.box_jitter,
+              "seed": config.seed},
+        recorded={"source": dataset.source, "images_dir": str(dataset.images_dir),
+                  "detections": dataset.detections_source, "prompts": dataset.prompts, "n_dataset": len(dataset),
+                  **model_recorded, "engine": engine},
+        added_later=("source_sha256", "detections_sha256", "checkpoint_sha256", "sam_checkpoint_sha256"),
+    )
 
 
 def run_coco_evaluation(dataset: CocoDataset, pair: PairPredictor | None, out_dir: str | os.PathLike, *,
@@ -441,13 +468,12 @@ def run_coco_evaluation(dataset: CocoDataset, pair: PairPredictor | None, out_di
     Raises:
         KeyboardInterrupt: passed on after the finished images are safely on disk; run again to continue.
     """
-    out = Path(out_dir).expanduser()
     config = dataset.config
-    meta = {"dataset": "coco", "source": dataset.source, "images_dir": str(dataset.images_dir),
-            "detections": dataset.detections_source, "prompts": dataset.prompts, "n_dataset": len(dataset),
-            **pair_meta(pair if engine is None else engine.describe()), "box_jitter": config.box_jitter,
-            "seed": config.seed, "engine": "local" if engine is None else engine.label}
-    done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart, added_later=PAIR_KEYS_ADDED_LATER)
+    identity = coco_run_identity(dataset, pair if engine is None else engine.describe(),
+                                 engine="local" if engine is None else engine.label)
+    out = open_run(out_dir, identity, results=(RESULTS_FILE,), restart=restart)
+    meta = identity.to_json()
+    done = {r["image"]: r for r in load_records(out, repair=True)}
 
     def postfix(record: dict[str, Any]) -> dict[str, str]:
         return {"boxes": str(len(record["detections"]))}
@@ -528,54 +554,3 @@ def object_gallery_items(dataset: CocoDataset, records: Sequence[Mapping[str, An
                       "errors": {b: boundary_errors(gt, m, dilation_ratio) for b, m in masks.items()},
                       "biou": {b: boundary_iou(gt, m, dilation_ratio) for b, m in masks.items()}})
     return items
-
-
-# -- command line -------------------------------------------------------------------------------------------
-def coco_main(args: argparse.Namespace) -> int:
-    """``python -m hqsam_nb.evaluate --data coco|coco-synthetic ...`` (the runner's parser hands over here).
-
-    ``coco`` needs ``--annotations`` and ``--images`` (``--detections`` optional); ``coco-synthetic`` writes
-    :func:`~hqsam_nb.io.synthetic_coco.write_synthetic_coco` (``-n`` images, default 6, 256 x 256) into
-    ``OUT/synthetic_coco`` and prompts with its simulated detections. Exit status 0, 2 for bad input, 130
-    when interrupted (finished images are kept; the same command continues).
-    """
-    from ..io.synthetic_coco import write_synthetic_coco
-    from ..models.checkpoints import CheckpointError
-    from ..pair.predictor import load_pair
-    from .records import load_records
-
-    log = logging.getLogger("hqsam_nb.evaluate")
-    t0 = time.perf_counter()
-    try:
-        config = CocoConfig(box_jitter=args.box_jitter, seed=args.seed, score=args.score)
-        if args.data == "coco-synthetic":
-            if args.annotations or args.images or args.detections:
-                raise ValueError("--data coco-synthetic makes its own annotations, images and detections; "
-                                 "use --data coco to give --annotations / --images / --detections")
-            paths = write_synthetic_coco(Path(args.out).expanduser() / "synthetic_coco", n_images=args.limit or 6,
-                                         seed=args.seed)
-            dataset = open_coco(paths["annotations"], paths["images"], paths["detections"], config)
-        else:
-            if not args.annotations or not args.images:
-                raise ValueError("--data coco needs --annotations A.json and --images DIR")
-            dataset = open_coco(args.annotations, args.images, args.detections, config, limit=args.limit)
-        engine = engine_from_args(args)  # None: this process computes, with the pair loaded here
-        pair = None if engine else load_pair(args.model, checkpoint=args.checkpoint, device=args.device,
-                                             weights=args.weights, encoder_dtype="bfloat16" if args.bf16 else None)
-    except (ValueError, TypeError, CheckpointError, OSError) as exc:
-        log.error("error: %s", exc)
-        return 2
-    log.info("%r", dataset)
-    try:
-        run = run_coco_evaluation(dataset, pair, args.out, progress=not args.quiet, restart=args.restart,
-                                  engine=engine)
-    except KeyboardInterrupt:
-        log.warning("interrupted: %d finished image(s) are saved in %s; run the same command again to "
-                    "continue", len(load_records(args.out)), args.out)
-        return 130
-    except (ValueError, OSError) as exc:  # OSError: disk full, no permission in --out; finished images are kept
-        log.error("error: %s", exc)
-        return 2
-    log.info("%s\n%d images (%d computed now) in %.1f s; reports in %s", run.markdown(), len(run.records),
-             len(run.computed), time.perf_counter() - t0, run.out_dir)
-    return 0

@@ -1,8 +1,8 @@
 """Where an evaluation's per-image work runs when not in this process: on a Ray cluster (:class:`RayEngine`,
-``python -m hqsam_nb.evaluate ... --engine ray``).
+``hqsam-nb evaluate ... --engine ray``).
 
 An engine turns "these examples of this dataset, and the function that makes one example's record" into a
-stream of ``(index, record)`` pairs; :func:`~hqsam_nb.evaluation.records.run_images` stores each record it
+stream of ``(index, record)`` pairs; :func:`~hqsam_nb.runs.records.run_images` stores each record it
 receives in ``results.jsonl`` (appended, ``fsync``-ed) exactly as for a local run (it is the local run's loop),
 so resuming, the tables and the plots are the same whatever engine computed them.
 
@@ -30,7 +30,6 @@ Ray is an optional dependency (``pip install 'hqsam-nb[ray]'``), imported only w
 
 from __future__ import annotations
 
-import argparse
 import collections
 import importlib.util
 import logging
@@ -42,7 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..models.loading import WeightsInfo
+    from ..models.provenance import WeightsProvenance
     from ..pair.predictor import PairPredictor
     from .datasets import Dataset, Example
 
@@ -54,9 +53,7 @@ __all__ = [
     "ModelDescription",
     "ModelSpec",
     "RayEngine",
-    "add_engine_arguments",
     "connect_ray",
-    "engine_from_args",
 ]
 
 #: The engines the command line offers (``--engine``).
@@ -79,8 +76,8 @@ class ModelDescription:
     """What the reports say about the model when no pair is loaded in this process (duck-types the
     ``info`` / ``device`` / ``encoder_dtype`` attributes of :class:`~hqsam_nb.pair.PairPredictor`)."""
 
-    info: WeightsInfo
-    sam_info: WeightsInfo
+    info: WeightsProvenance
+    sam_info: WeightsProvenance
     device: str
     encoder_dtype: str | None
 
@@ -270,16 +267,15 @@ class RayEngine:
         is the official file)."""
         if self._description is None:
             from ..models.checkpoints import resolve_checkpoint
-            from ..models.loading import WeightsInfo
+            from ..models.provenance import WeightsProvenance, read_provenance
 
             spec = self.spec
             if spec.weights == "random":
-                info = WeightsInfo(spec.model, True, "random", None, False)
+                info = WeightsProvenance("random", spec.model, True, details={"seed": 0})  # load_pair's seed
             else:
                 resolved = resolve_checkpoint(spec.model, checkpoint=spec.checkpoint)
-                info = WeightsInfo(spec.model, True, "pretrained", resolved.path, resolved.official)
-            sam_info = WeightsInfo(spec.model, False, info.weights, info.path, info.official)  # as load_pair
-            self._description = ModelDescription(info, sam_info, self.device, spec.encoder_dtype)
+                info = read_provenance(resolved.path, model=spec.model, hq=True)
+            self._description = ModelDescription(info, info.for_sam(), self.device, spec.encoder_dtype)
         return self._description
 
     # -- resources ------------------------------------------------------------------------------------------
@@ -412,46 +408,3 @@ class RayEngine:
                 submit(slot)
             yield i, record
 
-
-# -- command line -------------------------------------------------------------------------------------------
-def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--engine``, ``--address``, ``--workers`` and ``--gpus-per-worker`` on a command line."""
-    group = parser.add_argument_group("where it runs")
-    group.add_argument("--engine", default="local", choices=ENGINES,
-                       help="local: this process (default); ray: Ray actors, one model each (pip install "
-                            "'hqsam-nb[ray]')")
-    group.add_argument("--address", default=None,
-                       help="ray: the cluster to join (HEAD:6379; default $RAY_ADDRESS, else a local instance "
-                            "sized to this machine)")
-    group.add_argument("--workers", type=int, default=None,
-                       help="ray: how many workers (default: one per GPU share, on CPU one per node)")
-    group.add_argument("--gpus-per-worker", type=float, default=0.0,
-                       help="ray: GPUs per worker (default 0: CPU workers; 0.5 puts two on a GPU)")
-
-
-def engine_from_args(args: argparse.Namespace) -> RayEngine | None:
-    """The engine the command line asks for; None for the local engine (the caller loads the pair).
-
-    Raises:
-        ValueError: Ray options without ``--engine ray``, a ``--device`` that contradicts
-            ``--gpus-per-worker``, bad values, or Ray not installed (the message says how to install it).
-        CheckpointError: the checkpoint cannot be found or verified.
-    """
-    if args.engine != "ray":
-        given = [f for f, v in (("--address", args.address), ("--workers", args.workers),
-                                ("--gpus-per-worker", args.gpus_per_worker or None)) if v is not None]
-        if given:
-            raise ValueError(f"{', '.join(given)} only apply with --engine ray")
-        return None
-    device = "cuda" if args.gpus_per_worker > 0 else "cpu"
-    if args.device is not None and args.device.split(":")[0] != device:
-        raise ValueError(f"--device {args.device} with --engine ray: Ray workers run on {device} "
-                         f"(--gpus-per-worker {args.gpus_per_worker:g}); use --gpus-per-worker 1 for GPU "
-                         "workers, or leave --device out")
-    spec = ModelSpec(args.model, args.checkpoint, args.weights, "bfloat16" if args.bf16 else None)
-    try:
-        engine = RayEngine(spec, address=args.address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
-    except ImportError as exc:
-        raise ValueError(str(exc)) from None
-    engine.describe()  # the checkpoint resolved (and checked) now, before any worker starts
-    return engine

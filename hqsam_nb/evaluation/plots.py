@@ -16,12 +16,15 @@ import numpy as np
 
 from ..drawing.figures import new_figure
 from ..metrics.masks import ERROR_FN, ERROR_FP, ERROR_TP
-from ..notebook import stamp_figure, weights_warning
+from ..models.provenance import provenance_of
+from ..notebook import stamp_figure
 from ..pair.branches import BRANCHES, PAPER_BRANCH
 from .paper_numbers import PAPER_POINT_MBIOU
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from ..models.provenance import ProvenanceLike
 
 __all__ = [
     "BRANCH_COLOURS",
@@ -47,21 +50,22 @@ ERROR_LABELS = {ERROR_TP: "in both bands (counts for the mask)", ERROR_FP: "pred
                 ERROR_FN: "ground truth's band only (missed)"}
 
 
-def _noise_note(ax: Any, weights: Any) -> None:
+def _noise_note(ax: Any, weights: ProvenanceLike) -> None:
     """On plots of numbers measured with random weights, say so on the plot itself."""
-    text = weights_warning(weights)
-    if text is not None:
-        ax.text(0.5, 0.5, "random weights:\nthese numbers are noise" if "RANDOM" in text else
+    info = provenance_of(weights)
+    if info is not None and not info.official:
+        ax.text(0.5, 0.5, "random weights:\nthese numbers are noise" if info.kind == "random" else
                 "not the official weights", transform=ax.transAxes, ha="center", va="center", fontsize=16,
                 color="#c00000", alpha=0.35, rotation=20, fontweight="bold", zorder=0)
 
 
-def plot_summary(table: Sequence[Mapping[str, Any]], *, title: str | None = None, weights: Any = None) -> Figure:
+def plot_summary(table: Sequence[Mapping[str, Any]], *, title: str | None = None,
+                 weights: ProvenanceLike = None) -> Figure:
     """A run's table as a figure: grouped bars for one prompt setting, curves for several.
 
     Args:
         table: :func:`hqsam_nb.evaluation.runner.summarize`'s output.
-        weights: the pair (or ``WeightsInfo``) the numbers came from: random weights are stamped on the plot.
+        weights: the pair (or its ``WeightsProvenance``) the numbers came from: random weights are stamped on the plot.
     """
     if len(table) > 1:
         return plot_point_curves({"": table}, paper=None, metrics=("mIoU", "mBIoU"), title=title,
@@ -90,7 +94,7 @@ def plot_summary(table: Sequence[Mapping[str, Any]], *, title: str | None = None
 def plot_point_curves(tables: Mapping[str, Sequence[Mapping[str, Any]]], *,
                       paper: Mapping[str, Mapping[str, tuple[float, float]]] | None = PAPER_POINT_MBIOU,
                       metrics: Sequence[str] = ("mBIoU",), branches: Sequence[str] = ("sam", "hq", "fused"),
-                      title: str | None = None, weights: Any = None) -> Figure:
+                      title: str | None = None, weights: ProvenanceLike = None) -> Figure:
     """Accuracy against the number of point prompts, one panel per dataset (and metric), as in the paper's
     COIFT / DIS figure.
 
@@ -104,7 +108,7 @@ def plot_point_curves(tables: Mapping[str, Sequence[Mapping[str, Any]]], *,
         metrics: ``"mBIoU"`` and/or ``"mIoU"``.
         branches: which branches to draw.
         title: a title over all panels.
-        weights: the pair (or ``WeightsInfo``) the numbers came from: random weights are stamped on the plot.
+        weights: the pair (or its ``WeightsProvenance``) the numbers came from: random weights are stamped on the plot.
     """
     panels = [(name, m) for name in tables for m in metrics]
     fig = new_figure((5.5 * len(panels) + 3.2, 4.6))
@@ -145,7 +149,8 @@ def plot_point_curves(tables: Mapping[str, Sequence[Mapping[str, Any]]], *,
 
 
 def plot_per_image(records: Sequence[Mapping[str, Any]], *, setting: str | None = None,
-                   metric: str = "biou", branch: str = PAPER_BRANCH["hq_datasets"], weights: Any = None) -> Figure:
+                   metric: str = "biou", branch: str = PAPER_BRANCH["hq_datasets"],
+                   weights: ProvenanceLike = None) -> Figure:
     """Per image: SAM's score (x) against an HQ-SAM branch's (y); above the diagonal HQ-SAM is better.
 
     Args:
@@ -153,7 +158,7 @@ def plot_per_image(records: Sequence[Mapping[str, Any]], *, setting: str | None 
         setting: which prompt setting (default: the last of each image, e.g. ``"box"`` or ``"10+5neg"``).
         metric: ``"biou"`` or ``"iou"``.
         branch: ``"hq"`` (default, the branch of the paper's HQ-dataset numbers) or ``"fused"``.
-        weights: the pair (or ``WeightsInfo``) the numbers came from: random weights are stamped on the plot.
+        weights: the pair (or its ``WeightsProvenance``) the numbers came from: random weights are stamped on the plot.
     """
     xs, ys = [], []
     for rec in records:
@@ -210,14 +215,14 @@ def _crop_box(mask: np.ndarray, margin: float = 0.08) -> tuple[slice, slice]:
 
 def show_boundary_gallery(items: Sequence[Mapping[str, Any]], *,
                           branches: Sequence[str] = ("sam", PAPER_BRANCH["hq_datasets"]),
-                          title: str | None = None, weights: Any = None) -> Figure:
+                          title: str | None = None, weights: ProvenanceLike = None) -> Figure:
     """One row per image: the image with its ground-truth band, then each branch's boundary errors.
 
     Args:
         items: :func:`hqsam_nb.evaluate.gallery_items` output (``name``, ``image``, ``gt``, ``errors``
             per branch, ``biou`` per branch, optional ``box``).
         branches: the columns after the image (default SAM and the HQ token, the paper's HQ-dataset branch).
-        weights: the pair (or ``WeightsInfo``) the masks came from: random weights are stamped on the figure.
+        weights: the pair (or its ``WeightsProvenance``) the masks came from: random weights are stamped on the figure.
     """
     from matplotlib.patches import Rectangle
 

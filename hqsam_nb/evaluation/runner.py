@@ -1,9 +1,9 @@
-"""SAM vs HQ-SAM on a dataset: mIoU and mBIoU per prompt setting, resumable, as a library and a CLI.
+"""SAM vs HQ-SAM on a dataset: mIoU and mBIoU per prompt setting, resumable (:func:`run_evaluation`).
 
-Command line::
+Command line (:mod:`hqsam_nb.cli.evaluate`)::
 
-    python -m hqsam_nb.evaluate --data synthetic --model vit_tiny --prompt box --out runs/synthetic-box
-    python -m hqsam_nb.evaluate --data ~/data/thin_object_detection/COIFT --model vit_l --prompt points \\
+    hqsam-nb evaluate --data synthetic --model vit_tiny --prompt box --out runs/synthetic-box
+    hqsam-nb evaluate --data ~/data/thin_object_detection/COIFT --model vit_l --prompt points \\
         --out runs/coift-points
 
 Every image gets one image-encoder pass, shared by SAM and HQ-SAM (:class:`~hqsam_nb.pair.PairPredictor`),
@@ -31,14 +31,12 @@ straight to the ground truth's size). Numbers differ slightly between the two; t
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import logging
 import math
 import os
 import statistics
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -51,9 +49,10 @@ from ..io.atomic import atomic_write_text
 from ..metrics.masks import boundary_iou, logits_to_mask, mask_iou
 from ..pair.branches import BRANCH_KEYS, PAPER_BRANCH
 from ..pair.branches import BRANCHES as _BRANCHES
-from .engines import Engine, add_engine_arguments, engine_from_args
+from ..runs.identity import RunIdentity, model_identity, open_run, provenance_from_run
+from ..runs.records import RESULTS_FILE, load_records, run_images
+from .engines import Engine
 from .protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
-from .records import PAIR_KEYS, PAIR_KEYS_ADDED_LATER, load_records, open_run, pair_meta, run_images
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
@@ -72,8 +71,6 @@ __all__ = [
     "gallery_items",
     "PromptOutcome",
     "evaluate_example",
-    "load_records",
-    "main",
     "markdown_table",
     "predict_example",
     "run_evaluation",
@@ -329,7 +326,7 @@ def write_reports(out_dir: str | os.PathLike, records: list[dict[str, Any]], con
         from ..io.exports import save_figure
         from .plots import plot_per_image, plot_summary
 
-        weights = _meta_weights(meta)
+        weights = provenance_from_run(meta)
         save_figure(out / "summary.png", plot_summary(table, title=meta.get("title"), weights=weights),
                     report=True, bbox_inches="tight")
         save_figure(out / "per_image.png", plot_per_image(records, weights=weights), report=True,
@@ -337,34 +334,23 @@ def write_reports(out_dir: str | os.PathLike, records: list[dict[str, Any]], con
     return table, speed
 
 
-def _meta_weights(meta: dict[str, Any]) -> Any:
-    """The run's :class:`~hqsam_nb.WeightsInfo` from its ``run.json`` fields (None when they are missing), so
-    that plots of random-weight runs are stamped so."""
-    from ..models.loading import WeightsInfo
-
-    if "weights" not in meta or "model" not in meta:
-        return None
-    path = meta.get("checkpoint")
-    return WeightsInfo(meta["model"], True, meta["weights"], None if path is None else Path(path),
-                       meta.get("official_weights"))
-
-
 # -- the run ------------------------------------------------------------------------------------------------
-def _run_meta(dataset: Dataset, pair: PairPredictor | ModelDescription, config: EvalConfig) -> dict[str, Any]:
-    info = pair.info
-    return {
-        "dataset": dataset.name, "source": dataset.source, "n_dataset": len(dataset), **pair_meta(pair),
-        "config": asdict(config),
-        "title": f"{dataset.name} - {info.model}, {config.prompt} prompts, {config.resize} resize",
-    }
-
-
-#: What must match for a run to be resumed: everything that changes the numbers (the data, the weights and
-#: their file content, the encoder's dtype, the protocol). The device does not: CPU and GPU float32 agree to
-#: rounding, and a run may well be continued on another machine.
-_SAME_RUN_KEYS = ("dataset", "source", *PAIR_KEYS, "config")
-#: Keys that run.json files written before they were recorded lack: compared only when the old file has them.
-_KEYS_ADDED_LATER = PAIR_KEYS_ADDED_LATER
+def run_identity(dataset: Dataset, pair: PairPredictor | ModelDescription, config: EvalConfig, *,
+                 engine: str = "local") -> RunIdentity:
+    """The run's identity (``run.json``): what must match for it to be resumed is everything that changes the
+    numbers (the data, the model: :func:`~hqsam_nb.runs.identity.model_identity`, the protocol)."""
+    model_same, model_recorded = model_identity(pair)
+    source = Path(dataset.source).expanduser()
+    return RunIdentity(
+        "evaluate",
+        same={"dataset": dataset.name,
+              # a folder by its resolved path: a rerun from another working directory is the same run
+              "source": str(source.resolve()) if source.exists() else dataset.source,
+              **model_same, "config": asdict(config)},
+        recorded={"n_dataset": len(dataset), **model_recorded, "engine": engine,
+                  "title": f"{dataset.name} - {pair.info.model}, {config.prompt} prompts, {config.resize} resize"},
+        added_later=("checkpoint_sha256", "sam_checkpoint_sha256"),
+    )
 
 
 def run_evaluation(dataset: Dataset, pair: PairPredictor | None, out_dir: str | os.PathLike,
@@ -390,10 +376,11 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor | None, out_dir: str | 
         KeyboardInterrupt: passed on after the finished images are safely on disk; run again to continue.
     """
 
-    out = Path(out_dir).expanduser()
-    meta = _run_meta(dataset, pair if engine is None else engine.describe(), config)
-    meta["engine"] = "local" if engine is None else engine.label
-    done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart, added_later=_KEYS_ADDED_LATER)
+    identity = run_identity(dataset, pair if engine is None else engine.describe(), config,
+                            engine="local" if engine is None else engine.label)
+    out = open_run(out_dir, identity, results=(RESULTS_FILE,), restart=restart)
+    meta = identity.to_json()
+    done = {r["image"]: r for r in load_records(out, repair=True)}
 
     def work(i: int) -> dict[str, Any]:
         example = dataset[i]
@@ -467,115 +454,3 @@ def gallery_items(pair: PairPredictor, dataset: Dataset, names: Iterable[str],
             "biou": {b: boundary_iou(ex.mask, m, config.dilation_ratio) for b, m in chosen.masks.items()},
         })
     return items
-
-
-# -- command line -------------------------------------------------------------------------------------------
-def main(argv: list[str] | None = None) -> int:
-    """``python -m hqsam_nb.evaluate``: see the module docstring (``--help`` lists the options)."""
-    from ..models.checkpoints import MODEL_NAMES
-
-    parser = argparse.ArgumentParser(
-        prog="python -m hqsam_nb.evaluate",
-        description="SAM vs HQ-SAM: mIoU / mBIoU per prompt setting on a dataset; resumable (rerun the same "
-                    "command to continue an interrupted run).")
-    parser.add_argument("--data", required=True,
-                        help="'synthetic' (built-in thin-structure benchmark) or a dataset folder (DIS5K-VD, "
-                             "COIFT, HRSOD, ThinObject5K layouts, or images/ + masks/); 'coco' (every object, "
-                             "mask AP and boundary AP: --annotations, --images) or 'coco-synthetic' (the "
-                             "built-in multi-object set with simulated detections)")
-    parser.add_argument("--layout", default="auto",
-                        help="auto (default), folder, DIS5K-VD, COIFT, HRSOD or ThinObject5K-TE")
-    parser.add_argument("--model", default="vit_tiny", choices=MODEL_NAMES)
-    parser.add_argument("--prompt", default="box", choices=("box", "points"))
-    parser.add_argument("--out", required=True,
-                        help="output folder (created; a previous run there is resumed)")
-    parser.add_argument("--resize", default="predictor", choices=RESIZE_MODES,
-                        help="predictor: SamPredictor's aspect-preserving resize (default); stretch: the "
-                             "paper's 1024 x 1024 resize")
-    parser.add_argument("--box-jitter", type=float, default=0.0, help="box jitter as a fraction of its size")
-    parser.add_argument("--seed", type=int, default=0, help="seeds point sampling, jitter, the synthetic set")
-    parser.add_argument("-n", "--limit", type=_positive_int, default=None,
-                        help="only the first N images (synthetic: how many to draw, default 50)")
-    parser.add_argument("--checkpoint", default=None,
-                        help="HQ-SAM checkpoint file (default: $HQSAM_NB_CHECKPOINTS, then the official one)")
-    parser.add_argument("--weights", default="pretrained", choices=("pretrained", "random"),
-                        help="random: seeded random weights (offline smoke test; numbers meaningless)")
-    parser.add_argument("--device", default=None, help="cuda, cpu, mps (default: the best available)")
-    parser.add_argument("--bf16", action="store_true", help="run the image encoder in bfloat16 (GPU)")
-    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    parser.add_argument("--restart", action="store_true", help="discard a previous run in --out first")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    add_engine_arguments(parser)
-    coco = parser.add_argument_group("COCO protocol (--data coco / coco-synthetic; see hqsam_nb.evaluation.coco)")
-    coco.add_argument("--annotations", help="COCO instances JSON (polygon or RLE segmentations)")
-    coco.add_argument("--images", help="folder the annotations' file_name values are relative to")
-    coco.add_argument("--detections", default=None,
-                      help="detector boxes, COCO results format (default: the ground-truth boxes, an oracle)")
-    coco.add_argument("--score", default="det_x_iou", choices=("det_x_iou", "det"),
-                      help="result score: detector score x predicted IoU (default, the released protocol) "
-                           "or the detector score alone")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    log = logging.getLogger("hqsam_nb.evaluate")
-    if args.data in ("coco", "coco-synthetic"):
-        from .coco import coco_main
-
-        return coco_main(args)
-
-    from ..models.checkpoints import CheckpointError
-    from ..pair.predictor import load_pair
-    from .datasets import DatasetError, open_dataset
-
-    try:
-        config = EvalConfig(prompt=args.prompt, resize=args.resize, box_jitter=args.box_jitter,
-                            seed=args.seed)
-        dataset = open_dataset(args.data, layout=args.layout, n=args.limit, seed=args.seed)
-        engine = engine_from_args(args)  # None: this process computes, with the pair loaded here
-        pair = None if engine else load_pair(args.model, checkpoint=args.checkpoint, device=args.device,
-                                             weights=args.weights, encoder_dtype="bfloat16" if args.bf16 else None)
-    except (ValueError, TypeError, DatasetError, CheckpointError, OSError) as exc:
-        log.error("error: %s", _one_line(exc))
-        return 2
-    t0 = time.perf_counter()
-    try:
-        run = run_evaluation(dataset, pair, args.out, config, progress=not args.quiet,
-                             plots=not args.no_plots, restart=args.restart, engine=engine)
-    except KeyboardInterrupt:
-        n = len(load_records(args.out))
-        log.warning("interrupted: %d finished image(s) are saved in %s; run the same command again to "
-                    "continue", n, args.out)
-        return 130
-    except (ValueError, DatasetError) as exc:
-        log.error("error: %s", _one_line(exc))
-        return 2
-    except OSError as exc:  # disk full, no permission in --out: the finished images are kept
-        log.error("error: %s (finished images are kept in %s)", _one_line(exc), args.out)
-        return 1
-    log.info("%s\n\n%s\n\n%d images (%d computed now) in %.1f s; encoder %.0f ms, decode %.0f ms per prompt; "
-             "reports in %s", run.markdown(), _speed_line(run.speed), len(run.records), len(run.computed),
-             time.perf_counter() - t0, run.speed["encoder_ms"], run.speed["decode_ms"], run.out_dir)
-    return 0
-
-
-def _positive_int(text: str) -> int:
-    """argparse type of ``-n``: an int >= 1 (argparse turns the error into its usage message, exit 2)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of images >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of images >= 1, got {value}")
-    return value
-
-
-def _one_line(exc: BaseException) -> str:
-    """An error's message on one line (checkpoint mismatches list missing keys on lines of their own)."""
-    return "; ".join(part.strip() for part in str(exc).splitlines() if part.strip()) or type(exc).__name__
-
-
-def _speed_line(speed: dict[str, float]) -> str:
-    return f"images/s (encoder + all prompts, median): {speed['images_per_s']:.2f}"
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,13 +21,16 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..drawing.overlays import _check_mask
 from ..pair.branches import BRANCH_KEYS, BRANCHES
 from .atomic import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from ..models.provenance import ProvenanceLike
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +109,7 @@ class MaskRecord:
 
 
 def records_from_prediction(prediction: Any, name: str = "", which: Sequence[str] | None = None, *,
-                            weights: Any = None, **extra: Any) -> list[MaskRecord]:
+                            weights: ProvenanceLike = None, **extra: Any) -> list[MaskRecord]:
     """One :class:`MaskRecord` per mask of a :class:`~hqsam_nb.PairPrediction`.
 
     Each record's ``model`` is the branch key and ``extra["branch"]`` its label (:mod:`hqsam_nb.pair.branches`).
@@ -114,20 +117,20 @@ def records_from_prediction(prediction: Any, name: str = "", which: Sequence[str
     Args:
         which: the branches to keep, of ``"sam"``, ``"hq"``, ``"fused"``; None (default) keeps every branch
             the prediction holds (a prediction made with ``only=`` lacks the others).
-        weights: the pair (or its ``WeightsInfo``): masks made with random or unofficial weights carry
+        weights: the pair (or its ``WeightsProvenance``): masks made with random or unofficial weights carry
             ``extra["weights_warning"]`` (e.g. ``"RANDOM WEIGHTS - ..."``), and every record
             ``extra["weights"]`` (the weights' one-line description), into every file they are saved to.
 
     Raises:
         ValueError: ``which`` names an unknown branch, or one that the prediction skipped (``only=``).
     """
-    from ..notebook import weights_info, weights_warning
+    from ..models.provenance import provenance_of
 
-    info = weights_info(weights)
+    info = provenance_of(weights)
     stamp = {}
     if info is not None:
         stamp["weights"] = info.describe()
-        warning = weights_warning(info)
+        warning = info.warning()
         if warning is not None:
             stamp["weights_warning"] = warning
     out = []

@@ -45,6 +45,8 @@ __all__ = [
     "cache_dir",
     "call_hub",
     "fetch_checkpoint",
+    "file_sha256",
+    "official_by_sha256",
     "official_file",
     "resolve_checkpoint",
     "verify_file",
@@ -123,6 +125,11 @@ _OFFICIAL: tuple[CheckpointFile, ...] = (
 _BY_NAME = {f.filename: f for f in _OFFICIAL}
 
 
+def official_by_sha256(sha256: str) -> CheckpointFile | None:
+    """The official file whose SHA-256 is ``sha256``, or None."""
+    return next((f for f in _OFFICIAL if f.sha256 == sha256), None)
+
+
 def official_file(model: str, *, hq: bool = True) -> CheckpointFile:
     """The official checkpoint file of a variant.
 
@@ -198,17 +205,26 @@ def _read_ledger() -> dict[str, list]:
         return {}
 
 
+#: This process's hashes by (real path, size, mtime): a file is hashed once even when the cache is not writable.
+_HASHED: dict[tuple[str, int, int], str] = {}
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     """SHA-256 of a file, remembered by (real path, size, mtime) so that each file is hashed once."""
     real = Path(path).resolve()
     stat = real.stat()
     key = str(real)
+    known = _HASHED.get((key, stat.st_size, stat.st_mtime_ns))
+    if known is not None:
+        return known
     ledger = _read_ledger()
     entry = ledger.get(key)
     if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
+        _HASHED[(key, stat.st_size, stat.st_mtime_ns)] = entry[2]
         return entry[2]
     logger.info("hashing %s (%.1f MB) once", real.name, stat.st_size / 1e6)
     digest = _sha256(real)
+    _HASHED[(key, stat.st_size, stat.st_mtime_ns)] = digest
     ledger = _read_ledger()  # re-read: another process may have added entries meanwhile
     ledger[key] = [stat.st_size, stat.st_mtime_ns, digest]
     try:

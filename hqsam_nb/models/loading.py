@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Literal
 import torch
 
 from .._compat import import_official
-from ..io.atomic import atomic_path, atomic_write_json
+from ..io.atomic import atomic_path
 from .checkpoints import (
     CheckpointError,
     check_model_name,
     official_file,
     resolve_checkpoint,
 )
+from .provenance import WeightsProvenance, read_provenance, write_sidecar
 
 if TYPE_CHECKING:
     from segment_anything_hq import SamPredictor
@@ -41,7 +42,6 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "RandomWeightsWarning",
     "StateDictInfo",
-    "WeightsInfo",
     "build_model",
     "check_state_dict",
     "describe_state_dict",
@@ -289,37 +289,6 @@ def load_weights(module: torch.nn.Module, state_dict: Mapping[str, torch.Tensor]
 # Models and predictors
 # --------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class WeightsInfo:
-    """Which weights a loaded model carries.
-
-    Attributes:
-        model: the variant.
-        hq: HQ-SAM (True) or original SAM (False).
-        weights: ``"pretrained"`` or ``"random"``.
-        path: the file loaded, or None for random weights.
-        official: True when the file is byte-identical to the official release; False for random weights or
-            another file; None when no official file exists to compare with.
-    """
-
-    model: str
-    hq: bool
-    weights: str
-    path: Path | None
-    official: bool | None
-
-    def describe(self) -> str:
-        """One line for a notebook banner."""
-        name = ("HQ-SAM " if self.hq else "SAM ") + self.model
-        if self.weights == "random":
-            where = f"synthetic checkpoint {self.path.name}" if self.path else "seeded"
-            return (f"{name}: RANDOM weights ({where}) - shapes, counts and speed are real, masks and scores are "
-                    "meaningless")
-        if self.official:
-            return f"{name}: official weights ({self.path.name if self.path else ''})"
-        return f"{name}: weights from {self.path} - NOT the official release, masks may differ from the paper"
-
-
 def random_state_dict(model: str = "vit_tiny", *, hq: bool = True, seed: int = 0) -> dict[str, torch.Tensor]:
     """A seeded random state dict in the official checkpoint layout (no file, no network).
 
@@ -346,21 +315,14 @@ def save_random_checkpoint(path: str | os.PathLike, model: str = "vit_tiny", *, 
     """
     with atomic_path(path) as tmp:
         torch.save(random_state_dict(model, hq=hq, seed=seed), tmp)
-    # a marker beside the file, so that whatever loads it later says "random weights", not just "not official"
-    atomic_write_json(synthetic_marker(path), {"random_weights": True, "model": model, "hq": hq, "seed": seed})
+    # the sidecar (hqsam_nb.models.provenance), so that whatever loads it later says "random weights", not "unknown"
+    write_sidecar(path, "random", model=model, hq=hq, details={"seed": seed})
     return Path(path)
-
-
-def synthetic_marker(path: str | os.PathLike) -> Path:
-    """The marker file :func:`save_random_checkpoint` writes beside a synthetic checkpoint (``<file>.random.json``);
-    :func:`load_model` reports a file that has one as ``weights="random"``."""
-    p = Path(path)
-    return p.with_name(p.name + ".random.json")
 
 
 def load_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None = None,
                device: str | torch.device | None = None, weights: Weights = "pretrained",
-               hq: bool = True, seed: int = 0) -> tuple[Sam, WeightsInfo]:
+               hq: bool = True, seed: int = 0) -> tuple[Sam, WeightsProvenance]:
     """Build an official SAM/HQ-SAM model and load its weights safely and strictly.
 
     Args:
@@ -374,7 +336,8 @@ def load_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None 
         seed: the seed of ``weights="random"``.
 
     Returns:
-        The model in eval mode on ``device``, and a :class:`WeightsInfo` saying which weights it carries.
+        The model in eval mode on ``device``, and its :class:`~hqsam_nb.models.provenance.WeightsProvenance`
+        (official, fine-tuned, random or unknown: :func:`~hqsam_nb.models.provenance.read_provenance`).
     """
     check_model_name(model)
     if weights not in ("pretrained", "random"):
@@ -389,13 +352,12 @@ def load_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None 
         logger.warning(msg)
         warnings.warn(msg, RandomWeightsWarning, stacklevel=2)
         load_weights(net, random_state_dict(model, hq=hq, seed=seed), model=model, hq=hq, source="random init")
-        info = WeightsInfo(model, hq, "random", None, False)
+        info = WeightsProvenance("random", model, hq, details={"seed": seed})
     else:
         resolved = resolve_checkpoint(model, hq=hq, checkpoint=checkpoint)
         state_dict = load_state_dict(resolved.path)
         load_weights(net, state_dict, model=model, hq=hq, source=str(resolved.path))
-        synthetic = not resolved.official and synthetic_marker(resolved.path).exists()
-        info = WeightsInfo(model, hq, "random" if synthetic else "pretrained", resolved.path, resolved.official)
+        info = read_provenance(resolved.path, model=model, hq=hq)
     net.to(dev)
     net.eval()
     return net, info
@@ -408,8 +370,8 @@ def load_predictor(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | N
 
     Same arguments as :func:`load_model`. The returned predictor is the official class, unchanged:
     ``predictor.set_image(rgb_uint8_hwc)`` then ``predictor.predict(point_coords=..., point_labels=...,
-    box=..., multimask_output=False, hq_token_only=...)``. Its :class:`WeightsInfo` is attached as
-    ``predictor.weights_info``.
+    box=..., multimask_output=False, hq_token_only=...)``. Its
+    :class:`~hqsam_nb.models.provenance.WeightsProvenance` is attached as ``predictor.weights_info``.
 
     Example:
         >>> predictor = load_predictor("vit_tiny", weights="random")  # doctest: +SKIP

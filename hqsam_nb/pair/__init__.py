@@ -8,11 +8,39 @@
 * :mod:`.preprocess` - the one image / prompt preprocessing path (the official predictor's).
 """
 
-from .branches import BRANCH_KEYS, BRANCHES, PAPER_BRANCH, Branch
-from .predictor import PairPredictor, load_pair
-from .prompts import MAX_POINTS, Prompt, PromptBatch, make_prompt, make_prompt_batch
-from .results import MaskBatch, MaskResult, PairBatchPrediction, PairPrediction
+from __future__ import annotations
 
-__all__ = ["BRANCHES", "BRANCH_KEYS", "MAX_POINTS", "PAPER_BRANCH", "Branch", "MaskBatch", "MaskResult",
-           "PairBatchPrediction", "PairPrediction", "PairPredictor", "Prompt", "PromptBatch", "load_pair",
-           "make_prompt", "make_prompt_batch"]
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_face
+
+if TYPE_CHECKING:
+    from .branches import BRANCH_KEYS, BRANCHES, PAPER_BRANCH, Branch
+    from .predictor import PairPredictor, load_pair
+    from .prompts import MAX_POINTS, Prompt, PromptBatch, make_prompt, make_prompt_batch
+    from .results import MaskBatch, MaskResult, PairBatchPrediction, PairPrediction
+
+#: Each public name -> the module that defines it (imported on first use: :mod:`hqsam_nb._lazy`).
+_HOMES = {
+    "BRANCHES": "branches",
+    "BRANCH_KEYS": "branches",
+    "Branch": "branches",
+    "MAX_POINTS": "prompts",
+    "MaskBatch": "results",
+    "MaskResult": "results",
+    "PAPER_BRANCH": "branches",
+    "PairBatchPrediction": "results",
+    "PairPrediction": "results",
+    "PairPredictor": "predictor",
+    "Prompt": "prompts",
+    "PromptBatch": "prompts",
+    "load_pair": "predictor",
+    "make_prompt": "prompts",
+    "make_prompt_batch": "prompts",
+}
+__all__ = [
+    "BRANCHES", "BRANCH_KEYS", "Branch", "MAX_POINTS", "MaskBatch", "MaskResult", "PAPER_BRANCH",
+    "PairBatchPrediction", "PairPrediction", "PairPredictor", "Prompt", "PromptBatch", "load_pair", "make_prompt",
+    "make_prompt_batch",
+]
+__getattr__, __dir__ = lazy_face(__name__, _HOMES)

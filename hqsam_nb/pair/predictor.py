@@ -38,13 +38,13 @@ from ..io.images import ImageLike, as_rgb_uint8, image_sha256
 from ..models.checkpoints import check_model_name, resolve_checkpoint
 from ..models.loading import (
     Weights,
-    WeightsInfo,
     check_state_dict,
     hq_module_of,
     load_model,
     load_state_dict,
     load_weights,
 )
+from ..models.provenance import WeightsProvenance, read_provenance
 from .branches import BRANCH_KEYS
 from .preprocess import as_mask_input, encoder_input, prompt_tensors, resize_transform
 from .prompts import Prompt, PromptBatch, check_flag, make_prompt, make_prompt_batch
@@ -142,7 +142,8 @@ class PairPredictor:
         >>> out.sam.mask.shape, out.hq.score                      # doctest: +SKIP
     """
 
-    def __init__(self, model: Sam, sam_decoder: MaskDecoder, *, info: WeightsInfo, sam_info: WeightsInfo,
+    def __init__(self, model: Sam, sam_decoder: MaskDecoder, *, info: WeightsProvenance,
+                 sam_info: WeightsProvenance,
                  sam_model: Sam | None = None, encoder_dtype: Any = None, cache_size: int = 8,
                  compile: bool = False) -> None:
         if encoder_dtype not in _ENCODER_DTYPES:
@@ -451,11 +452,11 @@ class PairPredictor:
 
 
 def _load_sam_side(model: Sam, sam_checkpoint: str | os.PathLike,
-                   model_name: str) -> tuple[MaskDecoder, Sam | None, WeightsInfo]:
+                   model_name: str) -> tuple[MaskDecoder, Sam | None, WeightsProvenance]:
     """Load an original SAM checkpoint for ``.sam``, strictly.
 
     Returns SAM's decoder, plus a full SAM model only when the file's image or prompt encoder differs from
-    the HQ-SAM checkpoint's (then SAM needs an encoder pass of its own), and the file's :class:`WeightsInfo`.
+    the HQ-SAM checkpoint's (then SAM needs an encoder pass of its own), and the file's provenance.
     """
     from ..models.loading import build_model
 
@@ -465,7 +466,7 @@ def _load_sam_side(model: Sam, sam_checkpoint: str | os.PathLike,
     hq_state = model.state_dict()
     expected = {k: v for k, v in hq_state.items() if hq_module_of(k) is None}
     check_state_dict(expected, state_dict, model=model_name, hq=False, source=source)
-    info = WeightsInfo(model_name, False, "pretrained", resolved.path, resolved.official)
+    info = read_provenance(resolved.path, model=model_name, hq=False)
     if all(torch.equal(state_dict[k], hq_state[k].cpu()) for k in expected if not k.startswith("mask_decoder.")):
         decoder = _sam_decoder_like(model.mask_decoder, share=False)
         decoder_sd = {k[len("mask_decoder."):]: v for k, v in state_dict.items() if k.startswith("mask_decoder.")}
@@ -502,7 +503,7 @@ def load_pair(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None =
         raise ValueError("weights='random' builds a random model: do not pass sam_checkpoint= with it")
     net, info = load_model(model, checkpoint=checkpoint, device=device, weights=weights, hq=True)
     sam_decoder, sam_model = _sam_decoder_like(net.mask_decoder), None
-    sam_info = WeightsInfo(model, False, info.weights, info.path, info.official)
+    sam_info = info.for_sam()
     if sam_checkpoint is not None:
         sam_decoder, sam_model, sam_info = _load_sam_side(net, sam_checkpoint, model)
     return PairPredictor(net, sam_decoder, info=info, sam_info=sam_info, sam_model=sam_model,

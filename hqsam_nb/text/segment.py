@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..io.images import ImageLike, as_rgb_uint8
+from ..models.provenance import ProvenanceLike, provenance_of
 from ..pair.predictor import PairPredictor
 from ..pair.prompts import PromptBatch
 from ..pair.results import MaskBatch, PairBatchPrediction, PairPrediction
@@ -76,15 +77,17 @@ class TextSegmentation:
         return "\n".join(lines)
 
 
-def weights_note(detector: Any = None, pair: Any = None) -> str:
+def weights_note(detector: Any = None, pair: ProvenanceLike = None) -> str:
     """A short line saying which weights are not the real ones (``""`` when all are official)."""
     notes = []
     if detector is not None and getattr(detector, "random_weights", False):
         notes.append("RANDOM detector weights: boxes are noise")
-    info = getattr(pair, "info", None)
-    if info is not None and info.weights == "random":
+    info = provenance_of(pair)
+    if info is not None and info.kind == "random":
         notes.append("RANDOM SAM/HQ-SAM weights: masks are noise")
-    elif info is not None and info.official is False:
+    elif info is not None and info.kind == "fine-tuned":
+        notes.append("SAM/HQ-SAM weights are fine-tuned, not the official release")
+    elif info is not None and info.kind == "unknown":
         notes.append("SAM/HQ-SAM weights are not the official release")
     return "; ".join(notes)
 

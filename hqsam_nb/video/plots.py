@@ -14,23 +14,28 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..drawing.figures import new_figure
+from ..models.provenance import provenance_of
 from ..pair.branches import BRANCHES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ..models.provenance import ProvenanceLike
+
 __all__ = ["drift_frames", "jf_per_frame", "plot_jf_per_frame", "show_pictures", "weights_note"]
 
 
-def weights_note(info: Any) -> str | None:
-    """A warning for figures when the weights are not the official ones (a :class:`~hqsam_nb.WeightsInfo`, or a
-    pair / model carrying one as ``.info``); None for official weights."""
-    info = getattr(info, "info", info)
-    if getattr(info, "weights", None) == "pretrained" and getattr(info, "official", False):
-        return None
-    if getattr(info, "weights", None) == "random" or getattr(info, "path", None) is None:
-        return "RANDOM weights: masks and scores are meaningless"
-    return "NOT the official weights: these are not HQ-SAM's masks"
+def weights_note(weights: ProvenanceLike) -> str | None:
+    """A warning for figures when the weights are not the official ones (a
+    :class:`~hqsam_nb.models.provenance.WeightsProvenance`, or a pair carrying one as ``.info``); None for official
+    weights or None given."""
+    info = provenance_of(weights)
+    return None if info is None else {
+        "official": None,
+        "random": "RANDOM weights: masks and scores are meaningless",
+        "fine-tuned": "FINE-TUNED weights: not the paper's HQ-SAM",
+        "unknown": "NOT the official weights: these are not HQ-SAM's masks",
+    }[info.kind]
 
 
 def jf_per_frame(metrics: Mapping[str, Any], sequence: str, branch: str) -> tuple[list[str], np.ndarray]:

@@ -1,12 +1,11 @@
 """SAM vs HQ-SAM on DAVIS 2017 (or any folder in its layout): result PNGs per branch and J&F, resumable.
 
-Command line (``python -m hqsam_nb.evaluate_video --help`` lists every option)::
+Command line (:mod:`hqsam_nb.cli.video`; ``hqsam-nb video --help`` lists every option)::
 
-    python -m hqsam_nb.evaluate_video --data davis --root DAVIS --prompt boxes xmem_boxes.json --model vit_l \\
-        --out runs/davis-xmem
-    python -m hqsam_nb.evaluate_video --data davis --root DAVIS --sequences bike-packing dogs-jump \\
+    hqsam-nb video --data davis --root DAVIS --prompt boxes xmem_boxes.json --model vit_l --out runs/davis-xmem
+    hqsam-nb video --data davis --root DAVIS --sequences bike-packing dogs-jump \\
         --prompt propagate --model vit_l --out runs/davis-propagate
-    python -m hqsam_nb.evaluate_video --data synthetic --root data/synthetic-davis --weights random \\
+    hqsam-nb video --data synthetic --root data/synthetic-davis --weights random \\
         --model vit_tiny --out runs/synthetic       # writes the synthetic clips first, no download
 
 What it writes in ``--out``:
@@ -18,7 +17,8 @@ What it writes in ``--out``:
   "per_object": {id: {...}}}}}}``, fractions in ``[0, 1]``, computed from the PNGs on disk
   (:func:`score_sequence`) with the definitions of :mod:`hqsam_nb.metrics.video` (first and last frames left
   out, object means, J&F = (J + F) / 2);
-* ``run.json``: the settings; a rerun with other settings into the same folder is refused.
+* ``run.json``: the run's identity (:mod:`hqsam_nb.runs.identity`); a rerun with other settings (data, model,
+  checkpoint content, encoder dtype, prompts, tracker file content) into the same folder is refused.
 
 **Resumable per frame.** Each PNG is written atomically; a frame is done once every branch's PNG exists. Rerunning
 the same command skips done frames (no encoder pass) and goes on; propagation replays the done frames' prompts
@@ -30,12 +30,9 @@ parallel (each its own folders) and :func:`summarize_sequences` merges their sco
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import os
-import shutil
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +44,7 @@ import numpy as np
 from ..io.atomic import atomic_write_json
 from ..metrics.video import BOUND_TH, boundary_f_measure, davis_statistics, region_similarity
 from ..pair.branches import BRANCH_KEYS, BRANCHES
+from ..runs.identity import RunIdentity, file_identity, model_identity, open_run
 from .davis import (
     DavisDataset,
     DavisError,
@@ -64,8 +62,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["METRICS_FILE", "PromptSpec", "evaluate_sequence", "main", "make_source", "markdown", "result_masks",
-           "run_video_evaluation", "score_sequence", "summarize_sequences"]
+__all__ = ["METRICS_FILE", "PromptSpec", "evaluate_sequence", "make_source", "markdown", "result_masks",
+           "run_video_evaluation", "score_sequence", "summarize_sequences", "video_run_identity"]
 
 METRICS_FILE = "video_metrics.json"
 
@@ -228,25 +226,23 @@ def summarize_sequences(per_sequence: Mapping[str, Mapping[str, Any]]) -> dict[s
     return out
 
 
-def _pair_meta(pair: PairPredictor) -> dict[str, Any]:
-    from ..evaluation.records import pair_meta
-
-    return pair_meta(pair)
-
-
-def _meta(dataset: DavisDataset, pair: PairPredictor, spec: PromptSpec, branches: Sequence[str],
-          bound_th: float) -> dict[str, Any]:
-    info = pair.info
-    return {"dataset": str(dataset.root.resolve()), "subset": dataset.subset, "resolution": dataset.resolution,
-            "model": info.model, "weights": info.weights, "checkpoint": None if info.path is None else str(info.path),
-            # The file's content decides whether a run may resume, not where the file lies.
-            "checkpoint_sha256": _pair_meta(pair)["checkpoint_sha256"],
-            "official_weights": info.official, "device": str(pair.device), "prompt": spec.to_dict(),
-            "branches": list(branches), "bound_th": bound_th,
-            "units": "J, F, J&F, recall and decay as fractions in [0, 1]"}
-
-
-_SAME_RUN_KEYS = ("dataset", "resolution", "model", "weights", "checkpoint_sha256", "prompt", "branches")
+def video_run_identity(dataset: DavisDataset, pair: PairPredictor, prompt: PromptSpec, branches: Sequence[str],
+                       bound_th: float) -> RunIdentity:
+    """The video run's identity (``run.json``): the data (resolved folder, subset's resolution), the model
+    (:func:`~hqsam_nb.runs.identity.model_identity`: checkpoint content and encoder dtype included), the prompts
+    (a tracker file by its content) and the branches must match for a resume."""
+    model_same, model_recorded = model_identity(pair)
+    boxes_path, boxes_sha = file_identity(prompt.boxes_file)
+    # the tracker boxes by content (a file rewritten in place is another run); the path is only recorded
+    prompt_same = {"kind": prompt.kind, "init": prompt.to_dict()["init"], "boxes_sha256": boxes_sha}
+    return RunIdentity(
+        "video",
+        same={"dataset": str(dataset.root.resolve()), "resolution": dataset.resolution, **model_same,
+              "prompt": prompt_same, "branches": list(branches)},
+        recorded={"subset": dataset.subset, **model_recorded, "boxes_file": boxes_path, "bound_th": bound_th,
+                  "units": "J, F, J&F, recall and decay as fractions in [0, 1]"},
+        added_later=("checkpoint_sha256",),
+    )
 
 
 def run_video_evaluation(dataset: DavisDataset, pair: PairPredictor, out_dir: str | os.PathLike,
@@ -256,20 +252,15 @@ def run_video_evaluation(dataset: DavisDataset, pair: PairPredictor, out_dir: st
     ``video_metrics.json``; returns its content.
 
     Raises:
-        ValueError: ``out_dir`` holds a run with other settings (use ``restart=True`` to discard it).
+        ValueError: ``out_dir`` holds a run with other settings, or results without a ``run.json`` (use
+            ``restart=True`` to discard it).
         KeyboardInterrupt: passed on; every finished frame is on disk, rerun to continue.
     """
     from tqdm.auto import tqdm
 
-    from ..evaluation.records import open_run
-
     branches = check_branches(branches)
-    out = Path(out_dir).expanduser()
-    if restart:
-        for b in BRANCH_KEYS:
-            shutil.rmtree(out / b, ignore_errors=True)
-    open_run(out, _meta(dataset, pair, prompt, branches, bound_th), _SAME_RUN_KEYS, restart=restart,
-             added_later=("checkpoint_sha256",))
+    out = open_run(out_dir, video_run_identity(dataset, pair, prompt, branches, bound_th),
+                   results=(*BRANCH_KEYS, METRICS_FILE), restart=restart)
     tracker = load_tracker_boxes(prompt.boxes_file) if prompt.kind == "boxes" else None
     sequences = list(dataset)
     total = sum(len(s) for s in sequences)
@@ -299,80 +290,3 @@ def markdown(metrics: Mapping[str, Mapping[str, Any]]) -> str:
     keys = ("J&F", "J", "F", "J_recall", "F_recall", "J_decay", "F_decay")
     rows = [[m.get("label", b)] + [100 * float(m[k]) for k in keys] for b, m in metrics.items()]
     return markdown_table(["branch"] + [k.replace("_", " ") for k in keys], rows)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m hqsam_nb.evaluate_video``: see the module docstring."""
-    from ..models.checkpoints import MODEL_NAMES
-
-    parser = argparse.ArgumentParser(
-        prog="python -m hqsam_nb.evaluate_video",
-        description="SAM vs HQ-SAM through video clips: DAVIS-layout result PNGs per branch and J&F (DAVIS 2017 "
-                    "definitions); resumable (rerun the same command to continue).")
-    parser.add_argument("--data", default="davis", choices=("davis", "synthetic"),
-                        help="davis: a DAVIS 2017 folder at --root; synthetic: write synthetic clips of moving thin "
-                             "structures to --root (if not there yet) and evaluate them")
-    parser.add_argument("--root", required=True, help="the DAVIS folder (JPEGImages/, Annotations/, ImageSets/)")
-    parser.add_argument("--subset", default="val", help="ImageSets/2017/<subset>.txt (default val)")
-    parser.add_argument("--sequences", nargs="+", default=None, help="only these sequences")
-    parser.add_argument("--prompt", nargs="+", default=["oracle"], metavar="KIND",
-                        help="oracle (ground-truth boxes, default) | propagate (each model follows its own masks) | "
-                             "boxes FILE (tracker boxes, JSON: see hqsam_nb.video.prompts)")
-    parser.add_argument("--init", default="mask", choices=("mask", "box", "clicks"),
-                        help="with --prompt propagate: how frame 0 is prompted from its annotation")
-    parser.add_argument("--branches", nargs="+", default=list(BRANCH_KEYS), choices=BRANCH_KEYS)
-    parser.add_argument("--model", default="vit_tiny", choices=MODEL_NAMES)
-    parser.add_argument("--checkpoint", default=None, help="HQ-SAM checkpoint file (default: $HQSAM_NB_CHECKPOINTS)")
-    parser.add_argument("--weights", default="pretrained", choices=("pretrained", "random"),
-                        help="random: seeded random weights (offline smoke test; numbers meaningless)")
-    parser.add_argument("--device", default=None, help="cuda, cpu, mps (default: the best available)")
-    parser.add_argument("--bf16", action="store_true", help="run the image encoder in bfloat16 (GPU)")
-    parser.add_argument("--out", required=True, help="output folder (created; a previous run there is resumed)")
-    parser.add_argument("--restart", action="store_true", help="discard a previous run in --out first")
-    parser.add_argument("--synthetic-sequences", type=int, default=3, help="with --data synthetic: how many clips")
-    parser.add_argument("--synthetic-frames", type=int, default=24, help="with --data synthetic: frames per clip")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    log = logging.getLogger("hqsam_nb.evaluate_video")
-
-    from ..pair.predictor import load_pair
-
-    kind, *rest = args.prompt
-    try:
-        if (kind == "boxes") != (len(rest) == 1) or len(rest) > 1:
-            raise ValueError(f"--prompt {' '.join(args.prompt)} is not accepted; use --prompt oracle, --prompt "
-                             "propagate or --prompt boxes FILE")
-        spec = PromptSpec(kind, args.init, rest[0] if rest else None)
-        if args.data == "synthetic":
-            from .synthetic import write_synthetic_davis
-
-            write_synthetic_davis(args.root, n_sequences=args.synthetic_sequences, n_frames=args.synthetic_frames,
-                                  subset=args.subset)
-        dataset = DavisDataset(args.root, subset=args.subset, sequences=args.sequences)
-        if kind == "boxes":
-            load_tracker_boxes(spec.boxes_file)  # a bad file fails now, not after the model has loaded
-        pair = load_pair(args.model, checkpoint=args.checkpoint, device=args.device, weights=args.weights,
-                         encoder_dtype="bfloat16" if args.bf16 else None)
-    except (ValueError, FileNotFoundError) as exc:  # DavisError is a ValueError
-        log.error("error: %s", exc)
-        return 2
-    t0 = time.perf_counter()
-    try:
-        metrics = run_video_evaluation(dataset, pair, args.out, spec, branches=args.branches,
-                                       progress=not args.quiet, restart=args.restart)
-    except KeyboardInterrupt:
-        log.warning("interrupted: every finished frame is saved in %s; run the same command again to continue",
-                    args.out)
-        return 130
-    except (ValueError, FileNotFoundError) as exc:
-        log.error("error: %s", exc)
-        return 2
-    log.info("%s\n\n%d sequences in %.1f s (J&F in percent; %s); results in %s", markdown(metrics), len(dataset),
-             time.perf_counter() - t0, "RANDOM WEIGHTS: numbers meaningless" if args.weights == "random"
-             else f"{args.model}, {kind} prompts", args.out)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

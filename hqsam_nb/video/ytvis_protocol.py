@@ -40,13 +40,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..evaluation.coco import _clipped
-from ..evaluation.records import PAIR_KEYS, PAIR_KEYS_ADDED_LATER, open_run, pair_meta, run_images
 from ..io.atomic import atomic_write_json, atomic_write_text
 from ..metrics.ytvis import IOU_TYPES, YTVIS_METRIC_KEYS, tube_iou_matrix, ytvis_metrics
 from ..pair.branches import BRANCH_KEYS, BRANCHES, PAPER_BRANCH
+from ..runs.identity import RunIdentity, model_identity, open_run, provenance_from_run
+from ..runs.records import RESULTS_FILE, load_records, run_images
 
 if TYPE_CHECKING:
-    from ..evaluation.engines import Engine
+    from ..evaluation.engines import Engine, ModelDescription
     from ..pair.predictor import PairPredictor
     from .ytvis import YtvisDataset, YtvisVideo
 
@@ -59,6 +60,7 @@ __all__ = [
     "track_differences",
     "track_frames",
     "write_ytvis_reports",
+    "ytvis_run_identity",
     "ytvis_markdown",
     "ytvis_results",
 ]
@@ -208,7 +210,8 @@ def write_ytvis_reports(out_dir: str | os.PathLike, annotations: Mapping[str, An
         atomic_write_json(out / METRICS_FILE, metrics, indent=2)
     n_tracks = sum(len(r["tracks"]) for r in records)
     note = (f"{len(records)} videos, {n_tracks} tracks from {meta.get('prompts', '?')}; model {meta.get('model')}")
-    if not meta.get("official_weights", False):
+    weights = provenance_from_run(meta)
+    if weights is None or not weights.official:
         note += " with weights that are NOT the official ones: the numbers say nothing about SAM or HQ-SAM"
     atomic_write_text(out / TABLE_FILE, ytvis_markdown(metrics, str(meta.get("model")), note=note))
     summary = {**meta, "n_videos": len(records), "n_results": n_tracks, "metrics": metrics,
@@ -232,7 +235,20 @@ class YtvisRun:
         return (self.out_dir / TABLE_FILE).read_text(encoding="utf-8")
 
 
-_SAME_RUN_KEYS = ("dataset", "source", "results", *PAIR_KEYS)
+def ytvis_run_identity(dataset: YtvisDataset, pair: PairPredictor | ModelDescription, *,
+                       engine: str = "local") -> RunIdentity:
+    """The run's identity (``run.json``): the annotations' and the prompting results' content (SHA-256) and the
+    model (:func:`~hqsam_nb.runs.identity.model_identity`) must match for a resume; paths, the device and the
+    engine are recorded only."""
+    model_same, model_recorded = model_identity(pair)
+    return RunIdentity(
+        "ytvis",
+        same={"dataset": "ytvis", "annotations_sha256": dataset.source_sha256,
+              "results_sha256": dataset.results_sha256, **model_same},
+        recorded={"annotations": dataset.source, "frames_dir": str(dataset.frames_dir),
+                  "results": dataset.results_source, "prompts": dataset.prompts, "n_dataset": len(dataset),
+                  **model_recorded, "engine": engine},
+    )
 
 
 def run_ytvis_evaluation(dataset: YtvisDataset, pair: PairPredictor | None, out_dir: str | os.PathLike, *,
@@ -250,12 +266,11 @@ def run_ytvis_evaluation(dataset: YtvisDataset, pair: PairPredictor | None, out_
     Raises:
         KeyboardInterrupt: passed on after the finished videos are safely on disk; run again to continue.
     """
-    out = Path(out_dir).expanduser()
-    meta = {"dataset": "ytvis", "source": dataset.source, "frames_dir": str(dataset.frames_dir),
-            "results": dataset.results_source, "prompts": dataset.prompts, "n_dataset": len(dataset),
-            **pair_meta(pair if engine is None else engine.describe()),
-            "engine": "local" if engine is None else engine.label}
-    done = open_run(out, meta, _SAME_RUN_KEYS, restart=restart, added_later=PAIR_KEYS_ADDED_LATER)
+    identity = ytvis_run_identity(dataset, pair if engine is None else engine.describe(),
+                                  engine="local" if engine is None else engine.label)
+    out = open_run(out_dir, identity, results=(RESULTS_FILE,), restart=restart)
+    meta = identity.to_json()
+    done = {r["image"]: r for r in load_records(out, repair=True)}
 
     def postfix(record: dict[str, Any]) -> dict[str, str]:
         return {"tracks": str(len(record["tracks"])), "frames": str(record["frames"])}

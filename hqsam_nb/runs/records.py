@@ -1,10 +1,9 @@
-"""Resumable per-image runs: one fsync'd JSON line per finished image, a ``run.json`` that pins the settings.
+"""Resumable per-item runs: one fsync'd JSON line per finished image (``results.jsonl``).
 
 Every evaluation that walks a dataset image by image (the single-object runner, the COCO protocol) stores its
-work the same way, here:
+work the same way, here; the folder's ``run.json`` (what the run is, and whether it may be resumed) is
+:mod:`hqsam_nb.runs.identity`'s.
 
-* ``run.json`` - the run's settings, written when the run starts. A later call with other settings (the
-  ``same_keys`` of :func:`open_run`) is refused, so a resumed run never mixes two protocols;
 * ``results.jsonl`` - one JSON record per finished image, appended and flushed to disk (``fsync``) before the
   next image starts. Ctrl-C, a crash or ``kill -9`` loses at most the image in progress; a half-written last
   line is dropped (and the file repaired) when the run resumes, and that image is done again.
@@ -16,55 +15,20 @@ so the results after an interruption and a resume are identical to those of an u
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..io.atomic import atomic_write_bytes, atomic_write_text
-
-if TYPE_CHECKING:
-    from ..pair.predictor import PairPredictor
+from ..io.atomic import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PAIR_KEYS", "PAIR_KEYS_ADDED_LATER", "RESULTS_FILE", "RUN_FILE", "append_record", "load_records",
-           "open_run", "pair_meta", "run_images"]
+__all__ = ["RESULTS_FILE", "append_record", "load_records", "run_images"]
 
 RESULTS_FILE = "results.jsonl"
-RUN_FILE = "run.json"
-
-
-#: The keys of :func:`pair_meta` a resumed run must share: everything about the model that changes the numbers
-#: (the weights and their file content, the encoder's dtype). The device does not: CPU and GPU float32 agree to
-#: rounding, and a run may well be continued on another machine.
-PAIR_KEYS: tuple[str, ...] = ("model", "weights", "checkpoint", "checkpoint_sha256", "sam_checkpoint",
-                              "sam_checkpoint_sha256", "encoder_dtype")
-#: Keys that run.json files written before they were recorded lack: compared only when the old file has them.
-PAIR_KEYS_ADDED_LATER: tuple[str, ...] = ("checkpoint_sha256", "sam_checkpoint", "sam_checkpoint_sha256")
-
-
-def pair_meta(pair: PairPredictor) -> dict[str, Any]:
-    """What a run's ``run.json`` records about the model: names, checkpoint paths and their SHA-256, whether
-    the weights are the official ones, the device and the encoder dtype (JSON-serialisable)."""
-    from ..models.checkpoints import file_sha256
-
-    info, sam_info = pair.info, pair.sam_info
-    sam_path = None if sam_info.path is None or sam_info.path == info.path else str(sam_info.path)
-    return {
-        "model": info.model, "weights": info.weights,
-        "checkpoint": None if info.path is None else str(info.path),
-        # The file's content, not only its name: a new fine-tune saved under the same path changes results.
-        # Hashed once per file (remembered by path, size and mtime).
-        "checkpoint_sha256": None if info.path is None else file_sha256(info.path),
-        "sam_checkpoint": sam_path,
-        "sam_checkpoint_sha256": None if sam_path is None else file_sha256(sam_path),
-        "official_weights": info.official, "device": str(pair.device),
-        "encoder_dtype": None if pair.encoder_dtype is None else str(pair.encoder_dtype).split(".")[-1],
-    }
 
 
 def load_records(out_dir: str | os.PathLike, *, repair: bool = False) -> list[dict[str, Any]]:
@@ -115,41 +79,6 @@ def append_record(path: str | os.PathLike, record: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
-def open_run(out_dir: str | os.PathLike, meta: dict[str, Any], same_keys: Sequence[str], *,
-             restart: bool = False, added_later: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
-    """Start or resume a run in ``out_dir``: the records already finished there, by image name.
-
-    Args:
-        out_dir: created if needed.
-        meta: the run's settings (JSON-serialisable); written to ``run.json`` when the run starts.
-        same_keys: the keys of ``meta`` a resumed run must share with the stored one.
-        restart: discard a previous run's ``results.jsonl`` and ``run.json`` first.
-        added_later: keys of ``same_keys`` that older ``run.json`` files lack; compared only when present there,
-            so a run started by an older version can still be resumed.
-
-    Raises:
-        ValueError: ``out_dir`` holds a run whose ``same_keys`` differ (the message names each difference).
-    """
-    out = Path(out_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
-    run_path, results_path = out / RUN_FILE, out / RESULTS_FILE
-    if restart:
-        for p in (results_path, run_path):
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
-    if run_path.exists():
-        previous = json.loads(run_path.read_text(encoding="utf-8"))
-        diff = [k for k in same_keys if previous.get(k) != meta.get(k)
-                and (k in previous or k not in added_later)]
-        if diff:
-            detail = "; ".join(f"{k}: {previous.get(k)!r} there, {meta.get(k)!r} now" for k in diff)
-            raise ValueError(f"{out} holds a run with other settings ({detail}); use another output folder, "
-                             "or restart=True (--restart) to discard it")
-    else:
-        atomic_write_text(run_path, json.dumps(meta, indent=2) + "\n")
-    return {r["image"]: r for r in load_records(out, repair=True)}
-
-
 def run_images(out_dir: str | os.PathLike, names: Sequence[str], work: Callable[[int], dict[str, Any]],
                done: dict[str, dict[str, Any]], *, desc: str = "", progress: bool = True,
                postfix: Callable[[dict[str, Any]], dict[str, str]] | None = None,
@@ -157,10 +86,10 @@ def run_images(out_dir: str | os.PathLike, names: Sequence[str], work: Callable[
     """Compute and store every image of ``names`` not yet in ``done``, with a tqdm progress bar.
 
     Args:
-        out_dir: the run's folder (:func:`open_run` made it).
+        out_dir: the run's folder (:func:`~hqsam_nb.runs.identity.open_run` made it).
         names: every image's name, in dataset order.
         work: ``work(index) -> record``; the record's ``"image"`` must be ``names[index]``.
-        done: the finished records by name (from :func:`open_run`); updated in place.
+        done: the finished records by name (:func:`load_records`); updated in place.
         desc: the progress bar's label. progress: show the bar.
         postfix: ``postfix(record) -> {label: text}`` shown on the bar after each image.
         stream: the images computed elsewhere (an engine: :mod:`~hqsam_nb.evaluation.engines`):
