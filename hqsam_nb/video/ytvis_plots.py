@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..drawing.figures import new_figure, show_box
-from ..drawing.overlays import MASK_COLORS, overlay_masks
+from ..drawing.overlays import BOX_COLOR, MASK_COLORS, overlay_masks
 from ..io.coco_format import segmentation_to_mask
 from ..notebook import stamp_figure
 from ..pair.branches import BRANCHES, PAPER_BRANCH
@@ -43,7 +43,7 @@ def show_ytvis_video(dataset: YtvisDataset, records: Sequence[Mapping[str, Any]]
 
     In the first column each ground-truth track has one colour of :data:`TRACK_COLORS`; in the others each
     *prompting* track has one, the same for the VIS model's mask and every branch's on every frame (an identity
-    switch shows as two colours trading objects); the boxes are drawn in the prompt colour.
+    switch shows as two colours trading objects); the boxes are drawn in the prompt colour, named by the legend.
 
     Args:
         dataset: a :class:`~hqsam_nb.video.ytvis.YtvisDataset`.
@@ -54,6 +54,8 @@ def show_ytvis_video(dataset: YtvisDataset, records: Sequence[Mapping[str, Any]]
         branches: the columns of the run (default SAM and the fused mask, the paper's video branch).
         weights: the pair (or ``WeightsInfo``) the run's masks came from: random weights are stamped on the figure.
     """
+    from matplotlib.patches import Patch
+
     from ..io.exports import rle_to_mask
 
     index = dataset.names.index(video) if isinstance(video, str) else int(video)
@@ -103,6 +105,9 @@ def show_ytvis_video(dataset: YtvisDataset, records: Sequence[Mapping[str, Any]]
     title = (f"{v.name}: ground truth + the prompt boxes" + (", the VIS model's tracks" if vis is not None else "")
              + (", each branch's masks" if records is not None else ""))
     fig.suptitle(title, fontsize=10)
+    box = Patch(facecolor="none", edgecolor=np.array(BOX_COLOR) / 255, linewidth=1.2,
+                label="prompt box (a track's box on that frame)")
+    fig.legend(handles=[box], loc="outside lower center", fontsize=9, frameon=False)
     return stamp_figure(fig, weights) if records is not None else fig
 
 
