@@ -200,11 +200,11 @@ def synthetic_ytvis(n_videos: int = 2, n_frames: int = 6, size: tuple[int, int] 
     """``n_videos`` synthetic clips as a YouTube-VIS set, with a simulated VIS model's tracks.
 
     Args:
-        n_videos: how many videos (>= 1). n_frames: frames per video (>= 2).
+        n_videos: how many videos (>= 1). n_frames: frames per video (>= 1).
         size: ``(H, W)``, each in ``[64, 1024]``.
         seed: a non-negative int. n_objects: objects per video, 1 to 6 (the crowd comes on top of these).
     """
-    for name, value, lo, hi in (("n_videos", n_videos, 1, 1000), ("n_frames", n_frames, 2, 1000),
+    for name, value, lo, hi in (("n_videos", n_videos, 1, 1000), ("n_frames", n_frames, 1, 1000),
                                 ("n_objects", n_objects, 1, 6), ("seed", seed, 0, 2**63)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or not lo <= value <= hi:
             raise ValueError(f"{name} must be an int in [{lo}, {hi}], got {value!r}")
