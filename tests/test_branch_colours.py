@@ -58,3 +58,14 @@ def inspect_default(fn, name):
     import inspect
 
     return inspect.signature(fn).parameters[name].default
+
+
+def test_the_widget_names_and_colours_branches_as_everywhere_else() -> None:
+    from hqsam_nb.widgets import layers
+
+    assert {k: layers.VIEWS[k] for k in BRANCHES} == {k: b.label for k, b in BRANCHES.items()}
+    assert layers.VIEWS["hq"] == "HQ-SAM (HQ token)"  # never plain "HQ-SAM": two masks carry that name
+    assert {k: layers.VIEW_COLORS[k] for k in BRANCHES} == overlays.BRANCH_COLORS
+    assert "HQ-SAM (HQ token) (right)" in layers.legend_html("side")
+    assert "border:2px solid rgb(255, 212, 0)" in layers.legend_html("sam")  # the one BOX_COLOR, an RGB triple
+    assert not hasattr(layers, "BOX_COLOR") or layers.BOX_COLOR is overlays.BOX_COLOR

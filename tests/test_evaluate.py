@@ -144,9 +144,14 @@ def test_summaries_and_reports(tmp_path: Path) -> None:
     wins, losses = biggest_changes(records, setting="10", k=2)
     deltas = {r["image"]: r["results"][4]["biou"]["hq"] - r["results"][4]["biou"]["sam"]
               for r in records[:5]}
-    assert [w[0] for w in wins] == [n for n in sorted(deltas, key=deltas.get, reverse=True) if deltas[n] > 0][:2]
-    assert [lo[0] for lo in losses] == [n for n in sorted(deltas, key=deltas.get) if deltas[n] < 0][:2]
+    assert [w[0] for w in wins] == [n for n in sorted(deltas, key=deltas.get, reverse=True)
+                                    if deltas[n] >= 0.005][:2]
+    assert [lo[0] for lo in losses] == [n for n in sorted(deltas, key=deltas.get) if deltas[n] <= -0.005][:2]
     assert all(d > 0 for _, d in wins) and all(d < 0 for _, d in losses)  # a "loss" is where HQ-SAM is worse
+    # differences below half a point are ties: no gallery of a "+0.001 gain"
+    tiny = [{"image": f"t{i}", "results": [{"setting": "box", "biou": {"sam": 0.5, "hq": 0.5 + d}}]}
+            for i, d in enumerate((0.001, -0.0004, 0.02))]
+    assert biggest_changes(tiny, k=3) == ([("t2", pytest.approx(0.02))], [])
     config = EvalConfig(prompt="points")
     write_reports(tmp_path, records, config, {"dataset": "fake", "title": "fake"}, plots=True)
     summary = json.loads((tmp_path / "summary.json").read_text())

@@ -22,7 +22,7 @@ import hqsam_nb
 from hqsam_nb.io.coco_format import CocoFormatError, segmentation_to_mask
 from hqsam_nb.io.exports import mask_to_rle
 from hqsam_nb.io.synthetic_coco import synthetic_coco
-from hqsam_nb.metrics import coco_instance_metrics
+from hqsam_nb.metrics import coco_instance_metrics, shifted_ground_truth_results
 
 SIZE = (128, 160)
 
@@ -151,3 +151,22 @@ def test_bad_results_are_named(gt: dict, change: dict, message: str) -> None:
     bad = [good[0], {**good[1], **change}]
     with pytest.raises(CocoFormatError, match=message):
         coco_instance_metrics(gt, bad)
+
+
+def test_the_shifted_ground_truth_is_a_known_nontrivial_answer(gt: dict) -> None:
+    sizes = {img["id"]: (img["height"], img["width"]) for img in gt["images"]}
+    crowd = sum(bool(a["iscrowd"]) for a in gt["annotations"])
+    zero = shifted_ground_truth_results(gt, shift=0)
+    assert len(zero) == len(gt["annotations"]) - crowd
+    assert coco_instance_metrics(gt, zero)["AP_B"] == pytest.approx(100.0)
+    moved = shifted_ground_truth_results(gt, shift=2)
+    first = next(a for a in gt["annotations"] if not a["iscrowd"])
+    mask = segmentation_to_mask(first["segmentation"], *sizes[first["image_id"]])
+    expected = np.zeros_like(mask)
+    expected[:, 2:] = mask[:, :-2]
+    np.testing.assert_array_equal(mask_utils.decode(moved[0]["segmentation"]).astype(bool), expected)
+    m = coco_instance_metrics(gt, moved)
+    assert 0 < m["AP_B"] < m["AP"] < 100  # two pixels cost the boundary more than the region
+    with pytest.raises(ValueError, match="shift"):
+        shifted_ground_truth_results(gt, shift=-1)
+

@@ -271,3 +271,15 @@ def test_random_events_never_raise_and_undo_returns_to_empty():
     while ed.can_undo:
         ed.undo()
     assert ed.state == PromptState()
+
+
+def test_the_pointer_events_shift_overrides_the_keys():
+    ed = PromptEditor(CanvasMapping((100, 200), (50, 100)))
+    assert ed.pointer_modifiers(True).mode and ed.next_label == 0
+    ed.mouse_down(10, 10)
+    ed.mouse_up(10, 10)
+    ed.key_down("Shift", shift_key=True)
+    assert ed.pointer_modifiers(False).mode and ed.next_label == 1
+    ed.mouse_down(20, 10)
+    ed.mouse_up(20, 10)
+    assert ed.state.labels == (0, 1)

@@ -284,13 +284,23 @@ def _run_checks(page, kernel: Kernel, kind: str) -> dict:
     redone = _wait_state(kernel, lambda st: _action(st) == "redo")
     assert redone["box"] == with_box["box"]
 
-    # Shift held while clicking: a negative point
-    page.keyboard.down("Shift")
-    page.mouse.click(*at(0.85, 0.15))
-    page.keyboard.up("Shift")
-    negative = _wait_state(kernel, lambda st: _action(st) == "point")
-    assert negative["labels"][-1] == 0 and len(negative["points"]) == CLICKS + 1, negative
-    assert negative["errors"] == [], negative["errors"]
+    def shift_click_is_negative(fx: float, fy: float) -> None:
+        page.keyboard.down("Shift")
+        page.mouse.click(*at(fx, fy))
+        page.keyboard.up("Shift")
+        state = _wait_state(kernel, lambda st: _action(st) == "point")
+        assert state["labels"][-1] == 0 and len(state["points"]) == CLICKS + 1, state
+        assert state["errors"] == [], state["errors"]
+
+    shift_click_is_negative(0.85, 0.15)  # Shift held while clicking the focused canvas: a negative point
+
+    # Shift+click right after a toolbar button: the button keeps the keyboard focus, so the canvas sees no
+    # Shift key event; the press itself carries shiftKey, and the point is negative all the same
+    page.get_by_role("button", name="Undo (z)").click()
+    undone_negative = _wait_state(kernel, lambda st: _action(st) == "undo")
+    assert len(undone_negative["points"]) == CLICKS, undone_negative
+    assert page.evaluate("document.activeElement.tagName") == "BUTTON"
+    shift_click_is_negative(0.8, 0.25)
 
     # the widget's PNG still (for static renderers) is in the page, right after the widget, but hidden
     still = page.locator(".jp-OutputArea-child:has(.hqsam-live) + .jp-OutputArea-child img")

@@ -166,10 +166,11 @@ def test_views_redraw_masks_only_and_side_by_side_maps_both_panels(widget, pair)
     # and never an image redraw
     assert pair.calls == calls + 1 and widget.draw_counts["image"] == images
     widget.view.value = "side"
-    assert (widget.canvas.width, widget.canvas.height) == (160, 60)  # two panels, each fitted to 80 px
-    ev.click(100, 30)  # right panel, x = 20 within it
+    # two panels, each fitted to 3/4 of max_display's 160 px: 120 x 90, the image at 3/8 of its size
+    assert (widget.canvas.width, widget.canvas.height) == (240, 90)
+    ev.click(150, 45)  # right panel, x = 30 within it
     assert widget.state.points[-1] == (80.0, 120.0)
-    ev.click(20, 30)  # the same pixel in the left panel
+    ev.click(30, 45)  # the same pixel in the left panel
     assert widget.state.points[-1] == (80.0, 120.0)
     assert "SAM (left)" in widget.legend.value
 
@@ -268,8 +269,11 @@ class FakePair:
     """The PairPredictor interface with cheap deterministic masks (disks at points, the box filled)."""
 
     def __init__(self) -> None:
+        from hqsam_nb.models.provenance import WeightsProvenance
+
         self.image = None
         self.encoder_passes = 0
+        self.info = WeightsProvenance("official", "vit_tiny")  # stamps and notes say nothing about a fake's weights
 
     def set_image(self, image):
         self.image = image
@@ -506,5 +510,29 @@ def test_the_still_names_the_view_and_random_weights(tiny_pair, tmp_path):
     w = PromptCanvas(tiny_pair, IMAGE, max_display=(120, 160), export_dir=tmp_path, view="side")
     assert tiny_pair.info.official is False
     picture = w.picture()
-    assert picture.shape[1] == 160 and picture.shape[0] > 60 + 2 * 20  # two title bars over the canvas
+    assert picture.shape[1] == 240 and picture.shape[0] > 90 + 2 * 20  # two title bars over the canvas
+    # the live widget says it too, above the canvas
+    assert "RANDOM" in w.weights_note.value and w.weights_note.layout.display != "none"
+    assert w.children.index(w.weights_note) == w.children.index(w.canvas) - 1
     w.close()
+
+
+def test_small_images_are_scaled_up_and_prompts_stay_in_image_pixels(pair, tmp_path):
+    w = PromptCanvas(pair, IMAGE[:60, :80], max_display=(120, 160), export_dir=tmp_path)
+    assert (w.canvas.width, w.canvas.height) == (160, 120)  # 80 x 60 shown at twice its size
+    Events(w).click(100, 50)
+    assert w.state.points == ((50.0, 25.0),)
+    w.close()
+
+
+def test_shift_is_read_from_the_press_whatever_has_the_focus(widget):
+    ev = Events(widget)
+    press = widget._pointer_events._handle_mouse_msg  # what ipyevents sends for the mousedown on the canvas
+    press(None, {"type": "mousedown", "shiftKey": True}, [])  # no key event reached the canvas (a button had focus)
+    ev.click(30, 10)
+    press(None, {"type": "mousedown", "shiftKey": False}, [])
+    ev.click(40, 10)
+    ev.key("Shift", shift=True)  # Shift pressed on the focused canvas, released before the click
+    press(None, {"type": "mousedown", "shiftKey": False}, [])
+    ev.click(50, 10)
+    assert widget.state.labels == (0, 1, 1)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import make_image
 
-from hqsam_nb.drawing import MASK_COLORS, overlay_mask
+from hqsam_nb.drawing import MASK_COLORS, label_panels, overlay_mask
 from hqsam_nb.widgets.wipe import encode_png, wipe_widget
 
 
@@ -64,5 +64,18 @@ def test_wipe_widget_leaves_a_png_still_for_static_views() -> None:
         display(w)
     view, still = out.outputs
     assert "application/vnd.jupyter.widget-view+json" in view.data
-    np.testing.assert_array_equal(decode(base64.b64decode(still.data["image/png"])), w.render(0.3))
+    # the still is the live picture under a title bar naming both sides (HQ-SAM's branch)
+    expected = label_panels([w.render(0.3)], ["<- SAM | HQ-SAM (HQ token) ->"])
+    np.testing.assert_array_equal(decode(base64.b64decode(still.data["image/png"])), expected)
     assert "hqsam-live" in w.still.hider.value  # the live view shows the same picture: the still is hidden there
+
+
+def test_wipe_widget_says_random_weights_live_and_on_the_still(tiny_pair) -> None:
+    image = make_image(40, 60, 4)
+    m = np.zeros((40, 60), bool)
+    m[5:30, 5:40] = True
+    w = wipe_widget(image, m, ~m, other="fused", weights=tiny_pair)
+    assert "RANDOM" in w.children[0].value and "HQ-SAM (fused)" in w.children[0].value
+    with_note = label_panels([label_panels([w.render(0.5)], ["RANDOM WEIGHTS"])],
+                             ["<- SAM | HQ-SAM (fused) ->"])
+    np.testing.assert_array_equal(w.still.render(), with_note)

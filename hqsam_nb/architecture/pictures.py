@@ -230,10 +230,15 @@ def plot_framework() -> Figure:
             ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, label, fontsize=7.5, ha="center",
                     va="center", color="#7f3b08",
                     bbox={"fc": "white", "ec": "none", "pad": 0.5, "alpha": 0.9})
-    ax.add_patch(FancyBboxPatch((0.1, 6.05), 0.35, 0.3, boxstyle="round,pad=0.02", fc=frozen, ec="#333333"))
-    ax.text(0.55, 6.2, "frozen SAM", va="center", fontsize=9)
-    ax.add_patch(FancyBboxPatch((2.1, 6.05), 0.35, 0.3, boxstyle="round,pad=0.02", fc=learn, ec="#333333"))
-    ax.text(2.55, 6.2, "learnable HQ-SAM additions", va="center", fontsize=9)
+    from matplotlib.colors import to_rgb
+    from matplotlib.patches import Patch
+
+    from ..drawing.palette import colour_name
+
+    # a real legend (its colours named by the package's one colour naming, as the notebook's prose names them)
+    ax.legend(handles=[Patch(fc=fc, ec="#333333", label=f"{text} ({colour_name(to_rgb(fc))})")
+                       for fc, text in ((frozen, "frozen SAM"), (learn, "learnable HQ-SAM additions"))],
+              loc="upper left", ncols=2, fontsize=9, frameon=False, bbox_to_anchor=(0.0, 1.0))
     ax.set_title("HQ-SAM: SAM kept frozen, plus an HQ output token and global-local feature fusion",
                  fontsize=11)
     fig.tight_layout()

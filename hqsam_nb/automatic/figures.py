@@ -204,6 +204,7 @@ def changed_objects_figure(image: np.ndarray, result: EverythingResult, a: str =
         _suptitle(fig, None, result)
         return fig
     recs_a, recs_b = result.branch(ka), result.branch(kb)
+    other = kb if ka == "sam" else "hq"  # the difference map's "only HQ-SAM" colour: branch b's own
     fig = new_figure((panel_size * 3, panel_size * len(pairs) + 0.9 + 0.3 * bool(result.weights_note)))
     axes = np.atleast_2d(fig.subplots(len(pairs), 3))
     dim = (image * 0.65).astype(np.uint8)
@@ -214,12 +215,13 @@ def changed_objects_figure(image: np.ndarray, result: EverythingResult, a: str =
             (overlay_mask(image, ma, branch(ka).color, alpha, contour_width=1),
              f"{branch(ka).short} #{pair.a}  IoU {pair.iou:.2f}"),
             (overlay_mask(image, mb, branch(kb).color, alpha, contour_width=1), f"{branch(kb).short} #{pair.b}"),
-            (composite(dim, difference_rgba(ma, mb, 0.75)), f"{int(np.count_nonzero(ma ^ mb)):,} px differ"),
+            (composite(dim, difference_rgba(ma, mb, 0.75, other=other)),
+             f"{int(np.count_nonzero(ma ^ mb)):,} px differ"),
         )
         for ax, (view, label) in zip(row, views, strict=True):
             ax.imshow(crop_zoom(view, box, 256), interpolation="nearest")
             ax.set_axis_off()
             ax.set_title(label, fontsize=9)
-    _figure_diff_legend(fig)
+    _figure_diff_legend(fig, other=other)
     _suptitle(fig, f"Matched objects that changed most: {branch(ka).label} vs {branch(kb).label}", result)
     return fig

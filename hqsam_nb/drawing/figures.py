@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "boundary_zoom_figure",
+    "colour_key_figure",
     "compare_figure",
     "difference_figure",
     "gallery_figure",
@@ -259,12 +260,13 @@ def difference_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarr
 
 def _zoom_region(prompt: Any, sam_mask: np.ndarray, hq_mask: np.ndarray, margin: float = 0.1
                  ) -> tuple[float, float, float, float] | None:
-    """Where a zoom may look: the prompt's box (a little larger), else the box around both masks and the
-    prompt's points; None when there is nothing to go by."""
+    """Where a zoom may look: the prompt's box itself (the windows drawn stay inside the box drawn), else the box
+    around both masks and the prompt's points, a little larger; None when there is nothing to go by."""
     h, w = sam_mask.shape
     box = getattr(prompt, "box", None)
     if box is not None:
         x0, y0, x1, y1 = (float(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
+        margin = 0.0
     else:
         union = sam_mask | hq_mask
         ys, xs = np.nonzero(union)
@@ -282,7 +284,8 @@ def _zoom_region(prompt: Any, sam_mask: np.ndarray, hq_mask: np.ndarray, margin:
 def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *, n: int = 2,
                          size: int | None = None, boxes: Sequence[Sequence[int]] | None = None,
                          prompt: Any = None, alpha: float = 0.5, panel_size: float = 3.6,
-                         title: str | None = None, other: str = "hq", weights: ProvenanceLike = None) -> Figure:
+                         title: str | None = None, other: str = "hq", within: Sequence[float] | None = None,
+                         weights: ProvenanceLike = None) -> Figure:
     """Enlarged crops where SAM and HQ-SAM disagree most, inside the prompt: one row per region.
 
     Columns: the whole image with the region outlined | SAM's mask | HQ-SAM's mask | the difference map,
@@ -292,8 +295,10 @@ def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.nd
         image: ``uint8`` ``H x W x 3``. sam_mask, hq_mask: ``bool`` ``H x W``.
         n, size: passed to :func:`~hqsam_nb.drawing.disagreement_boxes` to find the regions.
         boxes: regions ``(x0, y0, x1, y1)`` to show instead of searching for them.
-        prompt: the :class:`~hqsam_nb.Prompt` that made the masks: the search stays inside its box (grown by
-            10 %), or around the masks and points for a point prompt, so the zoom shows the object asked for.
+        prompt: the :class:`~hqsam_nb.Prompt` that made the masks: the windows stay inside its box, or around
+            the masks and points (grown by 10 %) for a point prompt, so the zoom shows the object asked for.
+        within: ``(x0, y0, x1, y1)`` pixels to search inside instead of the prompt's (e.g. the ground truth's
+            box on a video frame, where the prompt is each model's own previous mask).
         panel_size: inches per panel.
         other: which HQ-SAM branch ``hq_mask`` is: ``"hq"`` or ``"fused"``.
         weights: the pair (or its ``WeightsProvenance``): random / unofficial weights stamp the figure so.
@@ -309,7 +314,8 @@ def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.nd
     other = _check_other(other)
     sam_mask = _check_mask(sam_mask, image.shape[:2], name="sam_mask")
     hq_mask = _check_mask(hq_mask, image.shape[:2], name="hq_mask")
-    within = _zoom_region(prompt, sam_mask, hq_mask) if prompt is not None else None
+    if within is None and prompt is not None:
+        within = _zoom_region(prompt, sam_mask, hq_mask)
     regions = [tuple(int(v) for v in b) for b in boxes] if boxes is not None else \
         disagreement_boxes(sam_mask, hq_mask, n=n, size=size, within=within)
     h, w = image.shape[:2]
@@ -375,7 +381,31 @@ def gallery_figure(items: Sequence[tuple[str, np.ndarray, Any]], *, fused: bool 
             show_prompt(ax, pred.prompt)
         diff = composite(_dimmed(image, 0.35), difference_rgba(pred.sam.mask, pred.hq.mask, 0.75))
         _image_axes(row[-1], diff, f"IoU(SAM, HQ token) {mask_iou(pred.sam.mask, pred.hq.mask):.2f}")
+        show_prompt(row[-1], pred.prompt)
         row[0].annotate(name, (-0.04, 0.5), xycoords="axes fraction", rotation=90, ha="right", va="center",
                         fontsize=13, fontweight="bold")
     _figure_diff_legend(fig)
     return stamp_figure(fig, weights)
+
+
+def colour_key_figure() -> Figure:
+    """The colour key of every figure, export and widget view, as a legend to put on a slide: the three branches'
+    masks, the positive and negative points and the box, each labelled with its colour's name
+    (:func:`hqsam_nb.drawing.palette.colour_name`)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from .palette import colour_name
+
+    handles: list[Any] = [Patch(facecolor=_rgb01(b.color), edgecolor="black", linewidth=0.5,
+                                label=f"{b.label} mask ({colour_name(b.color)})") for b in BRANCHES.values()]
+    for color, label in ((POSITIVE_COLOR, "positive point"), (NEGATIVE_COLOR, "negative point")):
+        handles.append(Line2D([], [], linestyle="none", marker="*", markersize=16, markerfacecolor=_rgb01(color),
+                              markeredgecolor="white", label=f"{label} ({colour_name(color)})"))
+    handles.append(Patch(facecolor="none", edgecolor=_rgb01(BOX_COLOR), linewidth=2.5,
+                         label=f"box ({colour_name(BOX_COLOR)})"))
+    fig = new_figure((10.5, 1.5))
+    fig.legend(handles=handles, loc="center", ncols=3, fontsize=11, frameon=False, title="colour key",
+               title_fontsize=12)
+    return fig
+

@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 from ..pair.branches import BRANCHES
+from .palette import overlap_palette
 
 Color = tuple[int, int, int]
 
@@ -86,28 +87,26 @@ NEGATIVE_COLOR: Color = (230, 0, 0)
 #: Box prompts, in every figure, export and widget view.
 BOX_COLOR: Color = (255, 212, 0)
 
-_BOTH_COLOR: Color = (190, 190, 190)
-
 
 def diff_colors(other: str = "hq") -> dict[str, Color]:
     """The difference map's colours when SAM is compared with branch ``other`` (``"hq"`` or ``"fused"``).
 
     Pixels only SAM marks take SAM's colour, pixels only ``other`` marks take that branch's colour, pixels
-    both mark are light grey: the same colours as the masks themselves, and never the prompts' green or red.
+    both mark are light grey: the same colours as the masks themselves, and never the prompts' green or red
+    (:func:`hqsam_nb.drawing.palette.overlap_palette`, the one "both / only A / only B" palette).
     """
-    return {"hq_only": BRANCHES[other].color if other in BRANCHES else _unknown(other),
-            "sam_only": BRANCH_COLORS["sam"], "both": _BOTH_COLOR}
+    return dict(overlap_palette("sam", _other(other)).colors)
 
 
 def diff_labels(other: str = "hq") -> dict[str, str]:
     """Legend text for :func:`diff_colors`: ``"only HQ-SAM (HQ token)"``, ``"only SAM"``, ``"both"``."""
-    if other not in BRANCHES:
-        _unknown(other)
-    return {"hq_only": f"only {BRANCHES[other].label}", "sam_only": "only SAM", "both": "both"}
+    return dict(overlap_palette("sam", _other(other)).labels)
 
 
-def _unknown(other: Any) -> Any:
-    raise ValueError(f"the branch compared with SAM must be 'hq' or 'fused', got {other!r}")
+def _other(other: Any) -> str:
+    if other not in ("hq", "fused"):
+        raise ValueError(f"the branch compared with SAM must be 'hq' or 'fused', got {other!r}")
+    return str(other)
 
 
 #: Colours of the difference map's three classes (SAM vs the HQ token): pixels only HQ-SAM marks, only SAM
@@ -501,8 +500,9 @@ def disagreement_boxes(sam_mask: np.ndarray, hq_mask: np.ndarray, n: int = 2, si
         n: at most this many windows.
         size: side of the square window in pixels; default ``max(32, min(H, W) // 5)`` (capped at the image).
         min_pixels: stop when the best remaining window holds fewer disagreeing pixels than this.
-        within: ``(x0, y0, x1, y1)`` pixels, e.g. the prompt's box: only disagreement inside it counts (a
-            zoom onto the object asked for, not onto noise elsewhere in the image).
+        within: ``(x0, y0, x1, y1)`` pixels, e.g. the prompt's box: only disagreement inside it counts, and
+            the windows stay inside it where they fit (a window wider than ``within`` is centred on it): a zoom
+            onto the object asked for, not onto noise elsewhere in the image.
 
     Returns:
         Up to ``n`` boxes ``(x0, y0, x1, y1)`` (ints, ``x1``/``y1`` exclusive, inside the image), the most
@@ -521,24 +521,38 @@ def disagreement_boxes(sam_mask: np.ndarray, hq_mask: np.ndarray, n: int = 2, si
         raise ValueError(f"size must be an int >= 1 (window side in pixels), got {size!r}")
     sh, sw = min(int(size), h), min(int(size), w)
     diff = (sam_mask ^ hq_mask).astype(np.float32)
+    # the top-left corners a window may take: anywhere, or inside ``within`` where the window fits
+    ys_ok, xs_ok = (0, h - sh), (0, w - sw)
     if within is not None:
         wx0, wy0, wx1, wy1 = (int(round(float(v))) for v in np.asarray(within, dtype=np.float64).reshape(4))
+        wx0, wy0, wx1, wy1 = max(0, wx0), max(0, wy0), min(w, max(0, wx1)), min(h, max(0, wy1))
         keep = np.zeros_like(diff)
-        keep[max(0, wy0):max(0, wy1), max(0, wx0):max(0, wx1)] = 1
+        keep[wy0:wy1, wx0:wx1] = 1
         diff *= keep
+
+        def corners(lo: int, hi: int, side: int, limit: int) -> tuple[int, int]:
+            if hi - lo >= side:
+                return lo, hi - side
+            c = int(np.clip((lo + hi) // 2 - side // 2, 0, limit - side))
+            return c, c
+
+        ys_ok, xs_ok = corners(wy0, wy1, sh, h), corners(wx0, wx1, sw, w)
+    allowed = np.zeros((h - sh + 1, w - sw + 1), bool)
+    allowed[ys_ok[0]:ys_ok[1] + 1, xs_ok[0]:xs_ok[1] + 1] = True
     boxes: list[tuple[int, int, int, int]] = []
     for _ in range(int(n)):
         # counts[y, x] = diff[y:y + sh, x:x + sw].sum(): the window anchored at its top-left corner
         counts = cv2.boxFilter(diff, -1, (sw, sh), anchor=(0, 0), normalize=False,
                                borderType=cv2.BORDER_CONSTANT)[: h - sh + 1, : w - sw + 1]
+        counts = np.where(allowed, counts, -1.0)
         y0, x0 = np.unravel_index(int(np.argmax(counts)), counts.shape)
         if counts[y0, x0] < max(min_pixels, 0.5):
             break
         best = float(counts[y0, x0])
         # among equally good windows, prefer the one centred on the disagreement it holds
         ys, xs = np.nonzero(diff[y0:y0 + sh, x0:x0 + sw])
-        cy = int(np.clip(round(y0 + ys.mean()) - sh // 2, 0, h - sh))
-        cx = int(np.clip(round(x0 + xs.mean()) - sw // 2, 0, w - sw))
+        cy = int(np.clip(round(y0 + ys.mean()) - sh // 2, ys_ok[0], ys_ok[1]))
+        cx = int(np.clip(round(x0 + xs.mean()) - sw // 2, xs_ok[0], xs_ok[1]))
         if counts[cy, cx] >= best:
             y0, x0 = cy, cx
         boxes.append((int(x0), int(y0), int(x0) + sw, int(y0) + sh))

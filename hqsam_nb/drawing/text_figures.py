@@ -102,7 +102,9 @@ def threshold_figure(image: np.ndarray, detections: Any, thresholds: tuple[float
     for ax, t in zip(axes, thresholds, strict=True):
         detections_figure(image, detections.above(t), ax=ax)
         ax.set_title(f"box_threshold={t:.2f}: {int((detections.scores > t).sum())} boxes", fontsize=11)
-    fig.suptitle(f"{detections.caption!r}: higher thresholds keep fewer, surer boxes", fontsize=12)
+    # "surer" only when the scores mean something: with random weights the title says what is true of any run
+    claim = "higher thresholds keep fewer boxes" if note else "higher thresholds keep fewer, surer boxes"
+    fig.suptitle(f"{detections.caption!r}: {claim}", fontsize=12)
     _note(fig, note)
     return fig
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..drawing.figures import new_figure
+from ..drawing.palette import BAND_PALETTE
 from ..metrics.masks import ERROR_FN, ERROR_FP, ERROR_TP
 from ..models.provenance import provenance_of
 from ..notebook import stamp_figure
@@ -42,12 +43,12 @@ __all__ = [
 
 #: Each branch's colour as ``#rrggbb`` (:mod:`hqsam_nb.pair.branches`, the colours of every figure).
 BRANCH_COLOURS = {k: b.hex for k, b in BRANCHES.items()}
-#: Boundary-band pixel colours: in both bands (TP) white, only the prediction's (FP) magenta, only the ground
-#: truth's (FN) cyan - none of them a branch's colour or the green / red of prompt points.
-ERROR_COLOURS = {ERROR_TP: (255, 255, 255), ERROR_FP: (255, 0, 255), ERROR_FN: (0, 215, 255)}
+#: Boundary-band pixel colours (:data:`hqsam_nb.drawing.palette.BAND_PALETTE`): in both bands (TP) white, only
+#: the prediction's (FP) magenta, only the ground truth's (FN) cyan - none of them a branch's colour or the
+#: green / red of prompt points.
+ERROR_COLOURS = {code: BAND_PALETTE.colors[k] for code, k in ((ERROR_TP, "tp"), (ERROR_FP, "fp"), (ERROR_FN, "fn"))}
 #: Legend text for :data:`ERROR_COLOURS`.
-ERROR_LABELS = {ERROR_TP: "in both bands (counts for the mask)", ERROR_FP: "prediction's band only (false)",
-                ERROR_FN: "ground truth's band only (missed)"}
+ERROR_LABELS = {code: BAND_PALETTE.labels[k] for code, k in ((ERROR_TP, "tp"), (ERROR_FP, "fp"), (ERROR_FN, "fn"))}
 
 
 def _noise_note(ax: Any, weights: ProvenanceLike) -> None:

@@ -404,7 +404,7 @@ def run_evaluation(dataset: Dataset, pair: PairPredictor | None, out_dir: str | 
 
 # -- galleries ----------------------------------------------------------------------------------------------
 def biggest_changes(records: Iterable[dict[str, Any]], *, setting: str | None = None, k: int = 3,
-                    metric: str = "biou", branch: str = PAPER_BRANCH["hq_datasets"]
+                    metric: str = "biou", branch: str = PAPER_BRANCH["hq_datasets"], min_delta: float = 0.005
                     ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
     """The images where HQ-SAM gained most over SAM, and where it lost.
 
@@ -413,6 +413,8 @@ def biggest_changes(records: Iterable[dict[str, Any]], *, setting: str | None = 
         k: how many of each. metric: ``"biou"`` or ``"iou"``.
         branch: ``"hq"`` (default: the HQ token, the branch the paper's HQ-dataset numbers score) or
             ``"fused"``.
+        min_delta: a difference smaller than this (default 0.005: half a point of IoU) is a tie, not a win or
+            a loss: a gallery of a "+0.001 gain" would teach noise.
 
     Returns:
         ``(wins, losses)``: lists of ``(image name, branch minus SAM)``; wins are images where the branch
@@ -426,8 +428,8 @@ def biggest_changes(records: Iterable[dict[str, Any]], *, setting: str | None = 
             deltas.append((rec["image"], results[-1][metric][branch] - results[-1][metric]["sam"]))
     if branch not in ("hq", "fused"):
         raise ValueError(f"branch must be 'hq' or 'fused', got {branch!r}")
-    wins = [d for d in sorted(deltas, key=lambda t: t[1], reverse=True) if d[1] > 0][:k]
-    losses = [d for d in sorted(deltas, key=lambda t: t[1]) if d[1] < 0][:k]
+    wins = [d for d in sorted(deltas, key=lambda t: t[1], reverse=True) if d[1] >= min_delta][:k]
+    losses = [d for d in sorted(deltas, key=lambda t: t[1]) if d[1] <= -min_delta][:k]
     return wins, losses
 
 

@@ -1,11 +1,11 @@
 """Side-by-side clips of SAM | HQ-SAM | where they differ, as MP4 (PyAV) or GIF.
 
 Each frame of the export (:func:`comparison_frame`) holds three labelled panels built by
-:mod:`hqsam_nb.drawing.overlays`: SAM's masks, HQ-SAM's masks (one colour per object, contour drawn), and the
-difference - pixels only HQ-SAM marks in green, pixels only SAM marks in magenta (:data:`~hqsam_nb.drawing.
-overlays.DIFF_COLORS`) - which on a good pair of masks is a thin line along the boundary: the boundary
-difference. :func:`save_mp4` streams frames to the encoder one at a time (memory flat in the clip length);
-:func:`save_comparison` writes MP4 or GIF by the file's suffix.
+:mod:`hqsam_nb.drawing.overlays`: SAM's masks in SAM's colour, HQ-SAM's masks in its branch's colour (every
+object's contour drawn), and the difference map in the one "both / only A / only B" palette
+(:func:`~hqsam_nb.drawing.palette.overlap_palette`: only SAM in SAM's colour, only HQ-SAM in the branch's, both
+grey), with its legend in the panel. :func:`save_mp4` streams frames to the encoder one at a time (memory flat in
+the clip length); :func:`save_comparison` writes MP4 or GIF by the file's suffix.
 """
 
 from __future__ import annotations
@@ -17,21 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..drawing.overlays import DIFF_COLORS, MASK_COLORS, composite, label_panels, overlay_masks
+from ..drawing.overlays import composite, difference_rgba, label_panels, overlay_masks
+from ..drawing.palette import overlap_palette
 from ..io.atomic import atomic_path
 from ..io.exports import save_gif
 from ..pair.branches import BRANCHES
 
-__all__ = ["comparison_frame", "difference_only_rgba", "save_comparison", "save_mp4"]
-
-
-def difference_only_rgba(sam_mask: np.ndarray, hq_mask: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-    """Where the two masks disagree, as RGBA: only HQ-SAM green, only SAM magenta, transparent elsewhere."""
-    out = np.zeros((*sam_mask.shape, 4), np.uint8)
-    a = round(255 * alpha)
-    out[hq_mask & ~sam_mask] = (*DIFF_COLORS["hq_only"], a)
-    out[sam_mask & ~hq_mask] = (*DIFF_COLORS["sam_only"], a)
-    return out
+__all__ = ["comparison_frame", "save_comparison", "save_mp4"]
 
 
 def comparison_frame(image: np.ndarray, sam_masks: np.ndarray, hq_masks: np.ndarray, *, hq_branch: str = "fused",
@@ -55,27 +47,32 @@ def comparison_frame(image: np.ndarray, sam_masks: np.ndarray, hq_masks: np.ndar
     if sam.shape != hq.shape or sam.shape[1:] != image.shape[:2]:
         raise ValueError(f"sam_masks {sam.shape} and hq_masks {hq.shape} must be (K, H, W) of the frame's size "
                          f"{image.shape[:2]}")
-    colors = [MASK_COLORS[i % len(MASK_COLORS)] for i in range(len(sam))]
-    panels = [overlay_masks(image, list(sam), colors, alpha=0.45, contour_width=1) if len(sam) else image.copy(),
-              overlay_masks(image, list(hq), colors, alpha=0.45, contour_width=1) if len(hq) else image.copy()]
+    if hq_branch not in ("hq", "fused"):
+        raise ValueError(f"hq_branch must be 'hq' or 'fused', got {hq_branch!r}")
+    panels = [overlay_masks(image, list(masks), [BRANCHES[key].color] * len(masks), alpha=0.45, contour_width=1)
+              if len(masks) else image.copy() for masks, key in ((sam, "sam"), (hq, hq_branch))]
     grey = (image.astype(np.float32) * 0.45 + 140).astype(np.uint8)  # pale image under the difference
-    panels.append(_legend(composite(grey, difference_only_rgba(sam.any(axis=0), hq.any(axis=0)))))
+    layer = difference_rgba(sam.any(axis=0), hq.any(axis=0), 0.85, other=hq_branch)
+    panels.append(_legend(composite(grey, layer), hq_branch))
     sam_title = BRANCHES["sam"].label + (f" - {note}" if note else "")
     titles = [sam_title, BRANCHES[hq_branch].label, "difference"]
     return label_panels(panels, titles, height=height)
 
 
-def _legend(panel: np.ndarray) -> np.ndarray:
-    """Two swatches in the bottom-left corner: green "only HQ-SAM", magenta "only SAM"."""
+def _legend(panel: np.ndarray, hq_branch: str) -> np.ndarray:
+    """The difference palette's three swatches and labels in the bottom-left corner, readable on a slide."""
     import cv2
 
+    palette = overlap_palette("sam", hq_branch)
     h = panel.shape[0]
-    scale = max(0.35, h / 700)
-    size = max(6, round(h / 30))
+    scale = max(0.45, h / 520)
+    size = max(10, round(h / 18))
     y = h - 6
-    for text, key in (("only SAM", "sam_only"), ("only HQ-SAM", "hq_only")):
-        cv2.rectangle(panel, (6, y - size), (6 + size, y), DIFF_COLORS[key], -1)
-        cv2.putText(panel, text, (10 + size, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    for key in reversed(palette.keys):
+        cv2.rectangle(panel, (6, y - size), (6 + size, y), palette.colors[key], -1)
+        cv2.rectangle(panel, (6, y - size), (6 + size, y), (0, 0, 0), 1)
+        cv2.putText(panel, palette.labels[key], (12 + size, y - 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
+                    cv2.LINE_AA)
         y -= size + 6
     return panel
 

@@ -94,9 +94,10 @@ def plot_jf_per_frame(metrics: Mapping[str, Any], sequence: str, branches: Seque
 
 
 def show_pictures(pictures: Sequence[np.ndarray], titles: Sequence[str] | None = None, *, note: str | None = None,
-                  width: float = 12.0) -> Figure:
+                  width: float = 12.0, difference_of: str | None = None) -> Figure:
     """Pictures (``uint8`` ``H x W x 3``, e.g. :func:`~hqsam_nb.video.exports.comparison_frame`) one under the
-    other, each with an optional title; ``note`` is written across the top of the figure."""
+    other, each with an optional title; ``note`` is written across the top of the figure; ``difference_of``
+    (``"hq"`` or ``"fused"``) adds the legend of SAM vs that branch's difference map under the pictures."""
     if not pictures:
         raise ValueError("pictures is empty")
     heights = [p.shape[0] / p.shape[1] for p in pictures]
@@ -109,4 +110,8 @@ def show_pictures(pictures: Sequence[np.ndarray], titles: Sequence[str] | None =
             ax.set_title(titles[i], fontsize=10)
     if note:
         fig.suptitle(note, color="#c2410c", weight="bold", fontsize=11)
+    if difference_of is not None:
+        from ..drawing.figures import _figure_diff_legend
+
+        _figure_diff_legend(fig, other=difference_of)
     return fig

@@ -48,6 +48,22 @@ _VIEW_DECODER = {"sam": "sam", "hq": "hq", "fused": "hq"}
 _MAX_LOG = 500
 
 
+def _watch_pointer(canvas: Any, callback: Callable[[dict[str, Any]], Any]) -> Any:
+    """Send each mouse press on ``canvas`` with its modifier keys to ``callback`` (an ``ipyevents.Event``).
+
+    ipycanvas reports positions only; the press's ``shiftKey`` comes from here, whatever has the keyboard focus.
+    Without ipyevents (an install that skipped it) Shift is read from the key events as before.
+    """
+    try:
+        from ipyevents import Event
+    except ImportError:
+        logger.warning("ipyevents is not installed: Shift+click needs the canvas to have the keyboard focus")
+        return None
+    events = Event(source=canvas, watched_events=["mousedown"])
+    events.on_dom_event(callback)
+    return events
+
+
 class PromptCanvas(StillBox):
     """An interactive SAM vs HQ-SAM prompting widget.
 
@@ -60,7 +76,8 @@ class PromptCanvas(StillBox):
         image: anything :func:`~hqsam_nb.as_rgb_uint8` accepts; None: the first bundled sample.
         view: ``"sam"``, ``"hq"``, ``"fused"``, ``"side"`` (side by side) or ``"diff"`` (difference map).
         multimask: ask SAM for its three candidates (pick one with the buttons or ``1``-``3``).
-        max_display: ``(max_h, max_w)`` of the shown image; larger images are downscaled for display only.
+        max_display: ``(max_h, max_w)`` of the shown image (side by side: each panel ``3/4`` of ``max_w``);
+            images are scaled to fit it, up or down, for display only (prompts stay in image pixels).
         export_dir: where the export buttons write; every export stays inside it (the "Save as" name must be a
             plain file name, see :func:`~hqsam_nb.widgets.files.export_path`).
         source: where ``image`` came from (shown, and stored in exports).
@@ -107,6 +124,7 @@ class PromptCanvas(StillBox):
         self.still = Still(self.picture, label="PromptCanvas (a still of the interactive widget: run the notebook "
                            "to click)")
         self._connect()
+        self._show_weights_note()
         super().__init__(children=[*self.controls.rows(self.canvas), self.still.hider],
                          layout=W.Layout(width="auto"))
         self.add_class("hqsam-prompt-canvas")
@@ -124,6 +142,7 @@ class PromptCanvas(StillBox):
         self.canvas.on_mouse_out(g(self._on_mouse_out))
         self.canvas.on_key_down(g(self._on_key_down))
         self.canvas.on_client_ready(g(self._on_client_ready))
+        self._pointer_events = _watch_pointer(self.canvas, g(self._on_pointer_down))
         c = self.controls
         c.mode.observe(g(self._mode_changed), "value")
         c.view.observe(g(lambda ch: self._view_changed()), "value")
@@ -143,6 +162,16 @@ class PromptCanvas(StillBox):
         self.still.set_live()
         self._redraw_all()
 
+    def _show_weights_note(self) -> None:
+        """Say in the live widget itself, above the canvas, when the weights are not the official ones: a
+        student who scrolled past the banner still reads that the masks are noise."""
+        from ..text.segment import weights_note
+
+        note = weights_note(pair=self.pair)
+        self.weights_note.value = (f"<div style='color:#fff;background:#b91c1c;padding:2px 8px;font-weight:bold'>"
+                                   f"{html.escape(note)}</div>") if note else ""
+        self.weights_note.layout.display = None if note else "none"
+
     def picture(self) -> np.ndarray | None:
         """What the canvas shows (image, masks, prompt) as ``uint8`` RGB, with a title bar naming the view and,
         for weights that are not the official ones, saying so; None before the first image."""
@@ -153,7 +182,8 @@ class PromptCanvas(StillBox):
         if picture is None:
             return None
         view = self.view.value
-        title = f"Widget still: {VIEWS[view]} view" + (" (left SAM, right HQ-SAM)" if view == "side" else "")
+        side = f" (left {VIEWS['sam']}, right {VIEWS['hq']})" if view == "side" else ""
+        title = f"Widget still: {VIEWS[view]} view{side}"
         note = weights_note(pair=self.pair)
         out = label_panels([picture], [note]) if note else picture
         return label_panels([out], [title])
@@ -272,7 +302,10 @@ class PromptCanvas(StillBox):
         assert self.image is not None
         panels = 2 if self.view.value == "side" else 1
         mh, mw = self.max_display
-        size = fit_display(self.image.shape[:2], (mh, mw // panels))
+        # side by side: two panels of 3/4 of the width each (a 640 px view gives 2 x 480, not 2 x 320); small
+        # images are scaled up to fill the space (readable on a projector), prompts stay in image pixels
+        panel_w = mw if panels == 1 else (3 * mw) // 4
+        size = fit_display(self.image.shape[:2], (mh, panel_w), upscale=True)
         return CanvasMapping(self.image.shape[:2], size, panels)
 
     # ------------------------------------------------------------------------------------------------
@@ -382,6 +415,12 @@ class PromptCanvas(StillBox):
     def _on_mouse_down(self, x: float, y: float) -> None:
         self._begin("mouse_down")
         self._apply(self.editor.mouse_down(x, y))
+
+    def _on_pointer_down(self, event: dict[str, Any]) -> None:
+        """The press as the browser reports it, modifiers included (ipyevents); it arrives before the release,
+        which :meth:`_on_mouse_up` turns into the point."""
+        if event.get("type") == "mousedown":
+            self._apply(self.editor.pointer_modifiers(bool(event.get("shiftKey"))))
 
     def _on_mouse_move(self, x: float, y: float) -> None:
         if self.editor.drag_start is None:
@@ -510,7 +549,7 @@ class PromptCanvas(StillBox):
             if p.sam is not None:
                 scores.append(f"SAM <b>{(p.sam if cand is None else p.sam_candidates[cand]).score:.2f}</b>")
             if p.hq is not None:
-                scores.append(f"HQ-SAM <b>{p.hq.score:.2f}</b>")
+                scores.append(f"{VIEWS['hq']} <b>{p.hq.score:.2f}</b>")
             last = self.event_log[-1] if self.event_log else {}
             parts += ["scores: " + ", ".join(scores), f"decode <b>{p.decode_ms:.0f} ms</b>"]
             if last.get("draw_ms"):

@@ -51,7 +51,7 @@ class Controls:
     NAMES: tuple[str, ...] = (
         "mode", "view", "multimask", "candidate", "undo_button", "redo_button", "clear_button", "status",
         "help", "legend", "sample_choice", "path_text", "path_button", "upload", "export_name",
-        "export_masks_button", "export_history_button", "actions", "output",
+        "export_masks_button", "export_history_button", "actions", "output", "weights_note",
     )
 
     def __init__(self, *, view: str, multimask: bool) -> None:
@@ -67,7 +67,7 @@ class Controls:
         # -- what is shown
         self.view = W.ToggleButtons(options=[(label, key) for key, label in VIEWS.items()], value=view,
                                     description="",
-                                    style={"button_width": "104px", "description_width": "initial"})
+                                    style={"button_width": "136px", "description_width": "initial"})
         self.multimask = W.Checkbox(value=multimask, description="SAM multimask (3 candidates)", indent=False,
                                     layout=W.Layout(width="220px"))
         self.candidate = W.ToggleButtons(options=[("best", -1)], value=-1, description="",
@@ -82,6 +82,9 @@ class Controls:
             "<b>drag</b>: box (points and a box combine)<br>"
             f"<span style='color:#555'>Keys, after clicking the image once: {keys}</span>")
         self.legend = W.HTML(value="")
+        # what is not official about the weights, in red above the canvas (hidden with the official weights)
+        self.weights_note = W.HTML(value="", layout=W.Layout(display="none"))
+        self.weights_note.add_class("hqsam-weights-note")
         # -- the image: a sample, a path, an upload
         self.sample_choice = W.Dropdown(options=sample_options(), value=None, description="Sample",
                                         layout=W.Layout(width="240px"))
@@ -110,6 +113,7 @@ class Controls:
             row([_label(""), self.multimask, self.candidate]),
             self.actions,
             self.help,
+            self.weights_note,
             canvas,
             self.legend,
             self.status,

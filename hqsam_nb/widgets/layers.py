@@ -2,7 +2,7 @@
 
 :class:`CanvasLayers` owns the ``MultiCanvas`` and redraws each of its three layers only when it changes:
 
-0. the image (downscaled to the display size; twice for the side-by-side view),
+0. the image (scaled to the display size; twice for the side-by-side view),
 1. the masks, sent as one RGBA array at display resolution (``put_image_data`` inside ``hold_canvas``),
 2. the prompts (points, box, the box being dragged, the panel titles of the side-by-side view).
 
@@ -23,31 +23,29 @@ from ipycanvas import MultiCanvas
 
 from .._compat import held_canvas
 from ..drawing.overlays import (
+    BOX_COLOR,
     DIFF_COLORS,
     DIFF_LABELS,
-    FUSED_COLOR,
-    MASK_COLORS,
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
     difference_rgba,
     mask_rgba,
 )
+from ..pair.branches import BRANCHES
 from .state import CanvasMapping, PromptState, resize_mask_nearest
 
-__all__ = ["BOX_COLOR", "VIEWS", "VIEW_COLORS", "CanvasLayers", "legend_html", "view_rgba"]
+__all__ = ["VIEWS", "VIEW_COLORS", "CanvasLayers", "legend_html", "view_rgba"]
 
 #: The views: value -> button label.
 VIEWS: dict[str, str] = {
-    "sam": "SAM",
-    "hq": "HQ-SAM",
-    "fused": "fused",
+    "sam": BRANCHES["sam"].label,
+    "hq": BRANCHES["hq"].label,
+    "fused": BRANCHES["fused"].label,
     "side": "side by side",
     "diff": "difference",
 }
-#: The figures' colours: blue SAM, orange HQ-SAM, violet fused (none of them the green / red of the points).
-VIEW_COLORS: dict[str, tuple[int, int, int]] = {"sam": MASK_COLORS[0], "hq": MASK_COLORS[1], "fused": FUSED_COLOR}
-BOX_COLOR = "#ffd400"
-_BOX_RGB = (255, 212, 0)
+#: The branches' colours (:mod:`hqsam_nb.pair.branches`, as in every figure; none of them the points' green / red).
+VIEW_COLORS: dict[str, tuple[int, int, int]] = {key: BRANCHES[key].color for key in ("sam", "hq", "fused")}
 
 
 def _rgb(color: tuple[int, int, int]) -> str:
@@ -60,7 +58,8 @@ def _resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = size
     if (h, w) == image.shape[:2]:
         return image
-    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    shrink = h * w < image.shape[0] * image.shape[1]
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
 def view_rgba(masks: Mapping[str, np.ndarray], view: str, size: tuple[int, int]) -> np.ndarray | None:
@@ -88,13 +87,13 @@ def legend_html(view: str) -> str:
     if view == "diff":
         items = [(DIFF_COLORS[k], DIFF_LABELS[k]) for k in ("hq_only", "sam_only", "both")]
     elif view == "side":
-        items = [(VIEW_COLORS["sam"], "SAM (left)"), (VIEW_COLORS["hq"], "HQ-SAM (right)")]
+        items = [(VIEW_COLORS["sam"], f"{VIEWS['sam']} (left)"), (VIEW_COLORS["hq"], f"{VIEWS['hq']} (right)")]
     else:
         items = [(VIEW_COLORS[view], f"{VIEWS[view]} mask")]
     items += [(POSITIVE_COLOR, "positive point"), (NEGATIVE_COLOR, "negative point")]
     swatch = "<span style='display:inline-block;width:12px;height:12px;background:{};margin:0 4px'></span>{}"
     return " ".join(swatch.format(_rgb(c), html.escape(t)) for c, t in items) + \
-        f" <span style='display:inline-block;width:12px;height:12px;border:2px solid {BOX_COLOR};" \
+        f" <span style='display:inline-block;width:12px;height:12px;border:2px solid {_rgb(BOX_COLOR)};" \
         "margin:0 4px'></span>box"
 
 
@@ -164,17 +163,17 @@ class CanvasLayers:
                     x1, y1 = mapping.to_canvas(box[2], box[3], panel)
                     layer.set_line_dash(dash)
                     layer.line_width = 2
-                    layer.stroke_style = BOX_COLOR
+                    layer.stroke_style = _rgb(BOX_COLOR)
                     layer.stroke_rect(x0, y0, x1 - x0, y1 - y0)
                     layer.set_line_dash([])
                 for (x, y), label in zip(state.points, state.labels, strict=True):
                     self._draw_point(*mapping.to_canvas(x, y, panel), label)
             if mapping.panels == 2:
                 layer.font = "bold 14px sans-serif"
-                for panel, name in enumerate(("SAM", "HQ-SAM")):
+                for panel, name in enumerate((VIEWS["sam"], VIEWS["hq"])):
                     x = panel * mapping.display_size[1] + 6
                     layer.fill_style = "rgba(0, 0, 0, 0.6)"
-                    layer.fill_rect(x - 4, 4, 70, 22)
+                    layer.fill_rect(x - 4, 4, 9 * len(name) + 8, 22)
                     layer.fill_style = _rgb(VIEW_COLORS["sam" if panel == 0 else "hq"])
                     layer.fill_text(name, x, 20)
         self.draw_counts["prompt"] += 1
@@ -195,7 +194,7 @@ class CanvasLayers:
                 if state.box is not None:
                     x0, y0 = mapping.to_canvas(state.box[0], state.box[1], panel)
                     x1, y1 = mapping.to_canvas(state.box[2], state.box[3], panel)
-                    out = draw_box(out, (x0, y0, x1, y1), color=_BOX_RGB, thickness=2)
+                    out = draw_box(out, (x0, y0, x1, y1), color=BOX_COLOR, thickness=2)
                 if state.points:
                     pts = [mapping.to_canvas(x, y, panel) for x, y in state.points]
                     out = draw_points(out, pts, state.labels, radius=5)

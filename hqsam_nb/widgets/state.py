@@ -4,7 +4,7 @@ The widget in :mod:`hqsam_nb.widgets` is a thin shell around the pieces here, so
 be tested without a browser:
 
 * :class:`CanvasMapping` - canvas pixels (fractional, as the browser reports them, already scaled by the page
-  layout) to original-image pixels and back, clamped to the image; large images are shown downscaled, and the
+  layout) to original-image pixels and back, clamped to the image; images are shown scaled to fit the canvas, and the
   "side by side" view shows the image twice, so a click on either panel means the same image pixel;
 * :class:`PromptState` - the points (with labels) and the box, immutable;
 * :class:`PromptEditor` - mouse and keyboard events in, prompt changes out, with an undo/redo history of the
@@ -68,20 +68,26 @@ Label = Literal[0, 1]
 # ------------------------------------------------------------------------------------------------
 # Canvas <-> image coordinates
 # ------------------------------------------------------------------------------------------------
-def fit_display(image_size: tuple[int, int], max_size: tuple[int, int] = (512, 640)) -> tuple[int, int]:
-    """The ``(h, w)`` at which to show an image of ``image_size = (H, W)``: downscaled to fit ``max_size``
-    ``(max_h, max_w)`` keeping its aspect ratio, never upscaled, at least 1 pixel.
+def fit_display(image_size: tuple[int, int], max_size: tuple[int, int] = (512, 640), *,
+                upscale: bool = False) -> tuple[int, int]:
+    """The ``(h, w)`` at which to show an image of ``image_size = (H, W)``: scaled to fit ``max_size``
+    ``(max_h, max_w)`` keeping its aspect ratio, at least 1 pixel. Larger images are always scaled down;
+    smaller ones are scaled up to fill ``max_size`` only with ``upscale=True`` (a widget on a projector).
 
     Example:
         >>> fit_display((1000, 2000), (512, 640))
         (320, 640)
+        >>> fit_display((300, 451), (480, 640), upscale=True)
+        (426, 640)
     """
     h, w = (int(v) for v in image_size)
     mh, mw = (int(v) for v in max_size)
     if h < 1 or w < 1 or mh < 1 or mw < 1:
         raise ValueError(f"sizes must be positive (H, W) pairs, got image_size={image_size}, "
                          f"max_size={max_size}")
-    scale = min(1.0, mh / h, mw / w)
+    scale = min(mh / h, mw / w)
+    if not upscale:
+        scale = min(1.0, scale)
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
@@ -419,6 +425,17 @@ class PromptEditor:
         self.mapping.to_image(x, y)  # validates
         self.drag_start = self.drag_end = (float(x), float(y))
         return _NOTHING
+
+    def pointer_modifiers(self, shift: bool) -> EditorUpdate:
+        """Shift as the pointer event itself reports it (``MouseEvent.shiftKey`` at the press).
+
+        The key events only reach a canvas that has the keyboard focus: right after a toolbar button was
+        pressed the button has it, and a Shift+click would be read as a plain click. The pointer event's own
+        modifier is the truth, so it overrides whatever the keys said (a released Shift is forgotten too).
+        """
+        changed = bool(shift) != self.shift_armed
+        self.shift_armed = bool(shift)
+        return EditorUpdate(mode=changed)
 
     def mouse_move(self, x: float, y: float) -> EditorUpdate:
         if self.drag_start is None:

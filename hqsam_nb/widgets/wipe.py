@@ -13,13 +13,14 @@ from typing import Any
 import numpy as np
 
 from ..drawing.overlays import (
-    MASK_COLORS,
     _check_image,
     _check_mask,
     draw_prompt,
+    label_panels,
     overlay_mask,
     wipe_image,
 )
+from ..pair.branches import BRANCHES
 
 __all__ = ["encode_png", "wipe_widget"]
 
@@ -46,8 +47,8 @@ def _fit(image: np.ndarray, max_size: int) -> np.ndarray:
 
 
 def wipe_widget(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *, prompt: Any = None,
-                position: float = 0.5, alpha: float = 0.5, labels: Sequence[str] = ("SAM", "HQ-SAM"),
-                colors: Sequence[Sequence[int]] = (MASK_COLORS[0], MASK_COLORS[1]),
+                position: float = 0.5, alpha: float = 0.5, labels: Sequence[str] | None = None,
+                colors: Sequence[Sequence[int]] | None = None, other: str = "hq", weights: Any = None,
                 max_size: int = 768) -> Any:
     """A slider that wipes between SAM's mask (left of the line) and HQ-SAM's (right of it).
 
@@ -55,8 +56,12 @@ def wipe_widget(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *,
         image: ``uint8`` ``H x W x 3``. sam_mask, hq_mask: ``bool`` ``H x W``.
         prompt: optional :class:`~hqsam_nb.Prompt` drawn on both sides.
         position: the initial cut, as a fraction of the width.
-        labels: names of the left and right masks, shown above the image.
-        colors: mask colours of the left and right masks.
+        labels: names of the left and right masks, shown above the image; default the branches' labels
+            (``"SAM"`` and ``other``'s, e.g. ``"HQ-SAM (HQ token)"``).
+        colors: mask colours of the left and right masks; default the branches' colours.
+        other: which HQ-SAM branch ``hq_mask`` is: ``"hq"`` or ``"fused"``.
+        weights: the pair (or its ``WeightsInfo``): random / unofficial weights are said above the slider and
+            on the still.
         max_size: the longer side of the displayed image in pixels (larger images are shrunk for display).
 
     Displayed, it also leaves a PNG still of the picture as the next output, for nbconvert's HTML, nbviewer and
@@ -71,6 +76,13 @@ def wipe_widget(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *,
     except ImportError:  # pragma: no cover - ipywidgets is a dependency
         raise ImportError("wipe_widget needs ipywidgets: pip install ipywidgets") from None
 
+    from ..notebook import weights_warning
+
+    if other not in ("hq", "fused"):
+        raise ValueError(f"other must be 'hq' or 'fused' (the HQ-SAM branch of hq_mask), got {other!r}")
+    labels = (BRANCHES["sam"].label, BRANCHES[other].label) if labels is None else labels
+    colors = (BRANCHES["sam"].color, BRANCHES[other].color) if colors is None else colors
+    note = weights_warning(weights)
     image = _check_image(image)
     sam_mask = _check_mask(sam_mask, image.shape[:2], name="sam_mask")
     hq_mask = _check_mask(hq_mask, image.shape[:2], name="hq_mask")
@@ -88,11 +100,17 @@ def wipe_widget(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *,
     slider = widgets.FloatSlider(value=position, min=0.0, max=1.0, step=0.01, continuous_update=True,
                                  readout=False, description="wipe", layout=widgets.Layout(width=f"{w}px"))
     caption = widgets.HTML(f"<b>&#9664; {labels[0]}</b> (left of the line) | <b>{labels[1]} &#9654;</b> "
-                           "(right of the line)")
+                           "(right of the line)"
+                           + (f"<br><b style='color:#b91c1c'>{note}</b>" if note else ""))
 
     from .still import Still, StillBox
 
-    still = Still(lambda: render(float(slider.value)),
+    def still_picture() -> np.ndarray:  # the still names both sides (and the weights) as the live caption does
+        picture = render(float(slider.value))
+        picture = label_panels([picture], [note.split(" - ")[0]]) if note else picture  # short: it must fit
+        return label_panels([picture], [f"<- {labels[0]} | {labels[1]} ->"])
+
+    still = Still(still_picture,
                   label="wipe slider (a still: run the notebook to move the slider)")
     still.set_live()  # the live view shows the same picture (it is in the widget state): hide the still there
 

@@ -1,0 +1,133 @@
+"""Colour words, and the one "both / only A / only B" palette every comparison picture uses.
+
+Two masks compared pixel by pixel fall into three classes: pixels both mark, pixels only the first marks, pixels
+only the second marks. Every comparison in the package paints them from :func:`overlap_palette`:
+
+* **SAM vs an HQ-SAM branch** (difference maps, the widget's *difference* view, the video comparison): each
+  "only" class takes its branch's own colour (:mod:`hqsam_nb.pair.branches`), "both" is grey;
+* **a prediction's boundary band vs the ground truth's** (:data:`BAND_PALETTE`, the boundary galleries of
+  notebooks 04 and 08): white in both bands, magenta only the prediction's, cyan only the ground truth's.
+
+Prose that names a colour takes the word from here (:func:`colour_name`, :meth:`Overlap.sentence`), so a
+sentence read to a room names the colour on the screen; the notebooks' figure check
+(``notebooks/conftest.py``) names the colours of each figure's legend with the same :func:`colour_name`.
+Colours are ``(R, G, B)`` triples of ints in ``[0, 255]``.
+"""
+
+from __future__ import annotations
+
+import colorsys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..pair.branches import BRANCHES
+
+__all__ = ["BAND_PALETTE", "BOTH_COLOR", "COLOUR_WORDS", "Overlap", "colour_name", "colour_words_in",
+           "overlap_palette"]
+
+Color = tuple[int, int, int]
+
+#: The colour words :func:`colour_name` answers with (and the figure check looks for in prose).
+COLOUR_WORDS: tuple[str, ...] = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "magenta", "pink",
+                                 "brown", "white", "grey", "black")
+_SYNONYMS = {"gray": "grey", "violet": "purple"}
+
+#: Pixels both masks mark (SAM vs an HQ-SAM branch): light grey, no branch's or prompt's colour.
+BOTH_COLOR: Color = (190, 190, 190)
+
+
+def colour_name(color: Sequence[float]) -> str:
+    """The everyday word for an RGB colour, one of :data:`COLOUR_WORDS`.
+
+    Args:
+        color: ``(R, G, B)`` ints in ``[0, 255]``, or floats in ``[0, 1]`` (matplotlib's); a fourth (alpha)
+            value is ignored.
+
+    Example:
+        >>> colour_name((0, 114, 178)), colour_name((230, 159, 0)), colour_name((204, 121, 167))
+        ('blue', 'orange', 'pink')
+    """
+    vals = [float(v) for v in list(color)[:3]]
+    if len(vals) != 3:
+        raise ValueError(f"color must be (R, G, B), got {color!r}")
+    if all(v <= 1.0 for v in vals) and any(isinstance(v, float) for v in list(color)[:3]):
+        r, g, b = vals
+    else:
+        r, g, b = (v / 255 for v in vals)
+    h, s, v = colorsys.rgb_to_hsv(r, g, b)
+    hue = h * 360
+    if v < 0.2:
+        return "black"
+    if s < 0.12:
+        return "white" if v > 0.9 else "grey"
+    if (hue < 45 or hue >= 345) and v < 0.6 and s < 0.7:
+        return "brown"
+    for upper, word in ((15, "red"), (45, "orange"), (70, "yellow"), (165, "green"), (195, "cyan"),
+                        (255, "blue"), (290, "purple")):
+        if hue < upper:
+            return word
+    if hue < 345:
+        return "magenta" if s >= 0.6 else "pink"
+    return "red"
+
+
+def colour_words_in(text: str) -> set[str]:
+    """The colour words (of :data:`COLOUR_WORDS`, with ``gray`` read as ``grey``) a text names, lower case."""
+    import re
+
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+    found = {w for w in words if w in COLOUR_WORDS}
+    found |= {_SYNONYMS[w] for w in words if w in _SYNONYMS}
+    return found
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """The colours and legend labels of one "both / only A / only B" comparison.
+
+    Attributes:
+        keys: the three classes' keys in legend order, e.g. ``("hq_only", "sam_only", "both")``.
+        colors: key -> ``(R, G, B)``.
+        labels: key -> legend text (``"only SAM"``).
+    """
+
+    keys: tuple[str, str, str]
+    colors: dict[str, Color]
+    labels: dict[str, str]
+
+    def name(self, key: str) -> str:
+        """The colour word of class ``key`` (:func:`colour_name`)."""
+        return colour_name(self.colors[key])
+
+    def sentence(self) -> str:
+        """The legend as a sentence for prose, e.g. ``"**orange**: only HQ-SAM (HQ token); **blue**: only SAM;
+        **grey**: both"``."""
+        return "; ".join(f"**{self.name(k)}**: {self.labels[k]}" for k in self.keys)
+
+
+def overlap_palette(a: str = "sam", b: str = "hq") -> Overlap:
+    """SAM (branch ``a``) vs branch ``b``: "only" each branch's colour, "both" :data:`BOTH_COLOR`.
+
+    Keys: ``"hq_only"`` (only ``b``), ``"sam_only"`` (only ``a``), ``"both"`` (the names the difference maps
+    have always used, whatever ``a`` and ``b`` are).
+
+    Raises:
+        ValueError: ``a`` or ``b`` is not a branch key, or they are the same branch.
+    """
+    for key in (a, b):
+        if key not in BRANCHES:
+            raise ValueError(f"unknown branch {key!r}; use one of {', '.join(BRANCHES)}")
+    if a == b:
+        raise ValueError(f"compare two different branches, got {a!r} twice")
+    return Overlap(("hq_only", "sam_only", "both"),
+                   {"hq_only": BRANCHES[b].color, "sam_only": BRANCHES[a].color, "both": BOTH_COLOR},
+                   {"hq_only": f"only {BRANCHES[b].label}", "sam_only": f"only {BRANCHES[a].label}",
+                    "both": "both"})
+
+
+#: A prediction's boundary band vs the ground truth's (keys ``"tp"``, ``"fp"``, ``"fn"``): white in both bands
+#: (counts for the mask), magenta only the prediction's (false boundary), cyan only the ground truth's (missed).
+BAND_PALETTE = Overlap(("tp", "fp", "fn"),
+                       {"tp": (255, 255, 255), "fp": (255, 0, 255), "fn": (0, 215, 255)},
+                       {"tp": "in both bands (counts for the mask)", "fp": "prediction's band only (false)",
+                        "fn": "ground truth's band only (missed)"})
