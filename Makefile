@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:
 #   make lab   - create .venv, install hqsam-nb, open the tutorial notebooks in JupyterLab
-#   make test  - create .venv, install hqsam-nb with its test tools (and Chromium on Debian), run every test
+#   make test  - create .venv, install hqsam-nb with its test tools, Ray and ONNX (and Chromium on Debian), run every
+#                test
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -13,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -e ".[test,ray]"
+	$(BIN)/python -m pip install -e ".[test,ray,onnx]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -94,12 +95,14 @@ def _timed(obj: Any, name: str, bucket: dict[str, float], key: str) -> None:
     setattr(obj, name, wrapper)
 
 
-def worker(method: str, model: str, points: int, device: str, keep_all: bool = False) -> dict[str, Any]:
-    """One measurement, in this (fresh) process."""
+def worker(method: str, model: str, points: int, device: str, keep_all: bool = False,
+           backend: str = "torch") -> dict[str, Any]:
+    """One measurement, in this (fresh) process. ``backend`` is the pair's (the official side is always PyTorch)."""
     torch.set_grad_enabled(False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pair = hqsam_nb.load_pair(model, device=device, weights="random")
+        pair = hqsam_nb.load_pair(model, device=device, weights="random",
+                                  backend=backend if method == "pair" else "torch")
         from segment_anything_hq import SamAutomaticMaskGenerator
     image = _image()
     params = {"points_per_side": points, **(KEEP_ALL if keep_all else PARAMS)}
@@ -142,9 +145,11 @@ def worker(method: str, model: str, points: int, device: str, keep_all: bool = F
             "cuda_peak_mib": torch.cuda.max_memory_allocated() / 2**20 if cuda else None}
 
 
-def _run(method: str, model: str, points: int, device: str, keep_all: bool) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--worker", method, model, str(points), device, str(int(keep_all))]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+def _run(method: str, model: str, points: int, device: str, keep_all: bool, backend: str = "torch") -> dict[str, Any]:
+    """One measurement in a fresh process, with this process's number of threads."""
+    cmd = [sys.executable, __file__, "--worker", method, model, str(points), device, str(int(keep_all)), backend]
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{method} {model} {points} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -165,11 +170,12 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--keep-all", action="store_true", help="thresholds 0: every candidate is post-processed")
-    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--backend", default="torch", choices=hqsam_nb.pair.BACKENDS, help="the pair's backend")
+    parser.add_argument("--worker", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        method, model, points, device, keep_all = args.worker
-        print(json.dumps(worker(method, model, int(points), device, keep_all == "1")))
+        method, model, points, device, keep_all, backend = args.worker
+        print(json.dumps(worker(method, model, int(points), device, keep_all == "1", backend)))
         return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.device}, random weights, "
           f"image 1024x768, thresholds {KEEP_ALL if args.keep_all else 'Meta defaults'}")
@@ -178,7 +184,7 @@ def main() -> None:
             best: dict[str, dict[str, Any]] = {}
             for _ in range(args.reps):
                 for method in ("pair", "official"):
-                    r = _run(method, model, points, args.device, args.keep_all)
+                    r = _run(method, model, points, args.device, args.keep_all, args.backend)
                     if method not in best or r["total"] < best[method]["total"]:
                         best[method] = r
             p, o = best["pair"], best["official"]

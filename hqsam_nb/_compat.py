@@ -7,6 +7,9 @@
 * :func:`separate_heads` - ``segment_anything_hq``'s private ``Attention._separate_heads`` (the decoder's
   attention maps are rebuilt from the captured q/k projections with the module's own head split).
 * :func:`held_canvas` - ipycanvas' private ``_CANVAS_MANAGER``: nested holds and a hold that an exception leaves.
+* :func:`traceable_prompt_embedder` - ``segment_anything_hq.utils.onnx.SamOnnxModel``'s private ``_embed_points``
+  / ``_embed_masks``: the official prompt embedding written with arithmetic masks instead of boolean indexing, so
+  that it exports to ONNX with a dynamic number of points (the ONNX decoders, :mod:`hqsam_nb.onnx`).
 * :func:`ray_loopback_only` - Ray's ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` switch (and its private
   ``ray._private.ray_constants.ENABLE_RAY_CLUSTER`` once Ray is imported): a Ray instance started here binds to
   127.0.0.1, as Ray does on macOS, instead of the machine's network address.
@@ -21,7 +24,7 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-__all__ = ["held_canvas", "import_official", "ray_loopback_only", "separate_heads"]
+__all__ = ["held_canvas", "import_official", "ray_loopback_only", "separate_heads", "traceable_prompt_embedder"]
 
 
 def import_official() -> ModuleType:
@@ -40,6 +43,36 @@ def separate_heads(attention: Any, x: Any) -> Any:
     """``attention._separate_heads(x, attention.num_heads)``: ``B x N x C`` -> ``B x heads x N x C/heads``, with
     the official ``segment_anything_hq.modeling.transformer.Attention``'s own (private) method."""
     return attention._separate_heads(x, attention.num_heads)
+
+
+class TraceablePromptEmbedder:
+    """The official ONNX prompt embedding of one model (``SamOnnxModel(model)``'s ``_embed_points`` and
+    ``_embed_masks``), as two public calls.
+
+    * ``points(coords, labels)``: ``coords`` float ``(K, N, 2)`` ``(x, y)`` in the model's input frame (the image
+      resized so that its long side is 1024), ``labels`` float ``(K, N)``: 1 positive, 0 negative, 2 / 3 a box's
+      top-left / bottom-right corner, -1 padding -> sparse embeddings ``(K, N, 256)``; the same values as the
+      official ``PromptEncoder`` (which pads and embeds boxes as those two corners);
+    * ``masks(mask_input, has_mask_input)``: ``(K, 1, 256, 256)`` low-res logits and a ``(1,)`` flag (1: use them,
+      0: the learned no-mask embedding) -> dense embeddings ``(K, 256, 64, 64)``.
+    """
+
+    def __init__(self, model: Any) -> None:
+        import_official()
+        from segment_anything_hq.utils.onnx import SamOnnxModel
+
+        self._official = SamOnnxModel(model)
+
+    def points(self, coords: Any, labels: Any) -> Any:
+        return self._official._embed_points(coords, labels)
+
+    def masks(self, mask_input: Any, has_mask_input: Any) -> Any:
+        return self._official._embed_masks(mask_input, has_mask_input)
+
+
+def traceable_prompt_embedder(model: Any) -> TraceablePromptEmbedder:
+    """A :class:`TraceablePromptEmbedder` over the official ``Sam`` ``model``'s prompt encoder."""
+    return TraceablePromptEmbedder(model)
 
 
 @contextlib.contextmanager

@@ -3,6 +3,8 @@ start that does not import torch (``--help`` and argument errors answer at once)
 
 from __future__ import annotations
 
+import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 
 from hqsam_nb.cli import commands, main
 from hqsam_nb.cli._errors import CommandFailedError, exit_code
+from hqsam_nb.cli._options import add_model_options
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,27 +26,33 @@ def _run(*args: str, cwd: Path, module: str = "hqsam_nb") -> subprocess.Complete
 
 
 def test_every_command_is_listed_and_help_imports_no_torch() -> None:
-    assert {"fetch", "evaluate", "coco", "video", "ytvis"} <= set(commands())
+    assert {"fetch", "evaluate", "coco", "video", "export-onnx", "ytvis"} <= set(commands())
     code = ("import sys\nfrom hqsam_nb.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "for name in ('fetch', 'evaluate', 'coco', 'video', 'ytvis'):\n    try:\n        main([name, '--help'])\n"
-            "    except SystemExit:\n        pass\n"
+            "for name in ('fetch', 'evaluate', 'coco', 'video', 'export-onnx', 'ytvis'):\n"
+            "    try:\n        main([name, '--help'])\n    except SystemExit:\n        pass\n"
             "heavy = [m for m in ('torch', 'matplotlib', 'segment_anything_hq', 'cv2') if m in sys.modules]\n"
             "print('HEAVY', heavy)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stdout
-    for name in ("fetch", "evaluate", "coco", "video", "ytvis"):
-        assert f"    {name} " in done.stdout
+    for name in ("fetch", "evaluate", "coco", "video", "export-onnx", "ytvis"):  # a long name: help on the next line
+        assert re.search(rf"^    {re.escape(name)}\s", done.stdout, re.MULTILINE), name
 
 
 def test_choices_spelled_in_the_cli_match_the_library() -> None:
-    from hqsam_nb.cli import coco, evaluate, video
+    from hqsam_nb.cli import coco, evaluate, export_onnx, video
     from hqsam_nb.evaluation.coco import SCORE_MODES
     from hqsam_nb.evaluation.runner import RESIZE_MODES
+    from hqsam_nb.onnx import PART_NAMES, PRECISIONS
+    from hqsam_nb.pair import BACKENDS
     from hqsam_nb.pair.branches import BRANCH_KEYS
 
     assert (video.BRANCH_KEYS, coco.SCORE_MODES, evaluate.RESIZE_MODES) == (BRANCH_KEYS, SCORE_MODES, RESIZE_MODES)
+    assert (export_onnx.PARTS, export_onnx.PRECISIONS) == (PART_NAMES, PRECISIONS)
+    parser = argparse.ArgumentParser()
+    add_model_options(parser)
+    assert next(a for a in parser._actions if a.dest == "backend").choices == BACKENDS
 
 
 # One bad input per command, each before any model is loaded: exit 2, one line on stderr, no traceback, nothing
@@ -54,6 +63,7 @@ BAD_INPUTS = {
     "coco": (["coco", "--annotations", "missing.json", "--images", ".", "--out", "out"],
              "annotations file 'missing.json' does not exist"),
     "video": (["video", "--root", "no-such-davis", "--out", "out"], "is not a folder"),
+    "export-onnx": (["export-onnx", "--bf16", "--out", "out"], "export-onnx exports on the CPU from the float32"),
     "ytvis": (["ytvis", "--annotations", "missing.json", "--frames", ".", "--out", "out"],
               "YouTube-VIS annotations file 'missing.json' does not exist"),
 }

@@ -46,3 +46,27 @@ def test_ray_loopback_only_keeps_a_local_ray_on_127_0_0_1(monkeypatch):
     assert constants.ENABLE_RAY_CLUSTER is False
     # What Ray asks when it picks the address to bind and advertise (no Ray connection in this process).
     assert services.get_node_ip_address() == "127.0.0.1"
+
+
+def test_traceable_prompt_embedder_equals_the_official_prompt_encoder():
+    """SamOnnxModel's private _embed_points / _embed_masks, with points + padding and box corners as labels 2 / 3,
+    give the official PromptEncoder's embeddings (to 1e-5: the positional encoding's sin / cos of a matrix product
+    rounds a little differently for box corners, which the official code embeds separately)."""
+    from hqsam_nb._compat import traceable_prompt_embedder
+
+    official = import_official()
+    model = official.sam_model_registry["vit_tiny"](checkpoint=None).eval()
+    embed = traceable_prompt_embedder(model)
+    coords = torch.tensor([[[100.0, 200.0], [500.0, 40.0]]])
+    labels = torch.tensor([[1, 0]])
+    box = torch.tensor([[10.0, 20.0, 300.0, 400.0]])
+    mask = torch.randn(1, 1, 256, 256)
+    with torch.inference_mode():
+        sparse, dense = model.prompt_encoder(points=(coords, labels), boxes=None, masks=mask)
+        ours = embed.points(torch.cat([coords, torch.zeros(1, 1, 2)], 1), torch.tensor([[1.0, 0.0, -1.0]]))
+        torch.testing.assert_close(ours, sparse, rtol=0, atol=1e-5)
+        torch.testing.assert_close(embed.masks(mask, torch.ones(1)), dense, rtol=0, atol=1e-6)
+        sparse, dense = model.prompt_encoder(points=(coords, labels), boxes=box, masks=None)
+        ours = embed.points(torch.cat([coords, box.reshape(1, 2, 2)], 1), torch.tensor([[1.0, 0.0, 2.0, 3.0]]))
+        torch.testing.assert_close(ours, sparse, rtol=0, atol=1e-5)
+        torch.testing.assert_close(embed.masks(torch.zeros(1, 1, 256, 256), torch.zeros(1)), dense, rtol=0, atol=0)

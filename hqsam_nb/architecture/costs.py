@@ -63,7 +63,7 @@ def stage_costs(model: Sam, image: ImageLike, points: Any = None, labels: Any = 
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    from ..pair.predictor import _sam_decoder_like
+    from ..models.decoders import sam_decoder_of
 
     _check_model(model)
     if not isinstance(repeats, int) or repeats < 1 or not isinstance(warmup, int) or warmup < 0:
@@ -73,7 +73,7 @@ def stage_costs(model: Sam, image: ImageLike, points: Any = None, labels: Any = 
     record, _ = _model_input(model, arr, prompt)
     dev = model.device
     is_meta = dev.type == "meta"
-    sam_decoder = _sam_decoder_like(model.mask_decoder)
+    sam_decoder = sam_decoder_of(model.mask_decoder)
     pts = (record["point_coords"], record["point_labels"]) if "point_coords" in record else None
     state: dict[str, Any] = {}
 

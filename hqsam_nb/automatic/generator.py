@@ -16,9 +16,9 @@ duplicates with non-maximum suppression (NMS) on their boxes:
 5. optional clean-up of small holes and islands (``min_mask_region_area``), then records.
 
 :class:`PairMaskGenerator` runs that pipeline for three branches (:mod:`hqsam_nb.pair.branches`) with one
-``pair.set_image(crop)`` per crop and one ``pair.predict_batch`` per chunk of points, which runs the SAM decoder
-and the HQ decoder once each. **Candidates per point**, all with ``multimask_output=True`` as in the official
-generator:
+``pair.set_image(crop)`` per crop and one ``pair.decode_low_res`` per chunk of points, which runs the SAM decoder
+and the HQ decoder once each and builds no full-resolution masks. **Candidates per point**, all with
+``multimask_output=True`` as in the official generator:
 
 * ``.sam`` - **3**: the original SAM decoder's three multimask candidates (whole, part, sub-part), each filtered
   on its own; this is the official generator on the baseline SAM model (``sam_model_registry_baseline``);
@@ -34,8 +34,10 @@ adapter serving that branch's full-resolution logits (``pair.upsample_logits``, 
 ``postprocess_masks``). The official ``_process_batch`` filters each chunk as it is decoded; the official
 ``generate`` then replays those filtered chunks through its own per-crop NMS, cross-crop NMS, clean-up and
 record writing. Only the crop/point loop that feeds the decoder is ours, because one decode serves three
-generators. The tests check every branch against the official generator on the same weights: same masks, scores
-within 1e-4, with and without crops.
+generators, and one reordering: the predicted-IoU filter (which reads only scores) runs before upsampling, so only
+the candidates it keeps are upsampled to the image (the official code upsamples all of them first). The tests
+check every branch against the official generator on the same weights: same masks, scores within 1e-4, with and
+without crops.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ from .._compat import import_official
 from ..io.exports import rle_to_mask
 from ..io.images import ImageLike, as_rgb_uint8
 from ..pair.branches import BRANCH_KEYS, branch
+from ..pair.prompts import make_prompt_batch
+from ..pair.results import LowResBatch
 from .params import DEFAULT_PARAMS, check_params
 
 if TYPE_CHECKING:
@@ -101,9 +105,9 @@ class EverythingResult:
             not generated.
         image_size: ``(H, W)`` of the image.
         params: the generator's parameters (all of them, checked).
-        timings: seconds spent in ``encoder`` (one pass per crop), ``decoders`` (``predict_batch``: both decoders
-            and their masks), ``upsample`` (full-resolution logits for the filters), ``filters`` (predicted IoU,
-            stability, crop-edge, RLE), ``merge`` (NMS, clean-up, records) and ``total``.
+        timings: seconds spent in ``encoder`` (one pass per crop), ``decoders`` (``decode_low_res``: both
+            decoders), ``upsample`` (full-resolution logits of the candidates that pass the predicted-IoU filter),
+            ``filters`` (predicted IoU, stability, crop-edge, RLE), ``merge`` (NMS, clean-up, records) and ``total``.
         n_points: grid points decoded, all crops together. n_crops: crops (1 without crop layers).
         encoder_passes: image-encoder passes this call made (fewer than ``n_crops`` when cached).
         weights_note: ``""`` with the official weights; else the weights' one-line description (random weights:
@@ -162,7 +166,7 @@ class EverythingResult:
 
         total = self.timings.get("total", float("nan"))
         names = {"encoder": "image encoder (one pass per crop)",
-                 "decoders": "SAM + HQ decoders (predict_batch, with its masks)",
+                 "decoders": "SAM + HQ decoders (low-res logits)",
                  "upsample": "full-resolution logits for the filters", "filters": "IoU / stability / edge filters, RLE",
                  "merge": "NMS, clean-up, records (official code)"}
         rows = [[label, self.timings.get(k, float("nan")), 100 * self.timings.get(k, float("nan")) / total]
@@ -258,8 +262,8 @@ class PairMaskGenerator:
 
     Parameters are the official ``SamAutomaticMaskGenerator``'s, with its defaults (chosen by Meta for ViT-H;
     see :func:`~hqsam_nb.automatic.params.check_params` for the accepted ranges). ``points_per_batch`` is how
-    many points go to one ``pair.predict_batch`` call (memory: ``3 x points_per_batch`` full-resolution float
-    logits at a time); the pair splits it further for the decoders (4 per call on a CPU, where that is faster).
+    many points go to one ``pair.decode_low_res`` call (memory: ``3 x points_per_batch`` full-resolution float
+    logits at a time, at most); the pair splits it further for the decoders (``predict_batch``'s chunks).
 
     Example:
         >>> pair = hqsam_nb.load_pair("vit_tiny")                              # doctest: +SKIP
@@ -362,11 +366,40 @@ class PairMaskGenerator:
                     n_points, n_crops, timings["total"])
         return result
 
+    def _filter(self, key: str, points: np.ndarray, batch: LowResBatch, crop_size: tuple[int, ...],
+                crop_box: list[int], orig_size: tuple[int, ...], multimask: bool, timings: dict[str, float]) -> Any:
+        """One branch's candidates of one chunk through the official ``_process_batch`` (filters, boxes, RLE).
+
+        The official code filters by predicted IoU after upsampling every candidate to the image; the filter reads
+        only the scores, so here it runs first and only the candidates it keeps are upsampled (the official
+        ``postprocess_masks``), then handed to ``_process_batch`` in the official order (point by point, candidates
+        in decoder order), one candidate per row. The masks, scores and records are the same; the upsampling of
+        the candidates the filter drops is skipped."""
+        low, scores = torch.as_tensor(batch.logits), torch.as_tensor(batch.scores)
+        if low.ndim == 3:  # one candidate per point
+            low, scores = low[:, None], scores[:, None]
+        thresh = self.params["pred_iou_thresh"]
+        if thresh > 0.0:  # the official filter, `iou_preds > pred_iou_thresh`, on the flattened candidates
+            keep = (scores > thresh).flatten()
+            points = np.repeat(points, low.shape[1], axis=0)[keep.numpy()]
+            low, scores = low.flatten(0, 1)[keep][:, None], scores.flatten()[keep][:, None]
+        t0 = time.perf_counter()
+        logits = self.pair.upsample_logits(low)
+        t1 = time.perf_counter()
+        gen = self._generators[key]
+        gen.predictor.current = (logits, scores.to(logits.device), low)
+        try:
+            return gen._process_batch(points, crop_size, crop_box, orig_size, multimask)
+        finally:
+            gen.predictor.current = None
+            timings["upsample"] += t1 - t0
+            timings["filters"] += time.perf_counter() - t1
+
     def _decode_and_filter(self, rgb: np.ndarray, keys: Sequence[str], multimask: bool, progress: Progress | None,
                            timings: dict[str, float]) -> tuple[dict[str, list[Any]], int, int]:
-        """Per crop: one ``set_image``; per chunk of points: one ``predict_batch`` for all branches, then each
-        branch's official ``_process_batch`` (filters + RLE). Returns the filtered chunks per branch, in the
-        order the official ``generate`` will ask for them, the number of points and of crops.
+        """Per crop: one ``set_image``; per chunk of points: one ``decode_low_res`` for all branches (both
+        decoders, no full-resolution masks), then each branch's :meth:`_filter`. Returns the filtered chunks per
+        branch, in the order the official ``generate`` will ask for them, the number of points and of crops.
 
         The crop and point loop is the official ``_generate_masks`` / ``_process_crop``'s, line for line."""
         amg = _official_amg()
@@ -389,26 +422,14 @@ class PairMaskGenerator:
             points_for_image = grids[layer_idx] * points_scale
             for (points,) in amg.batch_iterator(ppb, points_for_image):
                 t0 = time.perf_counter()
-                res = self.pair.predict_batch(points=points[:, None, :], labels=np.ones((len(points), 1), np.int32),
-                                              multimask=multimask, only=only)
+                prompts = make_prompt_batch(points=points[:, None, :], labels=np.ones((len(points), 1), np.int32),
+                                            image_size=cropped_im_size)
+                res = self.pair.decode_low_res(prompts, multimask=multimask, only=only)
                 timings["decoders"] += time.perf_counter() - t0
                 for key in keys:
-                    batch = res.sam_candidates if key == "sam" and multimask else res.branch(key)
-                    low = torch.as_tensor(batch.logits)
-                    scores = torch.as_tensor(batch.scores)
-                    if low.ndim == 3:  # one candidate per point
-                        low, scores = low[:, None], scores[:, None]
-                    t0 = time.perf_counter()
-                    logits = self.pair.upsample_logits(low)
-                    t1 = time.perf_counter()
-                    view = self._generators[key].predictor
-                    view.current = (logits, scores.to(logits.device), low)
-                    chunks[key].append(self._generators[key]._process_batch(points, cropped_im_size, crop_box,
-                                                                            orig_size, multimask))
-                    del logits
-                    view.current = None
-                    timings["upsample"] += t1 - t0
-                    timings["filters"] += time.perf_counter() - t1
+                    batch = res["sam_candidates"] if key == "sam" and multimask else res[key]
+                    chunks[key].append(self._filter(key, points, batch, cropped_im_size, crop_box, orig_size,
+                                                    multimask, timings))
                 done += 1
                 n_points += len(points)
                 if progress is not None:

@@ -80,6 +80,8 @@ class ModelDescription:
     sam_info: WeightsProvenance
     device: str
     encoder_dtype: str | None
+    #: The workers' pair backend (:data:`hqsam_nb.pair.BACKENDS`): Ray workers run the PyTorch modules.
+    backend: str = "torch"
 
 
 class Engine(Protocol):

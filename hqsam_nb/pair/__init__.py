@@ -16,15 +16,17 @@ from .._lazy import lazy_face
 
 if TYPE_CHECKING:
     from .branches import BRANCH_KEYS, BRANCHES, PAPER_BRANCH, Branch
-    from .predictor import PairPredictor, load_pair
+    from .predictor import BACKENDS, PairPredictor, load_pair
     from .prompts import MAX_POINTS, Prompt, PromptBatch, make_prompt, make_prompt_batch
-    from .results import MaskBatch, MaskResult, PairBatchPrediction, PairPrediction
+    from .results import LowResBatch, MaskBatch, MaskResult, PairBatchPrediction, PairPrediction
 
 #: Each public name -> the module that defines it (imported on first use: :mod:`hqsam_nb._lazy`).
 _HOMES = {
+    "BACKENDS": "predictor",
     "BRANCHES": "branches",
     "BRANCH_KEYS": "branches",
     "Branch": "branches",
+    "LowResBatch": "results",
     "MAX_POINTS": "prompts",
     "MaskBatch": "results",
     "MaskResult": "results",
@@ -39,8 +41,8 @@ _HOMES = {
     "make_prompt_batch": "prompts",
 }
 __all__ = [
-    "BRANCHES", "BRANCH_KEYS", "Branch", "MAX_POINTS", "MaskBatch", "MaskResult", "PAPER_BRANCH",
-    "PairBatchPrediction", "PairPrediction", "PairPredictor", "Prompt", "PromptBatch", "load_pair", "make_prompt",
-    "make_prompt_batch",
+    "BACKENDS", "BRANCHES", "BRANCH_KEYS", "Branch", "LowResBatch", "MAX_POINTS", "MaskBatch", "MaskResult",
+    "PAPER_BRANCH", "PairBatchPrediction", "PairPrediction", "PairPredictor", "Prompt", "PromptBatch", "load_pair",
+    "make_prompt", "make_prompt_batch",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import torch
 
-from .._compat import import_official
 from ..io.images import ImageLike, as_rgb_uint8, image_sha256
 from ..models.checkpoints import check_model_name, resolve_checkpoint
+from ..models.decoders import sam_decoder_of, select_hq
 from ..models.loading import (
     Weights,
     check_state_dict,
@@ -48,15 +48,21 @@ from ..models.provenance import WeightsProvenance, read_provenance
 from .branches import BRANCH_KEYS
 from .preprocess import as_mask_input, encoder_input, prompt_tensors, resize_transform
 from .prompts import Prompt, PromptBatch, check_flag, make_prompt, make_prompt_batch
-from .results import MaskBatch, MaskResult, PairBatchPrediction, PairPrediction
+from .results import LowResBatch, MaskBatch, MaskResult, PairBatchPrediction, PairPrediction
 
 if TYPE_CHECKING:
     from segment_anything_hq.modeling import MaskDecoder, Sam
 
+    from ..onnx.runtime import OnnxPairBackend
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["CPU_BATCH_SIZE", "MaskBatch", "MaskResult", "PairBatchPrediction", "PairPrediction", "PairPredictor",
-           "load_pair"]
+__all__ = ["BACKENDS", "CPU_BATCH_SIZE", "MaskBatch", "MaskResult", "PairBatchPrediction", "PairPrediction",
+           "PairPredictor", "load_pair"]
+
+#: The pair's backends: the official PyTorch modules, or the same weights exported to ONNX (``hqsam_nb.onnx``).
+BACKENDS: tuple[str, ...] = ("torch", "onnx")
+Backend = Literal["torch", "onnx"]
 
 #: Objects per decoder call on a CPU (larger chunks are slower per object there: benchmarks/bench_batch.py).
 CPU_BATCH_SIZE = 1
@@ -73,28 +79,6 @@ class _ImageState:
     features: torch.Tensor  # 1 x 256 x 64 x 64, float32
     hq_features: torch.Tensor  # 1 x 32 x 256 x 256, float32
     sam_features: torch.Tensor | None  # only when SAM's image encoder differs from HQ-SAM's
-
-
-def _sam_decoder_like(hq_decoder: Any, *, share: bool = True) -> MaskDecoder:
-    """An original SAM ``MaskDecoder`` of the HQ decoder's size.
-
-    With ``share=True`` its modules *are* the HQ decoder's frozen SAM modules (no copy, no extra memory);
-    with ``share=False`` it has modules of its own, to be loaded from an original SAM checkpoint.
-    """
-    import copy
-
-    decoder = import_official().modeling.MaskDecoder(
-        transformer_dim=hq_decoder.transformer_dim,
-        transformer=hq_decoder.transformer if share else copy.deepcopy(hq_decoder.transformer),
-        num_multimask_outputs=hq_decoder.num_multimask_outputs,
-        iou_head_depth=hq_decoder.iou_prediction_head.num_layers,
-        iou_head_hidden_dim=hq_decoder.iou_prediction_head.layers[0].out_features,
-    )
-    if share:
-        for name in ("iou_token", "mask_tokens", "output_upscaling", "output_hypernetworks_mlps",
-                     "iou_prediction_head"):
-            setattr(decoder, name, getattr(hq_decoder, name))
-    return decoder.to(hq_decoder.iou_token.weight.device).eval()
 
 
 def _compiled_or_eager(fn: Any, name: str) -> Any:
@@ -145,7 +129,7 @@ class PairPredictor:
     def __init__(self, model: Sam, sam_decoder: MaskDecoder, *, info: WeightsProvenance,
                  sam_info: WeightsProvenance,
                  sam_model: Sam | None = None, encoder_dtype: Any = None, cache_size: int = 8,
-                 compile: bool = False) -> None:
+                 compile: bool = False, onnx: OnnxPairBackend | None = None) -> None:
         if encoder_dtype not in _ENCODER_DTYPES:
             raise ValueError(f"encoder_dtype={encoder_dtype!r} is not accepted; use None, 'bfloat16' or 'float16'")
         self.model = model
@@ -157,6 +141,8 @@ class PairPredictor:
         if not isinstance(cache_size, int) or cache_size < 1:
             raise ValueError(f"cache_size must be a positive int, got {cache_size!r}")
         self.cache_size = cache_size
+        #: The ONNX Runtime models (``backend="onnx"``), or None: the official PyTorch modules.
+        self.onnx = onnx
         # SAM's own image/prompt encoders only when they differ from HQ-SAM's (a foreign sam_checkpoint).
         self._sam_model = sam_model
         self.sam_decoder = sam_decoder
@@ -179,6 +165,11 @@ class PairPredictor:
     @property
     def device(self) -> torch.device:
         return self.model.device
+
+    @property
+    def backend(self) -> str:
+        """``"torch"`` (the official PyTorch modules) or ``"onnx"`` (the exported models on ONNX Runtime)."""
+        return "torch" if self.onnx is None else "onnx"
 
     @property
     def is_image_set(self) -> bool:
@@ -233,6 +224,10 @@ class PairPredictor:
     def _encode(self, rgb: np.ndarray) -> _ImageState:
         # Exactly the official SamPredictor.set_image preprocessing (resize the long side, normalise, pad).
         x, size = encoder_input(self.model, rgb)
+        if self.onnx is not None:
+            features, hq_features = self.onnx.encode(x)
+            self.encoder_passes += 1
+            return _ImageState(tuple(rgb.shape[:2]), size, features, hq_features, None)
         with self._autocast():
             features, interm = self.model.image_encoder(x)
         features = features.float()
@@ -337,14 +332,11 @@ class PairPredictor:
             prompts.check_inside(state.original_size)
         else:
             prompts = PromptBatch.from_prompts(prompts).check_inside(state.original_size)
-        if batch_size is None:
-            batch_size = CPU_BATCH_SIZE if self.device.type == "cpu" else 64
-        elif isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        batch_size = self._batch_size(batch_size)
         t0 = time.perf_counter()
         out = self._decode_rows(state, prompts, multimask=check_flag(multimask, "multimask"), only=_check_only(only),
                                 mask_input=as_mask_input(mask_input, len(prompts), self.device),
-                                batch_size=int(batch_size))
+                                batch_size=batch_size)
         batches = {key: (None if v is None else MaskBatch(*v)) for key, v in out.items()}
         return PairBatchPrediction(sam=batches["sam"], hq=batches["hq"], fused=batches["fused"],
                                    sam_candidates=batches["sam_candidates"], prompts=prompts,
@@ -363,17 +355,48 @@ class PairPredictor:
                                               state.original_size)
         return up.reshape(*lead, *state.original_size)
 
+    def decode_low_res(self, prompts: PromptBatch, *, multimask: bool = False, only: Literal["sam", "hq"] | None = None,
+                       batch_size: int | None = None) -> dict[str, LowResBatch | None]:
+        """The decoders' low-resolution logits and scores for K objects, without full-resolution masks.
+
+        For callers that upsample only what they keep (segment everything: the official filters need
+        full-resolution logits of the masks that pass the predicted-IoU filter, never the pair's boolean masks).
+        Decodes exactly as :meth:`predict_batch` (same chunks, same values).
+
+        Args:
+            prompts: a validated :class:`~hqsam_nb.pair.prompts.PromptBatch` inside the current image.
+            multimask, only, batch_size: as :meth:`predict_batch`.
+
+        Returns:
+            ``{"sam", "hq", "fused", "sam_candidates"}`` -> :class:`~hqsam_nb.pair.results.LowResBatch` (None for
+            what was not decoded; ``"sam_candidates"`` only with ``multimask``).
+        """
+        state = self._require_state()
+        prompts.check_inside(state.original_size)
+        out = self._decode_rows(state, prompts, multimask=check_flag(multimask, "multimask"), only=_check_only(only),
+                                mask_input=None, batch_size=self._batch_size(batch_size), full_res=False)
+        return {key: (None if v is None else LowResBatch(v[1], v[2])) for key, v in out.items()}
+
+    def _batch_size(self, batch_size: Any) -> int:
+        if batch_size is None:
+            return CPU_BATCH_SIZE if self.device.type == "cpu" else 64
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        return int(batch_size)
+
     def _decode_rows(self, state: _ImageState, prompts: PromptBatch, *, multimask: bool, only: str | None,
-                     mask_input: torch.Tensor | None, batch_size: int) -> dict[str, Any]:
+                     mask_input: torch.Tensor | None, batch_size: int, full_res: bool = True) -> dict[str, Any]:
         """Decode every object, ``batch_size`` at a time, objects of equal point count together, into
-        preallocated numpy outputs ``{branch: (masks, scores, logits) | None, "sam_candidates": ...}``."""
+        preallocated numpy outputs ``{branch: (masks, scores, logits) | None, "sam_candidates": ...}`` (masks None
+        without ``full_res``)."""
         k, (h, w) = len(prompts), state.original_size
         decoded = {"sam": only != "hq", "hq": only != "sam", "fused": only != "sam"}
         out: dict[str, Any] = {key: None for key in (*BRANCH_KEYS, "sam_candidates")}
         for key in (key for key in BRANCH_KEYS if decoded[key]):
-            out[key] = (np.zeros((k, h, w), bool), np.zeros(k, np.float32), np.zeros((k, 256, 256), np.float32))
+            out[key] = (np.zeros((k, h, w), bool) if full_res else None, np.zeros(k, np.float32),
+                        np.zeros((k, 256, 256), np.float32))
         if multimask and only != "hq":
-            out["sam_candidates"] = (np.zeros((k, 3, h, w), bool), np.zeros((k, 3), np.float32),
+            out["sam_candidates"] = (np.zeros((k, 3, h, w), bool) if full_res else None, np.zeros((k, 3), np.float32),
                                      np.zeros((k, 3, 256, 256), np.float32))
         counts = prompts.n_points
         for n in np.unique(counts):
@@ -389,34 +412,44 @@ class PairPredictor:
                       multimask: bool, only: str | None, mask_input: torch.Tensor | None) -> None:
         with torch.inference_mode():
             points, boxes = prompt_tensors(chunk, state.original_size, self.model.image_encoder.img_size, self.device)
-            sparse, dense = self.model.prompt_encoder(points=points, boxes=boxes, masks=mask_input)
-            sam_sparse, sam_dense = sparse, dense
-            if self._sam_model is not None and only != "hq":  # SAM's own prompt encoder (a foreign sam_checkpoint)
-                sam_sparse, sam_dense = self._sam_model.prompt_encoder(points=points, boxes=boxes, masks=mask_input)
-            sam_low, sam_iou, hq_low, fused_low, fused_iou = self._run_decoders(
-                state.features, state.sam_features if state.sam_features is not None else state.features,
-                state.hq_features, sparse, dense, sam_sparse, sam_dense, multimask, only)
+            if self.onnx is not None:
+                sam_low, sam_iou, hq_low, fused_low, fused_iou = self.onnx.decoders(
+                    state.features, state.hq_features, points, boxes, mask_input, multimask, only)
+            else:
+                sparse, dense = self.model.prompt_encoder(points=points, boxes=boxes, masks=mask_input)
+                sam_sparse, sam_dense = sparse, dense
+                if self._sam_model is not None and only != "hq":  # SAM's own prompt encoder (a foreign checkpoint)
+                    sam_sparse, sam_dense = self._sam_model.prompt_encoder(points=points, boxes=boxes,
+                                                                           masks=mask_input)
+                sam_low, sam_iou, hq_low, fused_low, fused_iou = self._run_decoders(
+                    state.features, state.sam_features if state.sam_features is not None else state.features,
+                    state.hq_features, sparse, dense, sam_sparse, sam_dense, multimask, only)
             lows = [t for t in (sam_low, hq_low, fused_low) if t is not None]
             low = torch.cat(lows, dim=1)
-            masks = self.model.postprocess_masks(low, state.input_size, state.original_size) > self.model.mask_threshold
-            masks_np, low_np = masks.cpu().numpy(), low.float().cpu().numpy()
+            masks_np = None
+            if out["hq" if hq_low is not None else "sam"][0] is not None:  # full-resolution masks wanted
+                masks = self.model.postprocess_masks(low, state.input_size, state.original_size)
+                masks_np = (masks > self.model.mask_threshold).cpu().numpy()
+            low_np = low.float().cpu().numpy()
+        def put(key: str, masks: np.ndarray | None, scores: np.ndarray, logits: np.ndarray) -> None:
+            m, sc, lg = out[key]
+            if m is not None:
+                m[rows] = masks
+            sc[rows], lg[rows] = scores, logits
+
         c = 0
         if sam_low is not None:
             n_sam = sam_low.shape[1]
             scores = sam_iou.float().cpu().numpy()
-            best = np.argmax(scores, axis=1)
-            pick = np.arange(len(rows))
-            m, s, lg = out["sam"]
-            m[rows], s[rows], lg[rows] = masks_np[pick, best], scores[pick, best], low_np[pick, best]
+            pick = (np.arange(len(rows)), np.argmax(scores, axis=1))
+            put("sam", None if masks_np is None else masks_np[pick], scores[pick], low_np[pick])
             if out["sam_candidates"] is not None:
-                m, s, lg = out["sam_candidates"]
-                m[rows], s[rows], lg[rows] = masks_np[:, :n_sam], scores, low_np[:, :n_sam]
+                put("sam_candidates", None if masks_np is None else masks_np[:, :n_sam], scores, low_np[:, :n_sam])
             c = n_sam
         if hq_low is not None:
             score = fused_iou.reshape(-1).float().cpu().numpy()
             for key, j in (("hq", c), ("fused", c + 1)):
-                m, s, lg = out[key]
-                m[rows], s[rows], lg[rows] = masks_np[:, j], score, low_np[:, j]
+                put(key, None if masks_np is None else masks_np[:, j], score, low_np[:, j])
 
     def _decoders(self, features: torch.Tensor, sam_features: torch.Tensor, hq_features: torch.Tensor,
                   sparse: torch.Tensor, dense: torch.Tensor, sam_sparse: torch.Tensor, sam_dense: torch.Tensor,
@@ -434,14 +467,7 @@ class PairPredictor:
                 image_embeddings=features, image_pe=self._dense_pe, sparse_prompt_embeddings=sparse,
                 dense_prompt_embeddings=dense, hq_features=hq_features,
             )
-            n = self.model.mask_decoder.num_mask_tokens  # SAM's 4 mask tokens + the HQ token
-            hq_low = masks[:, n - 1:n]
-            if multimask:
-                fused_iou, best = torch.max(iou[:, 1:n - 1], dim=1)
-                base = masks[:, 1:n - 1][torch.arange(masks.shape[0], device=masks.device), best].unsqueeze(1)
-            else:
-                fused_iou, base = iou[:, 0:1], masks[:, 0:1]
-            fused_low = base + hq_low
+            hq_low, fused_low, fused_iou = select_hq(masks, iou, multimask)
         if only != "hq":
             sam_low, sam_iou = self.sam_decoder(
                 image_embeddings=sam_features, image_pe=self._sam_dense_pe, sparse_prompt_embeddings=sam_sparse,
@@ -468,7 +494,7 @@ def _load_sam_side(model: Sam, sam_checkpoint: str | os.PathLike,
     check_state_dict(expected, state_dict, model=model_name, hq=False, source=source)
     info = read_provenance(resolved.path, model=model_name, hq=False)
     if all(torch.equal(state_dict[k], hq_state[k].cpu()) for k in expected if not k.startswith("mask_decoder.")):
-        decoder = _sam_decoder_like(model.mask_decoder, share=False)
+        decoder = sam_decoder_of(model.mask_decoder, share=False)
         decoder_sd = {k[len("mask_decoder."):]: v for k, v in state_dict.items() if k.startswith("mask_decoder.")}
         load_weights(decoder, decoder_sd, model=model_name, hq=False, source=source)
         return decoder.to(model.device), None, info
@@ -483,7 +509,8 @@ def _load_sam_side(model: Sam, sam_checkpoint: str | os.PathLike,
 def load_pair(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None = None,
               sam_checkpoint: str | os.PathLike | None = None, device: str | torch.device | None = None,
               weights: Weights = "pretrained", encoder_dtype: Any = None, cache_size: int = 8,
-              compile: bool = False) -> PairPredictor:
+              compile: bool = False, backend: Backend = "torch",
+              onnx_dir: str | os.PathLike | None = None) -> PairPredictor:
     """Load SAM and HQ-SAM as a :class:`PairPredictor` that shares one image-encoder pass.
 
     Args:
@@ -497,14 +524,52 @@ def load_pair(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None =
             the decoders always get float32 inputs. ``float16`` needs a GPU.
         cache_size: how many images' embeddings the LRU cache keeps.
         compile: ``torch.compile`` the two decoders (faster clicks; the first calls take tens of seconds).
+        backend: ``"torch"`` (the official PyTorch modules) or ``"onnx"``: the encoder and both decoders exported
+            from the same checkpoint, run by ONNX Runtime (``pip install "hqsam-nb[onnx]"``; faster decoders on a
+            CPU). Same results to float rounding (``tests/test_onnx.py``), same weights provenance (``info``).
+        onnx_dir: with ``backend="onnx"``: a folder of files exported from this checkpoint
+            (``hqsam-nb export-onnx``); default: exported once into the cache and reused.
+
+    Raises:
+        ValueError: an unknown ``backend``; ``onnx_dir`` holds files exported from another checkpoint.
     """
     check_model_name(model)
     if weights == "random" and sam_checkpoint is not None:
         raise ValueError("weights='random' builds a random model: do not pass sam_checkpoint= with it")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend={backend!r} is not accepted; use one of {', '.join(map(repr, BACKENDS))}")
+    if backend == "onnx":
+        return _load_onnx_pair(model, checkpoint=checkpoint, sam_checkpoint=sam_checkpoint, device=device,
+                               weights=weights, encoder_dtype=encoder_dtype, cache_size=cache_size, compile=compile,
+                               onnx_dir=onnx_dir)
+    if onnx_dir is not None:
+        raise ValueError("onnx_dir= is for backend='onnx'")
     net, info = load_model(model, checkpoint=checkpoint, device=device, weights=weights, hq=True)
-    sam_decoder, sam_model = _sam_decoder_like(net.mask_decoder), None
+    sam_decoder, sam_model = sam_decoder_of(net.mask_decoder), None
     sam_info = info.for_sam()
     if sam_checkpoint is not None:
         sam_decoder, sam_model, sam_info = _load_sam_side(net, sam_checkpoint, model)
     return PairPredictor(net, sam_decoder, info=info, sam_info=sam_info, sam_model=sam_model,
                          encoder_dtype=encoder_dtype, cache_size=cache_size, compile=compile)
+
+
+def _load_onnx_pair(model: str, *, checkpoint: str | os.PathLike | None, sam_checkpoint: Any, device: Any,
+                    weights: Weights, encoder_dtype: Any, cache_size: int, compile: bool,
+                    onnx_dir: str | os.PathLike | None) -> PairPredictor:
+    """``load_pair(..., backend="onnx")``: the checkpoint loaded as for the PyTorch pair (its provenance, the
+    preprocessing and upsampling), its exported models (``onnx_dir`` or the cache) run by ONNX Runtime."""
+    from ..models.loading import pick_device
+    from ..onnx.export import export_for
+    from ..onnx.runtime import OnnxPairBackend, OnnxSessions, import_onnxruntime
+
+    if sam_checkpoint is not None or encoder_dtype not in (None, "float32", torch.float32) or compile:
+        raise ValueError("backend='onnx' runs the exported float32 models: it takes no sam_checkpoint, "
+                         "encoder_dtype or compile (use backend='torch' for those)")
+    import_onnxruntime()  # fail before minutes of export when it is missing
+    dev = pick_device(device)
+    net, info = load_model(model, checkpoint=checkpoint, device="cpu", weights=weights, hq=True)
+    export = export_for(net, info, onnx_dir)
+    net.to(dev)
+    backend = OnnxPairBackend(OnnxSessions(export, device=dev))
+    return PairPredictor(net, sam_decoder_of(net.mask_decoder), info=info, sam_info=info.for_sam(),
+                         cache_size=cache_size, onnx=backend)

@@ -16,7 +16,7 @@ import numpy as np
 from .branches import BRANCH_KEYS, branch
 from .prompts import Prompt, PromptBatch
 
-__all__ = ["MaskBatch", "MaskResult", "PairBatchPrediction", "PairPrediction"]
+__all__ = ["LowResBatch", "MaskBatch", "MaskResult", "PairBatchPrediction", "PairPrediction"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,20 @@ class MaskBatch:
         """Object i's candidates (a ``(K, C, H, W)`` batch) as :class:`MaskResult` s in decoder order."""
         return tuple(MaskResult(m, float(s), lg) for m, s, lg in
                      zip(self.masks[i], self.scores[i], self.logits[i], strict=True))
+
+
+@dataclass(frozen=True)
+class LowResBatch:
+    """K objects' low-resolution logits and scores of one branch, without full-resolution masks
+    (:meth:`~hqsam_nb.pair.PairPredictor.decode_low_res`).
+
+    Attributes:
+        scores: ``float32`` ``(K,)`` (SAM's candidates: ``(K, 3)``), predicted IoU.
+        logits: ``float32`` ``(K, 256, 256)`` (candidates: ``(K, 3, 256, 256)``).
+    """
+
+    scores: np.ndarray
+    logits: np.ndarray
 
 
 @dataclass(frozen=True)

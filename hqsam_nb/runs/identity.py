@@ -76,6 +76,9 @@ class DescribesModel(Protocol):
     @property
     def encoder_dtype(self) -> Any: ...
 
+    @property
+    def backend(self) -> str: ...
+
 
 def _json(value: Any) -> Any:
     """``value`` as it reads back from JSON (tuples become lists, ...), so that stored and current compare equal."""
@@ -143,6 +146,9 @@ def model_identity(pair: DescribesModel) -> tuple[dict[str, Any], dict[str, Any]
         "checkpoint": None if info.path is None else str(Path(info.path).resolve()),
         "sam_checkpoint": str(Path(sam_info.path).resolve()) if separate_sam else None,
         "official_weights": info.official, "provenance": info.to_dict(), "device": str(pair.device),
+        # Recorded, not compared: the ONNX backend's masks equal the PyTorch modules' to float rounding (a handful
+        # of pixels at |logit| < 1e-4, tests/test_onnx.py), as a run moved to another machine would differ.
+        "backend": pair.backend,
     }
     return same, recorded
 
