@@ -43,7 +43,7 @@ class _OraclePair:
     def __init__(self, dataset) -> None:
         self.encoder_passes, self.batch_calls, self._frame = 0, 0, None
         self.info = WeightsProvenance("unknown", "oracle")
-        self.sam_info, self.device, self.encoder_dtype = self.info, "cpu", None
+        self.sam_info, self.device, self.encoder_dtype, self.backend = self.info, "cpu", None, "torch"
         self._index = {}
         for v in dataset:
             for t in range(len(v)):
