@@ -1,6 +1,7 @@
 """``hqsam-nb ytvis`` end to end on the synthetic set with a real (random-weight) vit_tiny: one result per input
 track and branch, one encoder pass per prompted frame, result files that re-score to the reported metrics, and a
-run killed with SIGKILL that resumes to byte-identical files. (The Ray run = plain run: tests/test_engines.py.)"""
+run killed with SIGKILL that resumes to byte-identical files. Two one-frame videos keep it short: the per-frame
+logic is tested with a stand-in predictor (test_ytvis_protocol.py); Ray run = plain run: test_engines.py."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ FILES = (*(f"ytvis_results_{b}.json" for b in BRANCH_KEYS), "ytvis_metrics.json"
 
 
 def _cli(out: Path) -> list[str]:
-    return ["ytvis", "--synthetic", "-n", "2", "--synthetic-frames", "2", "--model", "vit_tiny", "--out", str(out),
+    return ["ytvis", "--synthetic", "-n", "2", "--synthetic-frames", "1", "--model", "vit_tiny", "--out", str(out),
             "-q"]
 
 
