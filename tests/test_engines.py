@@ -282,12 +282,8 @@ def test_the_ytvis_protocol_on_ray_gives_the_plain_files(local_ray, tiny_pair, t
 
     syn = write_synthetic_ytvis(tmp_path / "syn", n_videos=2, n_frames=1, size=(96, 128), seed=1)
     dataset = open_ytvis(syn["annotations"], syn["frames"], syn["results"])
-    threads = torch.get_num_threads()  # one thread, as each of the two workers on two cores (see the COCO test)
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):  # one thread, as each of the two workers on two cores
         plain = run_ytvis_evaluation(dataset, tiny_pair, tmp_path / "plain", progress=False)
-    finally:
-        torch.set_num_threads(threads)
     ray_run = run_ytvis_evaluation(dataset, None, tmp_path / "ray", progress=False,
                                    engine=RayEngine(ModelSpec("vit_tiny"), workers=2))
     assert sorted(ray_run.computed) == sorted(plain.computed) == sorted(dataset.names)
