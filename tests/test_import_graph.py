@@ -31,7 +31,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     # 3: pictures of masks and prompts; the notebook's banners and stamps
     ("hqsam_nb.drawing", "hqsam_nb.notebook"),
     # 4: what the tutorial does with a pair
-    ("hqsam_nb.architecture", "hqsam_nb.evaluation", "hqsam_nb.automatic", "hqsam_nb.text", "hqsam_nb.video"),
+    ("hqsam_nb.architecture", "hqsam_nb.evaluation", "hqsam_nb.automatic", "hqsam_nb.text", "hqsam_nb.video",
+     "hqsam_nb.training"),
     # 5: interactive widgets (may use any of the above)
     ("hqsam_nb.widgets",),
     # 6: entry points: the command line and the public face

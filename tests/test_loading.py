@@ -240,7 +240,7 @@ def test_a_checkpoint_calling_os_system_is_said_to_hold_pickled_code(tmp_path: P
     bad = tmp_path / "evil.pth"
     torch.save({"a": torch.zeros(1), "b": _System()}, bad)
     with pytest.raises(CheckpointError, match=r"refused: it holds pickled code \((posix|nt|os)\.system\)"):
-        hqsam_nb.load_state_dict(bad)
+        hqsam_nb.models.load_state_dict(bad)
 
 
 def test_a_deflated_checkpoint_is_refused_before_it_is_unpacked(tmp_path: Path, checkpoint_dir: Path,
