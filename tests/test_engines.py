@@ -109,6 +109,9 @@ def test_ray_run_equals_the_plain_run_and_a_rerun_computes_nothing(local_ray, ti
     import ray
 
     assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}  # loopback only
+    from hqsam_nb._compat import _raylet_child_alive
+
+    assert _raylet_child_alive() is True  # the raylet is this process's child, as ray_start_wait assumes
     assert ray.cluster_resources().get("GPU", 0) == 0 and ray.cluster_resources()["CPU"] == 2
     data = image_mask_folder(_folder(tmp_path / "data", 3))
     with torch_threads(1):  # as each of the two workers on two cores: the same float bits
