@@ -47,7 +47,7 @@ class _OraclePair:
     def __init__(self, dataset) -> None:
         self.dataset, self.encoder_passes, self.batch_calls = dataset, 0, 0
         self.info = WeightsProvenance("unknown", "oracle")
-        self.sam_info, self.device, self.encoder_dtype = self.info, "cpu", None
+        self.sam_info, self.device, self.encoder_dtype, self.backend = self.info, "cpu", None, "torch"
         self._image = None
 
     def set_image(self, image: np.ndarray) -> None:

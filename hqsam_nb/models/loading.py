@@ -191,8 +191,10 @@ def load_state_dict(path: str | os.PathLike, *, max_bytes: int | None = None) ->
     except pickle.UnpicklingError as exc:
         # torch's wording: "Unsupported global: GLOBAL os.system" (older), "unsupported GLOBAL posix.system whose
         # module posix is blocked" (newer); any "Weights only load failed" is the safe unpickler refusing.
+        # An invalid opcode ("Unsupported operand 255") is a damaged file, not pickled objects.
         found = re.search(r"unsupported global:? (?:GLOBAL )?([\w.]+)", str(exc), re.IGNORECASE)
-        if found or "Weights only load failed" in str(exc):
+        invalid_byte = re.search(r"unsupported operand \d+", str(exc), re.IGNORECASE)
+        if found or ("Weights only load failed" in str(exc) and not invalid_byte):
             what = f"pickled code ({found.group(1)})" if found else "pickled objects other than tensors"
             raise CheckpointError(
                 f"{path} was refused: it holds {what}, not only tensors. Nothing in it was run. Official "
