@@ -279,3 +279,19 @@ def test_the_coco_protocol_on_ray_gives_the_plain_files(local_ray, tmp_path: Pat
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name
     assert sorted(_names_on_disk(tmp_path / "ray")) == sorted(_names_on_disk(tmp_path / "plain"))
     assert json.loads((tmp_path / "ray" / "run.json").read_text())["engine"].startswith("ray (2 workers")
+
+
+def test_the_ytvis_protocol_on_ray_gives_the_plain_files(local_ray, tiny_pair, tmp_path: Path) -> None:
+    from hqsam_nb.video import open_ytvis, run_ytvis_evaluation, write_synthetic_ytvis
+
+    syn = write_synthetic_ytvis(tmp_path / "syn", n_videos=2, n_frames=1, size=(96, 128), seed=1)
+    dataset = open_ytvis(syn["annotations"], syn["frames"], syn["results"])
+    with torch_threads(1):  # one thread, as each of the two workers on two cores
+        plain = run_ytvis_evaluation(dataset, tiny_pair, tmp_path / "plain", progress=False)
+    ray_run = run_ytvis_evaluation(dataset, None, tmp_path / "ray", progress=False,
+                                   engine=RayEngine(ModelSpec("vit_tiny"), workers=2))
+    assert sorted(ray_run.computed) == sorted(plain.computed) == sorted(dataset.names)
+    for name in ("ytvis_results_sam.json", "ytvis_results_hq.json", "ytvis_results_fused.json", "ytvis_metrics.json",
+                 "ytvis_table.md"):
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name
+    assert [r["encoder_passes"] for r in ray_run.records] == [r["encoder_passes"] for r in plain.records] == [1, 1]
