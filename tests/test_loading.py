@@ -251,7 +251,7 @@ def test_a_pickle_the_safe_unpickler_refuses_without_naming_a_global_says_so(tmp
     bad.write_bytes(b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01K\x01s}b.")
     with pytest.raises(CheckpointError, match=r"build.pth was refused: it holds pickled objects, not tensors\. "
                                               r"Nothing in it was run"):
-        hqsam_nb.load_state_dict(bad)
+        hqsam_nb.models.load_state_dict(bad)
 
 
 def test_a_deflated_checkpoint_is_refused_before_it_is_unpacked(tmp_path: Path, checkpoint_dir: Path,
