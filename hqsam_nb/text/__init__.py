@@ -2,7 +2,8 @@
 
 * :func:`load_detector` - GroundingDINO (default ``IDEA-Research/grounding-dino-tiny``) or OWLv2 through
   ``transformers``, from the Hugging Face Hub at a pinned commit or from a local folder;
-  ``detector.detect(image, text)`` -> :class:`Detections` (boxes ``(K, 4)`` XYXY pixels, scores, labels);
+  ``detector.detect(image, text)`` -> :class:`Detections` (boxes ``(K, 4)`` XYXY pixels, scores, labels:
+  words of one phrase of the caption, :class:`CaptionPhrases`);
 * :func:`segment_text` - detect, then one image-encoder pass and one batched decode for every box
   (``pair.predict_batch``): :class:`TextSegmentation` (``.detections``, ``.prediction``);
 * figures: :mod:`hqsam_nb.drawing.text_figures` (boxes with labels; SAM vs HQ-SAM per object);
@@ -22,12 +23,14 @@ from .detectors import (
     TextDetector,
     load_detector,
 )
+from .phrases import CaptionPhrases
 from .segment import TextSegmentation, segment_text, weights_note
 from .tiny import load_detector_or_random, save_tiny_random_detector, tiny_random_detector
 
 __all__ = [
     "DEFAULT_DETECTOR",
     "PINNED_REVISIONS",
+    "CaptionPhrases",
     "Detections",
     "GroundingDinoDetector",
     "Owlv2Detector",
