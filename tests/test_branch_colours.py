@@ -35,6 +35,23 @@ def test_difference_and_error_colours_do_not_clash_with_prompts_or_branches() ->
     assert all(_far(c, p) for c in branch_colours for p in prompts)
 
 
+def test_object_colours_are_never_read_as_a_branch_or_a_prompt() -> None:
+    """Objects (ground truth, detections) are coloured apart from the models: no colour word they share."""
+    from hqsam_nb.drawing.palette import BOTH_COLOR, colour_name
+    from hqsam_nb.drawing.text_figures import object_color
+
+    taken = {colour_name(c) for c in (*overlays.BRANCH_COLORS.values(), overlays.POSITIVE_COLOR,
+                                      overlays.NEGATIVE_COLOR, overlays.BOX_COLOR, BOTH_COLOR)}
+    assert taken == {"blue", "orange", "pink", "green", "red", "yellow", "grey"}
+    names = [colour_name(c) for c in overlays.OBJECT_COLORS]
+    assert not taken & set(names), names
+    assert len(set(overlays.OBJECT_COLORS)) == len(overlays.OBJECT_COLORS) >= 6
+    assert all(_far(a, b) for i, a in enumerate(overlays.OBJECT_COLORS) for b in overlays.OBJECT_COLORS[i + 1:])
+    masks = [np.eye(4, dtype=bool), np.eye(4, dtype=bool)[::-1]]
+    assert overlays.masks_rgba(masks, contour_width=0)[0, 0, :3].tolist() == list(overlays.OBJECT_COLORS[0])
+    assert [object_color(i) for i in range(7)] == [*overlays.OBJECT_COLORS, overlays.OBJECT_COLORS[0]]
+
+
 def test_boxes_are_one_colour_in_drawings_and_figures() -> None:
     import inspect
 

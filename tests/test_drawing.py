@@ -13,6 +13,7 @@ from hqsam_nb import make_prompt
 from hqsam_nb.drawing import (
     DIFF_COLORS,
     MASK_COLORS,
+    OBJECT_COLORS,
     comparison_panel,
     composite,
     crop_zoom,
@@ -139,8 +140,8 @@ def test_masks_rgba_and_overlay_masks_use_distinct_colours() -> None:
     b = np.zeros((30, 40), bool)
     b[15:25, 20:35] = True
     layer = masks_rgba([a, b], contour_width=0)
-    assert (layer[a, :3] == MASK_COLORS[0]).all()
-    assert (layer[b, :3] == MASK_COLORS[1]).all()
+    assert (layer[a, :3] == OBJECT_COLORS[0]).all()  # objects: never a branch's colour
+    assert (layer[b, :3] == OBJECT_COLORS[1]).all()
     assert (layer[~(a | b)] == 0).all()
     image = make_image(30, 40, 3)
     out = overlay_masks(image, [a, b])

@@ -34,6 +34,7 @@ __all__ = [
     "FUSED_COLOR",
     "MASK_COLORS",
     "NEGATIVE_COLOR",
+    "OBJECT_COLORS",
     "POSITIVE_COLOR",
     "comparison_panel",
     "stamp_array",
@@ -68,8 +69,8 @@ BRANCH_COLORS: dict[str, Color] = {key: b.color for key, b in BRANCHES.items()}
 #: The fused mask's colour (= ``BRANCHES["fused"].color``).
 FUSED_COLOR: Color = BRANCH_COLORS["fused"]
 
-#: Distinct colours for several masks on one image: the three branches' colours first (SAM, HQ token, fused),
-#: then more, none of them the green / red of the prompt points or the yellow of boxes.
+#: The three branches' colours (SAM, HQ token, fused), then more: a mask's colour when it stands for a *model*
+#: (the widget's views, :func:`mask_rgba`'s default). Objects take :data:`OBJECT_COLORS` instead.
 MASK_COLORS: tuple[Color, ...] = (
     BRANCH_COLORS["sam"],
     BRANCH_COLORS["hq"],
@@ -79,6 +80,19 @@ MASK_COLORS: tuple[Color, ...] = (
     (23, 190, 207),   # cyan
     (140, 86, 75),    # brown
     (127, 127, 127),  # grey
+)
+
+#: One colour per *object* (ground truth, detections, the objects of a clip): purple, cyan, brown, teal, dark
+#: purple, magenta in turn. None is a branch's colour (blue, orange, pink), the prompts' green / red / yellow or the
+#: grey of "both", so an object's colour is never read as a model (tests/test_branch_colours.py checks the
+#: names). The default of :func:`masks_rgba` and :func:`overlay_masks`.
+OBJECT_COLORS: tuple[Color, ...] = (
+    (148, 103, 189),  # purple
+    (23, 190, 207),   # cyan
+    (140, 86, 75),    # brown
+    (0, 128, 128),    # teal
+    (90, 40, 140),    # dark purple
+    (200, 60, 200),   # magenta
 )
 
 #: Marker colours of positive (foreground) and negative (background) points, as in SAM's notebooks.
@@ -240,7 +254,7 @@ def masks_rgba(masks: Sequence[np.ndarray], colors: Sequence[Sequence[int]] | No
 
     Args:
         masks: ``bool`` ``H x W`` arrays, all the same shape.
-        colors: one ``(R, G, B)`` per mask; default :data:`MASK_COLORS` in turn.
+        colors: one ``(R, G, B)`` per mask; default :data:`OBJECT_COLORS` in turn (each mask an object).
         alpha, contour_width: as in :func:`mask_rgba`.
 
     Returns:
@@ -253,7 +267,7 @@ def masks_rgba(masks: Sequence[np.ndarray], colors: Sequence[Sequence[int]] | No
         raise ValueError("masks is empty: give at least one bool H x W mask")
     first = _check_mask(masks[0], name="masks[0]")
     if colors is None:
-        colors = [MASK_COLORS[i % len(MASK_COLORS)] for i in range(len(masks))]
+        colors = [OBJECT_COLORS[i % len(OBJECT_COLORS)] for i in range(len(masks))]
     colors = list(colors)
     if len(colors) != len(masks):
         raise ValueError(f"got {len(colors)} colors for {len(masks)} masks")

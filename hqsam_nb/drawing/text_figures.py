@@ -2,8 +2,8 @@
 
 Thin matplotlib wrappers over :mod:`hqsam_nb.drawing.overlays`, like :mod:`hqsam_nb.drawing.figures`; each returns
 its ``Figure``. Boxes are ``(x0, y0, x1, y1)`` pixels of the original image. Object ``i`` has colour
-``MASK_COLORS[i % 8]`` and tag ``i + 1`` everywhere. A ``note`` (what is random about the weights) is printed on
-the figure itself.
+``OBJECT_COLORS[i % 6]`` (never a branch's colour) and tag ``i + 1`` everywhere. A ``note`` (what is random about
+the weights) is printed on the figure itself.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 from ..metrics.masks import mask_iou
 from ..pair.branches import BRANCHES
 from .figures import _figure_diff_legend, _image_axes, _rgb01, new_figure, show_box
-from .overlays import MASK_COLORS, _check_image, composite, crop_zoom, difference_rgba, masks_rgba, overlay_mask
+from .overlays import OBJECT_COLORS, _check_image, composite, crop_zoom, difference_rgba, masks_rgba, overlay_mask
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -29,8 +29,8 @@ TAG_CHARS = 24
 
 
 def object_color(i: int) -> tuple[int, int, int]:
-    """The colour of object ``i`` (0-based) in every text-prompt figure."""
-    return MASK_COLORS[i % len(MASK_COLORS)]
+    """The colour of object ``i`` (0-based) in every text-prompt figure: :data:`~hqsam_nb.drawing.OBJECT_COLORS`."""
+    return OBJECT_COLORS[i % len(OBJECT_COLORS)]
 
 
 def _tag(ax: Axes, i: int, box: np.ndarray, text: str, fontsize: float = 8) -> None:
