@@ -47,7 +47,6 @@ if TYPE_CHECKING:
         BRANCH_COLORS,
         DIFF_COLORS,
         MASK_COLORS,
-        OBJECT_COLORS,
         composite,
         difference_rgba,
         disagreement_boxes,
@@ -55,6 +54,7 @@ if TYPE_CHECKING:
         overlay_mask,
         overlay_masks,
     )
+    from .drawing.palette import OBJECT_COLORS
     from .evaluation.coco import open_coco, run_coco_evaluation
     from .evaluation.datasets import Dataset, DatasetError, Example, image_mask_folder, open_dataset
     from .evaluation.engines import ModelSpec, RayEngine
@@ -180,7 +180,7 @@ _HOMES = {
     "MaskRecord": "io.exports",
     "MaskResult": "pair",
     "ModelSpec": "evaluation.engines",
-    "OBJECT_COLORS": "drawing.overlays",
+    "OBJECT_COLORS": "drawing.palette",
     "PAPER_BRANCH": "pair",
     "PairBatchPrediction": "pair",
     "PairMaskGenerator": "automatic",

@@ -13,18 +13,25 @@
 * :func:`ray_loopback_only` - Ray's ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` switch (and its private
   ``ray._private.ray_constants.ENABLE_RAY_CLUSTER`` once Ray is imported): a Ray instance started here binds to
   127.0.0.1, as Ray does on macOS, instead of the machine's network address.
+* :func:`ray_start_wait` - Ray's private ``ray._private.services.get_node``, which ``ray.init`` polls for a fixed
+  30 s while a new local instance's raylet registers (and Ray's switches ``RAY_gcs_server_port_wait_time_s`` and
+  ``RAY_agent_register_timeout_ms`` for its GCS's and its raylet's start-up waits): a local instance on a loaded
+  machine gets the time the caller gives it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import time
 import warnings
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-__all__ = ["held_canvas", "import_official", "ray_loopback_only", "separate_heads", "traceable_prompt_embedder"]
+__all__ = ["held_canvas", "import_official", "ray_loopback_only", "ray_start_wait", "separate_heads",
+           "traceable_prompt_embedder"]
 
 
 def import_official() -> ModuleType:
@@ -110,3 +117,79 @@ def ray_loopback_only() -> None:
     constants = sys.modules.get("ray._private.ray_constants")
     if constants is not None:
         constants.ENABLE_RAY_CLUSTER = False
+
+
+#: Ray's environment switch for how long a starting instance waits for its GCS to listen (seconds; Ray: 30).
+RAY_GCS_WAIT_ENV = "RAY_gcs_server_port_wait_time_s"
+#: Ray's switch for how long a new raylet waits for its runtime-env agent (milliseconds). Its wait for the dashboard
+#: agent's ports is a fixed 15 s in this Ray ("Check failed ... WaitForDashboardAgentPorts": the raylet aborts).
+RAY_AGENT_WAIT_ENV = "RAY_agent_register_timeout_ms"
+
+
+def _raylet_child_alive() -> bool | None:
+    """Whether a ``raylet`` child process of this process runs (not a zombie); None where that cannot be told
+    (no ``/proc``, or no raylet child: Ray may start it another way)."""
+    proc = "/proc"
+    if not os.path.isdir(proc):
+        return None
+    me, seen = os.getpid(), False
+    for pid in os.listdir(proc):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, pid, "stat")) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm, rest = stat[stat.find("(") + 1:stat.rfind(")")], stat[stat.rfind(")") + 2:].split()
+        if comm == "raylet" and len(rest) > 1 and rest[1] == str(me):
+            seen = True
+            if rest[0] not in ("Z", "X"):
+                return True
+    return False if seen else None
+
+
+@contextlib.contextmanager
+def ray_start_wait(timeout_s: float) -> Iterator[None]:
+    """Within the block, a local Ray instance that ``ray.init`` starts may take ``timeout_s`` to come up.
+
+    ``ray.init`` starts the GCS (waiting ``$RAY_gcs_server_port_wait_time_s``, 30 s by default, for it to listen)
+    and the raylet, which waits ``$RAY_agent_register_timeout_ms`` for its Python agent processes and aborts past
+    it; then ``ray.init`` polls its private ``ray._private.services.get_node`` until the raylet has registered,
+    giving up after a fixed 30 s with "The current node timed out during startup". On a loaded 2-core machine each
+    of these can take longer. Here both switches are set to ``timeout_s`` (the raylet inherits them), and
+    ``get_node`` itself keeps asking, every half second, until ``timeout_s`` has passed since its first call, so
+    Ray's 30 s loop sees one slow answer, unless the raylet it waits for has exited (it aborts when its dashboard
+    agent takes more than a fixed 15 s to start): then Ray's own loop ends as it would. All are restored on exit.
+    """
+    import ray._private.services as services
+
+    real = services.get_node
+    first: list[float] = []
+
+    def get_node(gcs_address: Any, node_id: Any) -> Any:
+        if not first:
+            first.append(time.monotonic())
+        while True:
+            try:
+                return real(gcs_address, node_id)
+            except RuntimeError:  # "not registered yet": what Ray's own loop retries on
+                if time.monotonic() - first[0] > timeout_s:
+                    raise
+                time.sleep(0.5)
+                if _raylet_child_alive() is False:  # it aborted: no use waiting (Ray's loop ends within its 30 s)
+                    raise RuntimeError("the raylet exited during start-up") from None
+
+    waits = {RAY_GCS_WAIT_ENV: str(max(1, math.ceil(timeout_s))), RAY_AGENT_WAIT_ENV: str(math.ceil(timeout_s * 1000))}
+    saved = {k: os.environ.get(k) for k in waits}
+    os.environ.update(waits)
+    services.get_node = get_node
+    try:
+        yield
+    finally:
+        services.get_node = real
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

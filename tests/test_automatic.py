@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from helpers import make_image
+from helpers import assert_masks_match, make_image
 
 import hqsam_nb
 from hqsam_nb.automatic import CANDIDATES_PER_POINT, EverythingResult, PairMaskGenerator, check_params, record_mask
@@ -78,8 +78,12 @@ def official(tiny_official):
 def _assert_same_records(ours: list[dict], ref: list[dict], what: str) -> None:
     assert len(ours) == len(ref), f"{what}: {len(ours)} masks, the official generator {len(ref)}"
     for i, (a, b) in enumerate(zip(ours, ref, strict=True)):
-        assert np.array_equal(record_mask(a), record_mask(b)), f"{what}: mask {i} differs"
-        assert a["area"] == b["area"] and a["bbox"] == b["bbox"], f"{what}: mask {i}"
+        ma, mb = record_mask(a), record_mask(b)
+        assert_masks_match(ma, mb, what=f"{what}: mask {i}")
+        if np.array_equal(ma, mb):
+            assert a["area"] == b["area"] and a["bbox"] == b["bbox"], f"{what}: mask {i}"
+        else:  # a float-noise pixel: each record's area is still its own mask's
+            assert a["area"] - b["area"] == int(ma.sum()) - int(mb.sum()), f"{what}: mask {i}"
         assert a["point_coords"] == b["point_coords"] and a["crop_box"] == b["crop_box"], f"{what}: mask {i}"
         assert a["predicted_iou"] == pytest.approx(b["predicted_iou"], abs=1e-4), f"{what}: mask {i}"
         assert a["stability_score"] == pytest.approx(b["stability_score"], abs=1e-4), f"{what}: mask {i}"
@@ -159,16 +163,20 @@ def test_branches_subset_progress_and_result_api(tiny_pair) -> None:
 
 
 @pytest.mark.parametrize(("params", "message"), [
-    ({"points_per_side": -1}, r"points_per_side must be an int >= 1, got -1"),
-    ({"points_per_side": 0}, r"points_per_side must be an int >= 1"),
-    ({"points_per_side": 2.5}, r"points_per_side must be an int >= 1"),
-    ({"points_per_batch": 0}, r"points_per_batch must be an int >= 1"),
+    ({"points_per_side": -1}, r"points_per_side must be an int in \[1, 256\], got -1"),
+    ({"points_per_side": 0}, r"points_per_side must be an int in \[1, "),
+    ({"points_per_side": 2.5}, r"points_per_side must be an int in \[1, "),
+    ({"points_per_batch": 0}, r"points_per_batch must be an int in \[1, "),
     ({"pred_iou_thresh": 1.5}, r"pred_iou_thresh must be a number in \[0, 1\], got 1.5"),
     ({"stability_score_thresh": -0.1}, r"stability_score_thresh must be a number in \[0, 1\]"),
     ({"box_nms_thresh": float("nan")}, r"box_nms_thresh must be a number in \[0, 1\]"),
     ({"crop_nms_thresh": "0.7"}, r"crop_nms_thresh must be a number in \[0, 1\]"),
     ({"stability_score_offset": -1}, r"stability_score_offset must be a number >= 0, got -1"),
-    ({"crop_n_layers": -1}, r"crop_n_layers must be an int >= 0"),
+    ({"crop_n_layers": -1}, r"crop_n_layers must be an int in \[0, 4\]"),
+    # upper bounds: these exhausted memory before any result
+    ({"points_per_side": 100000}, r"points_per_side must be an int in \[1, 256\], got 100000"),
+    ({"crop_n_layers": 14}, r"crop_n_layers must be an int in \[0, 4\], got 14"),
+    ({"points_per_batch": 10**6}, r"points_per_batch must be an int in \[1, 1024\]"),
     ({"crop_overlap_ratio": 1.0}, r"crop_overlap_ratio must be a number in \[0, 1\)"),
     ({"crop_n_points_downscale_factor": 0}, r"crop_n_points_downscale_factor must be an int >= 1"),
     ({"min_mask_region_area": -5}, r"min_mask_region_area must be an int >= 0"),

@@ -41,5 +41,5 @@ def test_everything_button_draws_the_views_masks_with_progress(canvas, tiny_pair
 
 
 def test_everything_button_checks_parameters_at_once(canvas) -> None:
-    with pytest.raises(ValueError, match="points_per_side must be an int >= 1"):
+    with pytest.raises(ValueError, match="points_per_side must be an int in \\[1, 256\\]"):
         add_everything_button(canvas, points_per_side=0)

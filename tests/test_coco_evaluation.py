@@ -47,7 +47,7 @@ class _OraclePair:
     def __init__(self, dataset) -> None:
         self.dataset, self.encoder_passes, self.batch_calls = dataset, 0, 0
         self.info = WeightsProvenance("unknown", "oracle")
-        self.sam_info, self.device, self.encoder_dtype = self.info, "cpu", None
+        self.sam_info, self.device, self.encoder_dtype, self.backend = self.info, "cpu", None, "torch"
         self._image = None
 
     def set_image(self, image: np.ndarray) -> None:
@@ -182,3 +182,41 @@ def test_oracle_boxes_jitter_and_limit(syn) -> None:
     assert (b.boxes[:, 2:] > b.boxes[:, :2]).all()
     one = open_coco(syn["annotations"], syn["images"], syn["detections"], limit=1)
     assert len(one) == 1 and {d["image_id"] for d in one.detections} == {1}
+
+
+def test_many_or_stray_detections_are_bounded_and_said(syn, tmp_path: Path, monkeypatch,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """10 000 detections on one image once preallocated 12-17 GB in one predict_batch; a box wholly outside its image
+    became a 1 x 1 px box. Now: chunks of DECODE_CHUNK boxes (the same record), a warning past COCOeval's 100 per
+    image, and a box outside dropped with a warning."""
+    from hqsam_nb.evaluation import coco
+
+    dets = json.loads(syn["detections"].read_text())
+    first = dets[0]["image_id"]
+    many = [dict(dets[0], score=0.5 + i / 1000) for i in range(coco.COCO_MAX_DETS + 1)]
+    stray = dict(dets[0], bbox=[SIZE[1] + 5, 3, 10, 10])  # right of the image
+    dataset = open_coco(syn["annotations"], syn["images"], [*many, stray])
+    assert "1 detection box(es) lie wholly outside their image and are dropped" in caplog.text
+    assert f"more than {coco.COCO_MAX_DETS} detections (image {first}: {coco.COCO_MAX_DETS + 1})" in caplog.text
+    sample = dataset[dataset.image_ids.index(first)]
+    assert len(sample.boxes) == coco.COCO_MAX_DETS + 1  # the stray one is gone, not a 1 x 1 px box
+    small = open_coco(syn["annotations"], syn["images"], dets)
+    sample = small[0]
+    pair = _OraclePair(small)
+    whole = evaluate_coco_sample(pair, sample)  # type: ignore[arg-type]
+    monkeypatch.setattr(coco, "DECODE_CHUNK", 2)
+    pair.batch_calls = 0
+    chunked = evaluate_coco_sample(pair, sample)  # type: ignore[arg-type]
+    assert pair.batch_calls == -(-len(sample.boxes) // 2) > 1
+    assert chunked["detections"] == whole["detections"]
+
+
+def test_a_binary_annotations_file_is_named_in_one_line(syn, tmp_path: Path) -> None:
+    from helpers import assert_refused_in_one_line, run_cli
+
+    binary = tmp_path / "instances.json"
+    binary.write_bytes(bytes(range(256)) * 8)
+    done = run_cli("hqsam_nb.evaluate", "--data", "coco", "--annotations", binary, "--images", syn["images"],
+                   "--weights", "random", "--out", tmp_path / "out", "-q")
+    assert_refused_in_one_line(done, str(binary), "not UTF-8")
+    assert not (tmp_path / "out").exists()

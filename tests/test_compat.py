@@ -48,6 +48,71 @@ def test_ray_loopback_only_keeps_a_local_ray_on_127_0_0_1(monkeypatch):
     assert services.get_node_ip_address() == "127.0.0.1"
 
 
+def test_ray_start_wait_lets_a_slow_raylet_register(monkeypatch):
+    """ray.init's wait for a new raylet polls the private services.get_node for a fixed 30 s; inside the block each
+    poll keeps asking until the caller's timeout, then gives Ray's own error back."""
+    import inspect
+
+    import ray._private.node as node
+    import ray._private.services as services
+
+    from hqsam_nb._compat import RAY_AGENT_WAIT_ENV, RAY_GCS_WAIT_ENV, ray_start_wait
+
+    source = inspect.getsource(node.Node.__init__)
+    assert "ray._private.services.get_node(" in source and "timed out during startup" in source
+    assert RAY_GCS_WAIT_ENV in inspect.getsource(node)  # Ray's switch for the GCS's start-up wait
+    answers = iter([RuntimeError("not yet"), RuntimeError("not yet"), {"node_id": "n"}])
+
+    def slow(gcs_address, node_id):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(services, "get_node", slow)
+    monkeypatch.delenv(RAY_GCS_WAIT_ENV, raising=False)
+    monkeypatch.setenv(RAY_AGENT_WAIT_ENV, "5000")
+    with ray_start_wait(30):
+        assert os.environ[RAY_GCS_WAIT_ENV] == "30" and os.environ[RAY_AGENT_WAIT_ENV] == "30000"
+        assert services.get_node("127.0.0.1:1", "n") == {"node_id": "n"}  # two refusals waited out
+    assert services.get_node is slow and RAY_GCS_WAIT_ENV not in os.environ
+    assert os.environ[RAY_AGENT_WAIT_ENV] == "5000"  # restored
+
+    def never(gcs_address, node_id):
+        raise RuntimeError("node not found")
+
+    monkeypatch.setattr(services, "get_node", never)
+    with ray_start_wait(0.6), pytest.raises(RuntimeError, match="node not found"):
+        services.get_node("127.0.0.1:1", "n")  # bounded: the caller's timeout, then Ray's error
+
+
+def test_a_raylet_that_exited_is_told_from_one_still_starting(tmp_path):
+    """ray_start_wait stops waiting for a raylet that aborted (Ray's fixed 15 s for its dashboard agent): it looks
+    for a child process named raylet in /proc, alive or a zombie."""
+    import shutil
+    import signal
+    import subprocess
+
+    from hqsam_nb._compat import _raylet_child_alive
+
+    if not os.path.isdir("/proc"):  # pragma: no cover - Linux CI; elsewhere the wait is simply not cut short
+        assert _raylet_child_alive() is None
+        return
+    assert _raylet_child_alive() is None  # no raylet child: cannot tell
+    fake = tmp_path / "raylet"
+    shutil.copy(shutil.which("sleep"), fake)
+    child = subprocess.Popen([str(fake), "60"])
+    try:
+        assert _raylet_child_alive() is True
+        child.send_signal(signal.SIGKILL)
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # dead, not yet reaped: a zombie
+        assert _raylet_child_alive() is False
+    finally:
+        child.kill()
+        child.wait()
+    assert _raylet_child_alive() is None
+
+
 def test_traceable_prompt_embedder_equals_the_official_prompt_encoder():
     """SamOnnxModel's private _embed_points / _embed_masks, with points + padding and box corners as labels 2 / 3,
     give the official PromptEncoder's embeddings (to 1e-5: the positional encoding's sin / cos of a matrix product

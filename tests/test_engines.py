@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
+from helpers import torch_threads
 from PIL import Image
 
 from hqsam_nb.evaluate import main
@@ -64,7 +64,8 @@ def local_ray(tmp_path_factory: pytest.TempPathFactory):
     saved = os.environ.get("HQSAM_NB_CACHE")
     os.environ["HQSAM_NB_CACHE"] = str(tmp_path_factory.mktemp("ray_workers_cache"))
     try:
-        assert engines.connect_ray(num_cpus=2)
+        # A loaded 2-core CI machine: Ray's processes may take minutes to come up; past that, a clear error.
+        assert engines.connect_ray(num_cpus=2, start_timeout_s=300)
         yield ray.get_runtime_context().gcs_address
     finally:
         ray.shutdown()
@@ -72,6 +73,28 @@ def local_ray(tmp_path_factory: pytest.TempPathFactory):
             os.environ.pop("HQSAM_NB_CACHE", None)
         else:
             os.environ["HQSAM_NB_CACHE"] = saved
+
+
+def test_a_local_ray_that_cannot_start_in_time_fails_with_one_clear_message(monkeypatch) -> None:
+    """Ray's own start-up error on a busy machine ("The current node timed out during startup"), every time: a
+    bounded number of tries within the time given, then one error that says what happened and what to do."""
+    import ray
+
+    calls = []
+
+    def slow_init(**kwargs):
+        calls.append(kwargs["address"])
+        raise Exception("The current node timed out during startup. This could happen because some of the raylet "
+                        "failed to startup or the GCS has become overloaded.")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", slow_init)
+    monkeypatch.setattr(ray, "shutdown", lambda: None)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(engines.RayUnavailableError, match=r"did not start within 5 s \(4 attempt\(s\); Ray said: "
+                                                          r"The current node timed out during startup.*too busy"):
+        engines.connect_ray(num_cpus=1, start_timeout_s=5)
+    assert calls == ["local"] * engines.LOCAL_START_ATTEMPTS
 
 
 def _wait_for(condition, timeout: float = 300.0) -> None:
@@ -88,7 +111,8 @@ def test_ray_run_equals_the_plain_run_and_a_rerun_computes_nothing(local_ray, ti
     assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}  # loopback only
     assert ray.cluster_resources().get("GPU", 0) == 0 and ray.cluster_resources()["CPU"] == 2
     data = image_mask_folder(_folder(tmp_path / "data", 3))
-    plain = run_evaluation(data, tiny_pair, tmp_path / "plain", progress=False, plots=False)
+    with torch_threads(1):  # as each of the two workers on two cores: the same float bits
+        plain = run_evaluation(data, tiny_pair, tmp_path / "plain", progress=False, plots=False)
 
     engine = RayEngine(ModelSpec("vit_tiny"), workers=2)
     run = run_evaluation(data, None, tmp_path / "ray", progress=False, plots=True, engine=engine)
@@ -215,6 +239,19 @@ def test_bad_engine_arguments_are_refused(monkeypatch, tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
+def test_a_cluster_address_where_nothing_answers_fails_at_once_in_one_line(tmp_path: Path) -> None:
+    """--engine ray --address 127.0.0.1:1 once waited ~590 s without a word (Ray retries its GCS connection)."""
+    from helpers import assert_refused_in_one_line, run_cli
+
+    start = time.monotonic()
+    with pytest.raises(engines.RayUnavailableError, match=r"no Ray cluster answers at 127\.0\.0\.1:1"):
+        engines.check_reachable("127.0.0.1:1", timeout_s=5)
+    done = run_cli("hqsam_nb.evaluate", "--data", "synthetic", "-n", "1", "--weights", "random", "--out",
+                   tmp_path / "out", "-q", "--no-plots", "--engine", "ray", "--address", "127.0.0.1:1", timeout=240)
+    assert_refused_in_one_line(done, "no Ray cluster answers at 127.0.0.1:1", "ray start --head")
+    assert time.monotonic() - start < 200 and not (tmp_path / "out").exists()
+
+
 def test_the_plain_engine_needs_no_ray() -> None:
     code = ("import sys, hqsam_nb, hqsam_nb.evaluation.runner; from hqsam_nb.evaluation.engines import RayEngine; "
             "print('ray' in sys.modules)")
@@ -230,12 +267,8 @@ def test_the_coco_protocol_on_ray_gives_the_plain_files(local_ray, tmp_path: Pat
            "--detections", str(syn["detections"]), "--model", "vit_tiny", "--weights", "random", "-q"]
     # The plain run with one torch thread, as each of the two workers on two cores: same kernels, same float
     # bits, so the files must be byte-identical (with 2 threads a random-weight logit near 0 may flip a pixel).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         assert main([*cli, "--out", str(tmp_path / "plain")]) == 0
-    finally:
-        torch.set_num_threads(threads)
     assert main([*cli, "--out", str(tmp_path / "ray"), "--engine", "ray", "--workers", "2"]) == 0
     for name in ("coco_results_sam.json", "coco_results_hq.json", "coco_results_fused.json", "coco_metrics.json",
                  "coco_table.md"):

@@ -263,3 +263,4 @@ def test_cli_checkpoint_errors_are_one_line_without_traceback(tmp_path: Path, ca
                  "-q"]) == 2
     (error,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert error.startswith("error: ") and "\n" not in error and "original SAM checkpoint" in error
+

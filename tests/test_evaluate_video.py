@@ -112,3 +112,29 @@ def test_bad_arguments_are_explained(davis: Path, tmp_path: Path, caplog: pytest
     assert main(["--root", str(davis), "--out", str(tmp_path / "x"), "--prompt", "boxes",
                  str(tmp_path / "none.json")]) == 2
     assert "does not exist" in caplog.text
+
+
+def test_a_sequence_name_that_leaves_the_results_folder_is_refused(tmp_path: Path, checkpoint_dir: Path) -> None:
+    """--sequences ../../Annotations/480p/SEQ (or such a line in ImageSets/2017/val.txt) once wrote the results over
+    the ground truth, then scored them J&F 100. A sequence name is a plain folder name: refused before anything is
+    read or written, in one line."""
+    from helpers import assert_refused_in_one_line, run_cli, tree_snapshot
+
+    root = tmp_path / "DAVIS"
+    write_synthetic_davis(root, n_sequences=1, n_frames=3, size=(64, 64), n_objects=1, seed=5)
+    seq = DavisDataset(root).names[0]
+    before = tree_snapshot(tmp_path)
+    common = ["--root", root, "--prompt", "oracle", "--model", "vit_tiny", "--checkpoint",
+              checkpoint_dir / "sam_hq_vit_tiny.pth", "--device", "cpu", "--out", root / "runs", "-q"]
+    traversal = f"../../Annotations/480p/{seq}"
+    done = run_cli("hqsam_nb.evaluate_video", *common, "--sequences", traversal)
+    assert_refused_in_one_line(done, repr(traversal), "plain name", "no folders")
+    listing = root / "ImageSets" / "2017" / "val.txt"
+    listing.write_text(f"{seq}\n{traversal}\n")
+    before[str(listing.relative_to(tmp_path))] = listing.read_bytes()
+    done = run_cli("hqsam_nb.evaluate_video", *common)
+    assert_refused_in_one_line(done, str(listing), repr(traversal))
+    assert tree_snapshot(tmp_path) == before  # nothing written anywhere, the ground truth untouched
+    for bad in (".", "..", "/etc", str(root / "JPEGImages" / "480p" / seq), "", "a/b", "~"):
+        with pytest.raises(ValueError, match="plain name"):
+            DavisDataset(root, sequences=[bad])

@@ -138,8 +138,11 @@ def test_read_history_refuses_large_and_non_json_files(tmp_path):
     with pytest.raises(ValueError, match="larger than 4 MiB"):
         read_history(big)
     (tmp_path / "bad.json").write_bytes(b"\xff{")
-    with pytest.raises(ValueError, match="not a JSON prompt history"):
+    with pytest.raises(ValueError, match=r"prompt history '.*bad\.json' is not UTF-8 text"):
         read_history(tmp_path / "bad.json")
+    (tmp_path / "deep.json").write_text("[" * 50_000 + "]" * 50_000)  # once a RecursionError traceback
+    with pytest.raises(ValueError, match=r"prompt history '.*deep\.json' is JSON nested too deeply"):
+        read_history(tmp_path / "deep.json")
     (tmp_path / "list.json").write_text("[1]")
     with pytest.raises(ValueError, match="holds JSON list"):
         read_history(tmp_path / "list.json")

@@ -227,3 +227,39 @@ def test_hq_checkpoint_with_only_hf_token_renamed_is_not_called_original_sam(tmp
     assert "original SAM" not in msg
     assert "missing keys: mask_decoder.hf_token.weight" in msg
     assert "unexpected keys: mask_decoder.hq_token.weight" in msg
+
+
+def test_a_checkpoint_calling_os_system_is_said_to_hold_pickled_code(tmp_path: Path) -> None:
+    """torch's newer wording ("unsupported GLOBAL posix.system ... blocked") was once reported as "truncated or
+    corrupt"."""
+
+    class _System:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    bad = tmp_path / "evil.pth"
+    torch.save({"a": torch.zeros(1), "b": _System()}, bad)
+    with pytest.raises(CheckpointError, match=r"refused: it holds pickled code \((posix|nt|os)\.system\)"):
+        hqsam_nb.load_state_dict(bad)
+
+
+def test_a_deflated_checkpoint_is_refused_before_it_is_unpacked(tmp_path: Path, checkpoint_dir: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry of a few hundred KB on disk that unpacks to 200 MB (the vit_tiny model needs about 42 MB, at most
+    three times that with an optimizer's state): refused from the zip's entry sizes, nothing inflated."""
+    import zipfile
+
+    path = tmp_path / "bomb.pth"
+    with zipfile.ZipFile(checkpoint_dir / "sam_hq_vit_tiny.pth") as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename))  # as stored
+        dst.writestr(f"{src.namelist()[0].split('/')[0]}/data/bomb", bytes(200 * 2**20),
+                     compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+    assert path.stat().st_size < 50 * 2**20
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("torch.load must not run")
+
+    monkeypatch.setattr(torch, "load", no_load)
+    with pytest.raises(CheckpointError, match=r"bomb\.pth unpacks to \d+ MiB .* more than the model's weights need"):
+        hqsam_nb.load_pair("vit_tiny", checkpoint=path, device="cpu")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers import make_image
+from helpers import assert_masks_match, make_image
 
 import hqsam_nb
 from hqsam_nb.pair.prompts import MAX_POINTS
@@ -38,10 +38,8 @@ def _assert_batch(batch: hqsam_nb.MaskBatch, masks, scores, logits) -> None:
     """``batch`` (K, ...) equals official outputs of shape (K, 1, ...) / (K, C, ...)."""
     if batch.masks.ndim == 3:
         masks, scores, logits = masks[:, 0], scores[:, 0], logits[:, 0]
-    assert batch.masks.dtype == bool and batch.masks.shape == masks.shape
-    assert np.array_equal(batch.masks, masks)
     assert batch.logits.dtype == np.float32
-    np.testing.assert_allclose(batch.logits, logits, atol=1e-4, rtol=0)
+    assert_masks_match(batch.masks, masks, batch.logits, logits)
     np.testing.assert_allclose(batch.scores, scores, atol=1e-5, rtol=0)
 
 
@@ -50,8 +48,7 @@ def _assert_rows_equal(a: hqsam_nb.PairBatchPrediction, b: hqsam_nb.PairBatchPre
         x, y = getattr(a, key), getattr(b, key)
         assert (x is None) == (y is None), key
         if x is not None:
-            assert np.array_equal(x.masks, y.masks), key
-            np.testing.assert_allclose(x.logits, y.logits, atol=1e-5, rtol=0)
+            assert_masks_match(x.masks, y.masks, x.logits, y.logits, what=key)
             np.testing.assert_allclose(x.scores, y.scores, atol=1e-6, rtol=0)
 
 
@@ -87,7 +84,7 @@ def test_predict_batch_equals_the_official_predict_torch(image_set, case: str, m
     if multimask:
         _assert_batch(out.sam_candidates, *sam)
         best = np.argmax(sam[1], axis=1)
-        assert np.array_equal(out.sam.masks, sam[0][np.arange(k), best])
+        assert_masks_match(out.sam.masks, sam[0][np.arange(k), best], out.sam.logits, sam[2][np.arange(k), best])
     else:
         assert out.sam_candidates is None
         _assert_batch(out.sam, *sam)
@@ -96,8 +93,8 @@ def test_predict_batch_equals_the_official_predict_torch(image_set, case: str, m
         single = pair.predict(prompt=out.prompts[i], multimask=multimask)
         row = out[i]
         for key in ("sam", "hq", "fused"):
-            assert np.array_equal(getattr(row, key).mask, getattr(single, key).mask), (case, i, key)
-            np.testing.assert_allclose(getattr(row, key).logits, getattr(single, key).logits, atol=1e-4, rtol=0)
+            assert_masks_match(getattr(row, key).mask, getattr(single, key).mask, getattr(row, key).logits,
+                               getattr(single, key).logits, what=f"{case} row {i} {key}")
             assert getattr(row, key).score == pytest.approx(getattr(single, key).score, abs=1e-5)
         assert len(row.sam_candidates) == (3 if multimask else 1)
 
@@ -119,11 +116,11 @@ def test_ragged_point_sets_are_padded_and_each_row_equals_its_single_prediction(
     assert out.prompts.labels.tolist() == [[1, -1, -1], [1, 0, 0], [1, 0, -1]]
     for i, (pts, lab) in enumerate(zip(sets, labels, strict=True)):
         single = pair.predict(points=pts, labels=lab)
-        assert np.array_equal(out.fused.masks[i], single.fused.mask)
-        np.testing.assert_allclose(out.hq.logits[i], single.hq.logits, atol=1e-4, rtol=0)
+        assert_masks_match(out.fused.masks[i], single.fused.mask, out.fused.logits[i], single.fused.logits)
+        assert_masks_match(out.hq.masks[i], single.hq.mask, out.hq.logits[i], single.hq.logits)
         official = hq_pred.predict(np.asarray(pts, float), np.asarray(lab), multimask_output=False,
                                    hq_token_only=True)
-        assert np.array_equal(out.hq.masks[i], official[0][0])
+        assert_masks_match(out.hq.masks[i], official[0][0], out.hq.logits[i], official[2][0])
     # The same padded arrays give the same batch.
     again = pair.predict_batch(points=out.prompts.points, labels=out.prompts.labels)
     _assert_rows_equal(out, again)
@@ -150,10 +147,9 @@ def test_mask_input_refines_as_the_official_predictor(image_set) -> None:
     kwargs = {"point_coords": np.array([[50.0, 40], [90, 20]]), "point_labels": np.array([1, 0]),
               "mask_input": prev[None], "multimask_output": False}
     masks, scores, logits = hq_pred.predict(**kwargs, hq_token_only=False)
-    assert np.array_equal(refined.fused.mask, masks[0])
-    np.testing.assert_allclose(refined.fused.logits, logits[0], atol=1e-4, rtol=0)
+    assert_masks_match(refined.fused.mask, masks[0], refined.fused.logits, logits[0])
     masks, scores, logits = sam_pred.predict(**kwargs)
-    assert np.array_equal(refined.sam.mask, masks[0])
+    assert_masks_match(refined.sam.mask, masks[0], refined.sam.logits, logits[0])
     assert not np.array_equal(refined.fused.logits, pair.predict(points=[[50, 40], [90, 20]], labels=[1, 0])
                               .fused.logits)
     # Batched: one mask per object, as the official predict_torch(mask_input=(K, 1, 256, 256)).
@@ -164,8 +160,7 @@ def test_mask_input_refines_as_the_official_predictor(image_set) -> None:
     with torch.inference_mode():
         m, _, low = hq_pred.predict_torch(None, None, bx, mask_input=torch.as_tensor(start.hq.logits[:, None]),
                                           multimask_output=False, hq_token_only=True)
-    assert np.array_equal(out.hq.masks, m[:, 0].numpy())
-    np.testing.assert_allclose(out.hq.logits, low[:, 0].numpy(), atol=1e-4, rtol=0)
+    assert_masks_match(out.hq.masks, m[:, 0].numpy(), out.hq.logits, low[:, 0].numpy())
 
 
 def test_upsample_logits_is_the_official_postprocess(image_set) -> None:
@@ -187,7 +182,7 @@ def test_a_prompt_is_passed_on_as_is(image_set) -> None:
     a, b = pair.predict(prompt), pair.predict(prompt=prompt)
     assert a.prompt is prompt and b.prompt is prompt and np.array_equal(a.fused.mask, b.fused.mask)
     batch = pair.predict_batch(prompts=[prompt, prompt])
-    assert np.array_equal(batch.fused.masks[1], a.fused.mask)
+    assert_masks_match(batch.fused.masks[1], a.fused.mask, batch.fused.logits[1], a.fused.logits)
     with pytest.raises(ValueError, match="either a Prompt or points"):
         pair.predict(prompt=prompt, box=[0, 0, 5, 5])
     with pytest.raises(ValueError, match="outside the image"):

@@ -199,6 +199,44 @@ def test_load_detector_rejects_what_is_not_a_detector(tmp_path: Path) -> None:
         load_detector(3)
 
 
+def test_a_detector_folder_that_asks_to_run_its_own_code_is_refused_without_a_prompt(
+        tiny_detector_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """config.json's auto_map beside a .py once made transformers ask "Do you wish to run the custom code? [y/N]"
+    on stdin; a folder without processor files raised transformers' own OSError."""
+    import builtins
+    import json
+
+    def no_prompt(*args, **kwargs):
+        raise AssertionError("load_detector must never ask on stdin")
+
+    monkeypatch.setattr(builtins, "input", no_prompt)
+    remote = tmp_path / "remote"
+    shutil.copytree(tiny_detector_dir, remote)
+    config = json.loads((remote / "config.json").read_text())
+    config["auto_map"] = {"AutoConfig": "custom.CustomConfig"}
+    (remote / "config.json").write_text(json.dumps(config))
+    marker = tmp_path / "ran.txt"
+    (remote / "custom.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    with pytest.raises(ValueError, match=r"asks to run its own code \(config.json 'auto_map': \['AutoConfig'\], "
+                                         r"files custom.py\); refused"):
+        load_detector(remote, device="cpu")
+    assert not marker.exists()
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(tiny_detector_dir / name, bare / name)
+    with pytest.raises(FileNotFoundError, match="has no usable processor files"):
+        load_detector(bare, device="cpu")
+
+
+def test_a_very_elongated_image_is_a_clear_error(detector) -> None:
+    """A 1 x 2000 image once raised transformers' "Size must contain 'height' and 'width' keys"."""
+    with pytest.raises(ValueError, match=r"2000 x 1 px \(W x H\): too elongated .* at least \d+ px"):
+        detector.detect(np.zeros((1, 2000, 3), np.uint8), CAPTION)
+    found = detector.detect(np.zeros((16, 2000, 3), np.uint8), CAPTION, box_threshold=0.0)  # elongated, but fine
+    assert len(found) > 0 and found.boxes[:, 3].max() <= 16
+
+
 def test_owlv2_detect_equals_transformers_pipeline(tmp_path: Path, image: np.ndarray) -> None:
     import torch
     from PIL import Image

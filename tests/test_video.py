@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_masks_match
 
 import hqsam_nb
 from hqsam_nb.evaluation.protocols import tight_box
@@ -269,7 +270,7 @@ def test_decode_frame_without_prompts_gives_empty_masks(tiny_pair) -> None:
     boxes = [ObjectPrompt(box=np.array([-10.0, 5, 40, 80])), ObjectPrompt(box=np.array([70.0, 70, 90, 90]))]
     out = decode_frame(tiny_pair, image, {"sam": boxes}, ("sam",))
     tiny_pair.set_image(image)
-    np.testing.assert_array_equal(out["sam"][0], tiny_pair.predict(box=[0, 5, 40, 64]).sam.mask)
+    assert_masks_match(out["sam"][0], tiny_pair.predict(box=[0, 5, 40, 64]).sam.mask)
     assert not out["sam"][1].any()
 
 
@@ -294,3 +295,69 @@ def test_comparison_mp4_and_gif(tmp_path: Path) -> None:
 def test_public_api() -> None:
     assert hqsam_nb.video.open_video is open_video
     assert callable(hqsam_nb.open_video) and callable(hqsam_nb.track_clip)
+
+
+# -- what a hostile but realistic file holds (reliability round 2) -------------------------------------------
+def _tracker_file(path: Path, sequences, **top) -> Path:
+    path.write_text(json.dumps({"format": "hqsam_nb.tracker_boxes", "version": 1, "sequences": sequences, **top}))
+    return path
+
+
+@pytest.mark.parametrize(("sequences", "top", "message"), [
+    ({"s": {"00000": {"1": [1, 1, 5, 5]}}}, {"version": 2}, "version 2 is not accepted; .* reads version 1"),
+    ([1, 2], {}, "'sequences' must map sequence names"),
+    ({"s": {"00000": {"1": {"x": 1}}}}, {}, r"s/00000/object 1: a box must be \[x0, y0, x1, y1\]"),
+    ({"s": {"00000": {"1": "abc"}}}, {}, r"s/00000/object 1: a box must be"),
+    ({"s": {"00000": {"1": [1, 1, 5, 5], "01": [2, 2, 6, 6]}}}, {}, "'1' and '01' are the same object 1"),
+])
+def test_hostile_tracker_files_are_refused_by_name(tmp_path: Path, sequences, top, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_tracker_boxes(_tracker_file(tmp_path / "boxes.json", sequences, **top))
+
+
+def test_tracker_boxes_keyed_by_anything_but_frame_names_are_refused(davis_root: Path, tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """Keys "0", "1" instead of "00000", "00001" once gave empty masks and J&F 0 after an encoder pass per frame."""
+    from hqsam_nb.video.runner import PromptSpec, prompt_sources
+
+    ds = DavisDataset(davis_root)
+    seqs = list(ds)
+    by_index = {s.name: {str(t): {"1": [1, 1, 20, 20]} for t in range(len(s))} for s in seqs}
+    spec = PromptSpec("boxes", boxes_file=str(_tracker_file(tmp_path / "index.json", by_index)))
+    with pytest.raises(ValueError, match=r"keyed '0', '1', .* no frame of it has such a name \(its frames: '00000'"):
+        prompt_sources(spec, seqs)
+    by_name = {s.name: {n: {"1": [1, 1, 20, 20]} for n in (*s.frame_names, "99999")} for s in seqs}
+    spec = PromptSpec("boxes", boxes_file=str(_tracker_file(tmp_path / "names.json", by_name)))
+    assert set(prompt_sources(spec, seqs)) == set(ds.names)
+    assert "name frames '99999' that the sequence does not have" in caplog.text
+    deep = tmp_path / "deep.json"
+    deep.write_text("{" * 100_000)
+    with pytest.raises(ValueError, match=r"tracker-box file .*deep\.json' is (JSON nested too deeply|not valid JSON)"):
+        load_tracker_boxes(deep)
+
+
+def test_a_truncated_or_damaged_video_file_says_so(tmp_path: Path) -> None:
+    """A cut MP4 whose index announces 30 frames once raised a bare StopIteration from frame(29); damaged data
+    raised av.error.InvalidDataError. Both are now a ValueError naming the file and the frame."""
+    import av
+
+    path = tmp_path / "clip.mp4"
+    with av.open(str(path), mode="w", options={"movflags": "faststart"}) as container:  # index first, as streamed
+        stream = container.add_stream("libx264", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for image, _ in synthetic_clip(n_frames=30, size=(64, 96), seed=2):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    data = path.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    video = open_video(cut)
+    assert len(video) == 30
+    with pytest.raises(ValueError, match=r"cut\.mp4' announces 30 frames but holds only \d+ \(a truncated file\?\)"):
+        video.frame(29)
+    damaged = bytearray(data)
+    start = data.find(b"mdat") + (len(data) - data.find(b"mdat")) // 3
+    damaged[start:start + 4000] = bytes(range(256)) * 15 + bytes(160)
+    (tmp_path / "damaged.mp4").write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match=r"damaged\.mp4': frame \d+ of 30 could not be decoded"):
+        list(open_video(tmp_path / "damaged.mp4"))

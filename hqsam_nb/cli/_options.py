@@ -9,6 +9,7 @@ values into a typed, frozen object that the command hands to library functions. 
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,6 +120,7 @@ class EngineOptions:
             ValueError: Ray options without ``--engine ray``, a ``--device`` that contradicts
                 ``--gpus-per-worker``, bad values, or Ray not installed (the message says how to install it).
             CheckpointError: the checkpoint cannot be found or verified.
+            ValueError: nothing answers at ``--address`` (or ``$RAY_ADDRESS``).
         """
         if self.engine != "ray":
             given = [f for f, v in (("--address", self.address), ("--workers", self.workers),
@@ -143,6 +145,14 @@ class EngineOptions:
         except ImportError as exc:
             raise ValueError(str(exc)) from None
         engine.describe()  # the checkpoint resolved (and checked) now, before any worker starts
+        address = self.address or os.environ.get("RAY_ADDRESS")
+        if address:  # a wrong address fails now, in one line, not after minutes of Ray's silent retries
+            from ..evaluation.engines import RayUnavailableError, check_reachable
+
+            try:
+                check_reachable(address)
+            except RayUnavailableError as exc:  # what the user typed: bad input (exit 2)
+                raise ValueError(str(exc)) from None
         return engine
 
 

@@ -52,8 +52,7 @@ def evaluate_video(data: str, root: str, *, subset: str, sequences: Sequence[str
                    model: ModelOptions, output: OutputOptions) -> int:
     """Check the clips and the prompts (before the model loads), run the evaluation, log the table."""
     from ..video.davis import DavisDataset
-    from ..video.prompts import load_tracker_boxes
-    from ..video.runner import PromptSpec, markdown, run_video_evaluation
+    from ..video.runner import PromptSpec, markdown, prompt_sources, run_video_evaluation
 
     kind, *rest = prompt
     if (kind == "boxes") != (len(rest) == 1) or len(rest) > 1:
@@ -65,8 +64,7 @@ def evaluate_video(data: str, root: str, *, subset: str, sequences: Sequence[str
 
         write_synthetic_davis(root, n_sequences=synthetic_sequences, n_frames=synthetic_frames, subset=subset)
     dataset = DavisDataset(root, subset=subset, sequences=sequences)
-    if kind == "boxes":
-        load_tracker_boxes(spec.boxes_file)  # a bad file fails now, not after the model has loaded
+    prompt_sources(spec, list(dataset))  # a bad tracker-box file fails now, not after the model has loaded
     pair = model.load_pair()
     t0 = time.perf_counter()
     metrics = run_video_evaluation(dataset, pair, output.out, spec, branches=branches, progress=output.progress,

@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 from ..pair.branches import BRANCHES
-from .palette import overlap_palette
+from .palette import OBJECT_COLORS, overlap_palette
 
 Color = tuple[int, int, int]
 
@@ -80,19 +80,6 @@ MASK_COLORS: tuple[Color, ...] = (
     (23, 190, 207),   # cyan
     (140, 86, 75),    # brown
     (127, 127, 127),  # grey
-)
-
-#: One colour per *object* (ground truth, detections, the objects of a clip): purple, cyan, brown, teal, dark
-#: purple, magenta in turn. None is a branch's colour (blue, orange, pink), the prompts' green / red / yellow or the
-#: grey of "both", so an object's colour is never read as a model (tests/test_branch_colours.py checks the
-#: names). The default of :func:`masks_rgba` and :func:`overlay_masks`.
-OBJECT_COLORS: tuple[Color, ...] = (
-    (148, 103, 189),  # purple
-    (23, 190, 207),   # cyan
-    (140, 86, 75),    # brown
-    (0, 128, 128),    # teal
-    (90, 40, 140),    # dark purple
-    (200, 60, 200),   # magenta
 )
 
 #: Marker colours of positive (foreground) and negative (background) points, as in SAM's notebooks.

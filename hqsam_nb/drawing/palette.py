@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ..pair.branches import BRANCHES
 
-__all__ = ["BAND_PALETTE", "BOTH_COLOR", "COLOUR_WORDS", "Overlap", "colour_name", "colour_words_in",
+__all__ = ["BAND_PALETTE", "BOTH_COLOR", "COLOUR_WORDS", "OBJECT_COLORS", "Overlap", "colour_name", "colour_words_in",
            "overlap_palette"]
 
 Color = tuple[int, int, int]
@@ -34,6 +34,20 @@ _SYNONYMS = {"gray": "grey", "violet": "purple"}
 
 #: Pixels both masks mark (SAM vs an HQ-SAM branch): light grey, no branch's or prompt's colour.
 BOTH_COLOR: Color = (190, 190, 190)
+
+#: One colour per *object* (ground truth, detections, the objects of a clip): purple, cyan, brown, teal, dark
+#: purple, magenta in turn. None is a branch's colour (blue, orange, pink), the prompts' green / red / yellow or the
+#: grey of "both", so an object's colour is never read as a model (tests/test_branch_colours.py checks the
+#: names). The default of :func:`~hqsam_nb.drawing.overlays.masks_rgba` and
+#: :func:`~hqsam_nb.drawing.overlays.overlay_masks`.
+OBJECT_COLORS: tuple[Color, ...] = (
+    (148, 103, 189),  # purple
+    (23, 190, 207),   # cyan
+    (140, 86, 75),    # brown
+    (0, 128, 128),    # teal
+    (90, 40, 140),    # dark purple
+    (200, 60, 200),   # magenta
+)
 
 
 def colour_name(color: Sequence[float]) -> str:

@@ -15,7 +15,8 @@ import numpy as np
 from ..metrics.masks import mask_iou
 from ..pair.branches import BRANCHES
 from .figures import _figure_diff_legend, _image_axes, _rgb01, new_figure, show_box
-from .overlays import OBJECT_COLORS, _check_image, composite, crop_zoom, difference_rgba, masks_rgba, overlay_mask
+from .overlays import _check_image, composite, crop_zoom, difference_rgba, masks_rgba, overlay_mask
+from .palette import OBJECT_COLORS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -10,9 +10,10 @@ What happens, per image (:func:`evaluate_coco_sample`, a plain ``(pair, sample) 
 
 1. the image goes through the image encoder once (:meth:`~hqsam_nb.pair.PairPredictor.set_image`);
 2. every box of that image - a detector's boxes from a COCO results file, or without one the ground-truth
-   boxes (an oracle upper bound; optionally jittered) - goes through one
-   :meth:`~hqsam_nb.pair.PairPredictor.predict_batch` call (single-mask output), which gives SAM's, the HQ
-   token's and the fused mask of each box;
+   boxes (an oracle upper bound; optionally jittered) - goes through
+   :meth:`~hqsam_nb.pair.PairPredictor.predict_batch` (single-mask output; one call per 64 boxes), which gives
+   SAM's, the HQ token's and the fused mask of each box. A detection box wholly outside its image is dropped
+   (with a warning); an image may hold any number of boxes, though COCOeval scores only its 100 best;
 3. the record keeps, per box, the detector's category and score, each branch's predicted IoU and its mask as
    COCO RLE.
 
@@ -65,6 +66,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "COCO_MAX_DETS",
+    "DECODE_CHUNK",
     "SCORE_MODES",
     "CocoConfig",
     "CocoDataset",
@@ -87,6 +90,11 @@ RESULTS_NAME = "coco_results_{}.json"
 METRICS_FILE = "coco_metrics.json"
 TABLE_FILE = "coco_table.md"
 SUMMARY_FILE = "coco_summary.json"
+#: COCOeval scores at most this many results per image (its ``maxDets``), the best-scored ones.
+COCO_MAX_DETS = 100
+#: Boxes per ``predict_batch`` call: an image with thousands of detections is decoded in chunks, so its masks and
+#: logits never all sit in memory at once (10 000 boxes at once would take 12-17 GB).
+DECODE_CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -176,9 +184,26 @@ class CocoDataset(Sequence[CocoSample]):
                     self._boxes[ann["image_id"]].append({"bbox": ann["bbox"], "category_id": ann["category_id"],
                                                          "score": 1.0})
         else:
+            sizes = {img["id"]: (img["height"], img["width"]) for img in self._images}
+            outside: list[tuple[int, list[float]]] = []
             for det in detections:
-                if det["image_id"] in self._boxes:
-                    self._boxes[det["image_id"]].append(det)
+                if det["image_id"] not in self._boxes:
+                    continue
+                x, y, bw, bh = det["bbox"]
+                h, w = sizes[det["image_id"]]
+                if x >= w or y >= h or x + bw <= 0 or y + bh <= 0:  # wholly outside: nothing of it to segment
+                    outside.append((det["image_id"], det["bbox"]))
+                    continue
+                self._boxes[det["image_id"]].append(det)
+            if outside:
+                logger.warning("%d detection box(es) lie wholly outside their image and are dropped (e.g. image %s, "
+                               "bbox %s)", len(outside), *outside[0])
+            crowded = {i: len(v) for i, v in self._boxes.items() if len(v) > COCO_MAX_DETS}
+            if crowded:
+                worst = max(crowded, key=crowded.get)
+                logger.warning("%d image(s) have more than %d detections (image %s: %d): every box is segmented, "
+                               "%d at a time, but COCOeval scores only each image's %d best-scored results",
+                               len(crowded), COCO_MAX_DETS, worst, crowded[worst], DECODE_CHUNK, COCO_MAX_DETS)
 
     @property
     def prompts(self) -> str:
@@ -281,7 +306,8 @@ def open_coco(annotations: str | os.PathLike | Mapping[str, Any], images: str | 
 
 # -- the per-image work -------------------------------------------------------------------------------------
 def evaluate_coco_sample(pair: PairPredictor, sample: CocoSample) -> dict[str, Any]:
-    """One image of the COCO protocol: one encoder pass, every box in one ``predict_batch``.
+    """One image of the COCO protocol: one encoder pass, every box through ``predict_batch`` (in chunks of
+    :data:`DECODE_CHUNK` boxes).
 
     Returns:
         The record stored in ``results.jsonl`` (JSON-serialisable): ``{"image", "image_id", "height",
@@ -300,19 +326,23 @@ def evaluate_coco_sample(pair: PairPredictor, sample: CocoSample) -> dict[str, A
                               "width": int(w), "encoder_ms": encoder_ms, "decode_ms": 0.0, "detections": []}
     if not len(sample.boxes):
         return record
-    t0 = time.perf_counter()
-    out = pair.predict_batch(boxes=sample.boxes)
-    record["decode_ms"] = (time.perf_counter() - t0) * 1e3
-    branches = {b: getattr(out, b) for b in BRANCH_KEYS}
-    for k, box in enumerate(sample.boxes):
-        x0, y0, x1, y1 = (float(v) for v in box)
-        record["detections"].append({
-            "category_id": int(sample.category_ids[k]),
-            "bbox": [x0, y0, x1 - x0, y1 - y0],
-            "det_score": float(sample.det_scores[k]),
-            "pred_iou": {b: float(r.scores[k]) for b, r in branches.items()},
-            "counts": {b: mask_to_rle(np.asarray(r.masks[k]))["counts"] for b, r in branches.items()},
-        })
+    decode = 0.0
+    for start in range(0, len(sample.boxes), DECODE_CHUNK):  # bounded memory however many boxes
+        t0 = time.perf_counter()
+        out = pair.predict_batch(boxes=sample.boxes[start:start + DECODE_CHUNK])
+        decode += time.perf_counter() - t0
+        branches = {b: getattr(out, b) for b in BRANCH_KEYS}
+        for j, box in enumerate(sample.boxes[start:start + DECODE_CHUNK]):
+            k = start + j
+            x0, y0, x1, y1 = (float(v) for v in box)
+            record["detections"].append({
+                "category_id": int(sample.category_ids[k]),
+                "bbox": [x0, y0, x1 - x0, y1 - y0],
+                "det_score": float(sample.det_scores[k]),
+                "pred_iou": {b: float(r.scores[j]) for b, r in branches.items()},
+                "counts": {b: mask_to_rle(np.asarray(r.masks[j]))["counts"] for b, r in branches.items()},
+            })
+    record["decode_ms"] = decode * 1e3
     return record
 
 

@@ -53,6 +53,8 @@ __all__ = [
     "ModelDescription",
     "ModelSpec",
     "RayEngine",
+    "RayUnavailableError",
+    "check_reachable",
     "connect_ray",
 ]
 
@@ -62,8 +64,14 @@ ENGINES: tuple[str, ...] = ("local", "ray")
 RAY_HINT = "pip install 'hqsam-nb[ray]' (or pip install ray)"
 #: Object store of a Ray instance started here: the datasets' file lists and the records, nothing large.
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
-#: Tries at starting a local Ray instance (on a loaded machine Ray's own start-up can time out).
-LOCAL_START_ATTEMPTS = 3
+#: Seconds a local Ray instance may take to start (its GCS to listen, its raylet to register). Ray's own 30 s is
+#: too short on a loaded 2-core machine (CI), where the raylet waits for its Python agent processes.
+LOCAL_START_TIMEOUT_S = 180.0
+#: Tries at starting a local Ray instance within that time (a raylet whose agent took more than Ray's fixed 15 s
+#: to start aborts; the next try may be luckier).
+LOCAL_START_ATTEMPTS = 4
+#: Seconds to wait for a cluster's address to accept a connection before saying that nothing answers there.
+CONNECT_TIMEOUT_S = 10.0
 #: A task whose worker died is tried on this many workers before the run gives up on it.
 MAX_ATTEMPTS = 4
 
@@ -146,43 +154,87 @@ def _import_ray(*, loopback: bool) -> Any:
     return ray
 
 
+class RayUnavailableError(ConnectionError):
+    """No Ray to run on: nothing answers at the cluster address given, or a local instance did not start in time
+    (the message says which, and what to do)."""
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Refuse at once a cluster address where nothing accepts a TCP connection (``ray.init`` would otherwise retry
+    for minutes without a word). Addresses without a port (``"auto"``) are left to Ray.
+
+    Raises:
+        RayUnavailableError: nothing answers at ``address`` within ``timeout_s``.
+    """
+    import socket
+
+    host, sep, port = address.split("://", 1)[-1].rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise RayUnavailableError(
+            f"no Ray cluster answers at {address} ({exc.strerror or type(exc).__name__} within {timeout_s:g} s): "
+            "start one there (ray start --head), check the address (HEAD:6379, or ray://HEAD:10001 for Ray "
+            "Client), or leave --address out to start a local instance") from None
+
+
 def _is_loopback(address: str) -> bool:
     host = address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def connect_ray(address: str | None = None, *, num_cpus: int | None = None) -> bool:
+def connect_ray(address: str | None = None, *, num_cpus: int | None = None,
+                start_timeout_s: float = LOCAL_START_TIMEOUT_S) -> bool:
     """Connect this process to Ray: the running connection, else the cluster at ``address`` (or
     ``$RAY_ADDRESS``), else a new local instance (``num_cpus``: default all of this machine's, and its GPUs).
 
+    Args:
+        start_timeout_s: how long a new local instance may take to come up (:data:`LOCAL_START_TIMEOUT_S`).
+
     Returns:
         True when this call started a local instance (the caller shuts it down with ``ray.shutdown()``).
+
+    Raises:
+        RayUnavailableError: nothing answers at ``address``, or a local instance did not start within
+            ``start_timeout_s`` (the message says which and what to do).
     """
     address = address or os.environ.get("RAY_ADDRESS") or None
     ray = _import_ray(loopback=address is None or _is_loopback(address))
     if ray.is_initialized():
         return False
     if address is not None:
+        check_reachable(address)
         logger.info("joining the Ray cluster at %s", address)
         ray.init(address=address, namespace="hqsam_nb", log_to_driver=True)
         return False
     import torch
 
+    from .._compat import ray_start_wait
+
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     cpus = num_cpus or os.cpu_count() or 1
     logger.info("starting a local Ray instance (%d CPUs, %d GPUs; loopback only, no dashboard)", cpus, gpus)
+    deadline = time.monotonic() + start_timeout_s
     for attempt in range(1, LOCAL_START_ATTEMPTS + 1):
         try:  # address="local": always a new instance (never a cluster that `ray start` left on this machine)
-            ray.init(address="local", num_cpus=cpus, num_gpus=gpus, include_dashboard=False, namespace="hqsam_nb",
-                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, log_to_driver=True)
+            with ray_start_wait(max(1.0, deadline - time.monotonic())):
+                ray.init(address="local", num_cpus=cpus, num_gpus=gpus, include_dashboard=False,
+                         namespace="hqsam_nb", object_store_memory=LOCAL_OBJECT_STORE_BYTES, log_to_driver=True)
             return True
         except Exception as exc:  # Ray raises a bare Exception when its processes start too slowly
-            if "timed out during startup" not in str(exc) or attempt == LOCAL_START_ATTEMPTS:
+            if "timed out during startup" not in str(exc):
                 raise
-            logger.warning("the local Ray instance did not start in time (a busy machine: Ray's raylet waits "
-                           "15 s for its agent process); trying again (%d of %d)", attempt + 1,
-                           LOCAL_START_ATTEMPTS)
             ray.shutdown()
+            if attempt == LOCAL_START_ATTEMPTS or time.monotonic() >= deadline:
+                raise RayUnavailableError(
+                    f"a local Ray instance did not start within {start_timeout_s:g} s ({attempt} attempt(s); Ray "
+                    f"said: {str(exc).splitlines()[0]}). The machine is too busy for Ray's processes to start: "
+                    "Ray's raylet gives its agent processes a fixed 15 s. Try again when it is less loaded, give "
+                    "more time (start_timeout_s), or use the local engine") from None
+            logger.warning("the local Ray instance did not start in time (a busy machine); trying again (%d of "
+                           "%d)", attempt + 1, LOCAL_START_ATTEMPTS)
     raise AssertionError("unreachable")
 
 

@@ -21,7 +21,6 @@ Each loader returns new, normalised data (the input is never modified) and raise
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import warnings
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .jsonfile import read_json
 
 __all__ = [
     "CocoFormatError",
@@ -55,15 +56,20 @@ def _read_json(source: str | os.PathLike | Mapping | Sequence, what: str) -> tup
     """``(data, where)``: the parsed JSON of a path, or a deep copy of an in-memory dict / list."""
     if isinstance(source, str | os.PathLike):
         path = Path(source).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"{what} file {str(path)!r} does not exist")
-        try:
-            return json.loads(path.read_text(encoding="utf-8")), str(path)
-        except json.JSONDecodeError as exc:
-            raise CocoFormatError(f"{what} file {str(path)!r} is not valid JSON: {exc}") from None
+        return read_json(path, what, error=CocoFormatError), str(path)
     if isinstance(source, Mapping | list | tuple):
         return copy.deepcopy(source), f"the {what} given"
     raise TypeError(f"{what} must be a path to a JSON file or the parsed JSON, got {type(source).__name__}")
+
+
+def _listed(source: Any, what: str) -> Any:
+    """A path as it is; an iterable of entries as a list (a dict, or a str that is not a path, is refused)."""
+    if isinstance(source, str | os.PathLike):
+        return source
+    if isinstance(source, Mapping) or not isinstance(source, Iterable):
+        raise CocoFormatError(f"{what} must be a JSON file or a list of dicts (COCO results format), got "
+                              f"{type(source).__name__}")
+    return list(source)
 
 
 def _is_int(v: Any) -> bool:
@@ -74,20 +80,61 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
 
 
+def compressed_rle_counts(counts: str | bytes) -> np.ndarray | None:
+    """The run lengths of a compressed COCO RLE string (pycocotools' ``rleFrString`` format), ``int64 (N,)``, or
+    None if the string is not in that format.
+
+    Each count is written as 5-bit groups, least significant first, in characters ``'0'`` (48) .. ``'o'`` (111):
+    bit 5 (``0x20``) says another group follows; bit 4 of the last group is the sign; from the third count on,
+    each is stored as its difference from the count two before. Decoded here, vectorised, so that a string whose
+    counts do not fit its image is refused before pycocotools reads it (it hangs or crashes on some).
+    """
+    try:
+        raw = counts.encode("ascii") if isinstance(counts, str) else bytes(counts)
+    except UnicodeEncodeError:
+        return None
+    c = np.frombuffer(raw, np.uint8).astype(np.int64) - 48
+    if c.size == 0 or c.min() < 0 or c.max() > 63 or c[-1] & 0x20:
+        return None
+    last = (c & 0x20) == 0  # the last group of each count
+    group = np.concatenate([[0], np.cumsum(last)[:-1]])
+    starts = np.flatnonzero(np.concatenate([[True], last[:-1]]))
+    k = np.arange(c.size) - starts[group]  # group position within its count
+    if k.max() > 6:  # more than 35 bits: no image has such a run
+        return None
+    x = np.add.reduceat((c & 0x1F) << (5 * k), starts)
+    negative = (c[last] & 0x10) != 0
+    x = np.where(negative, x - (1 << (5 * (k[last] + 1))), x)
+    out = x.copy()
+    out[3::2] = np.cumsum(x[1::2])[1:]  # counts[m] += counts[m - 2] for m > 2
+    out[4::2] = np.cumsum(x[2::2])[1:]
+    return out
+
+
 def _rle_problem(seg: Mapping, h: int, w: int) -> str | None:
     size = seg.get("size")
-    if not isinstance(size, list | tuple) or len(size) != 2 or [int(s) for s in size] != [h, w]:
-        return f"RLE size {size!r} is not its image's [height, width] = [{h}, {w}]"
+    if not isinstance(size, list | tuple) or len(size) != 2 or not all(_is_int(v) for v in size) \
+            or [int(v) for v in size] != [h, w]:
+        return f"RLE size {size!r:.60} is not its image's [height, width] = [{h}, {w}]"
     counts = seg.get("counts")
     if isinstance(counts, list | tuple):
         if not all(_is_int(c) and c >= 0 for c in counts) or sum(counts) != h * w:
             return f"uncompressed RLE counts must be non-negative ints summing to H*W = {h * w}"
-    elif not isinstance(counts, str | bytes) or not counts:
+    elif isinstance(counts, str | bytes) and counts:
+        runs = compressed_rle_counts(counts)
+        if runs is None:
+            return (f"RLE counts {counts!r:.40} is not a compressed COCO RLE string (ASCII characters '0' to 'o', "
+                    "as pycocotools' mask.encode writes)")
+        if runs.min() < 0 or int(runs.sum()) != h * w:
+            return (f"compressed RLE counts decode to {len(runs)} runs summing to {int(runs.sum())}"
+                    f"{' with negative runs' if runs.min() < 0 else ''}; an RLE of a {h} x {w} image sums to "
+                    f"H*W = {h * w}")
+    else:
         return f"RLE counts must be a compressed string or a list of ints, got {type(counts).__name__}"
     return None
 
 
-def _polygon_problem(seg: Sequence) -> str | None:
+def _polygon_problem(seg: Sequence, h: int, w: int) -> str | None:
     if not seg:
         return "empty polygon list"
     for poly in seg:
@@ -95,6 +142,12 @@ def _polygon_problem(seg: Sequence) -> str | None:
                 or not all(_is_number(v) and math.isfinite(v) for v in poly)):
             return ("each polygon must be a flat list [x0, y0, x1, y1, ...] of at least 3 finite (x, y) "
                     "points")
+        xs, ys = np.asarray(poly[0::2], np.float64), np.asarray(poly[1::2], np.float64)
+        # pycocotools rasterises the outline point by point: far-away points cost memory without bound
+        if xs.min() < -w or xs.max() > 2 * w or ys.min() < -h or ys.max() > 2 * h:
+            return (f"polygon points reach x {xs.min():g}..{xs.max():g}, y {ys.min():g}..{ys.max():g}; points "
+                    f"must lie within the {h} x {w} image, give or take its size (x in [{-w}, {2 * w}], y in "
+                    f"[{-h}, {2 * h}])")
     return None
 
 
@@ -175,6 +228,21 @@ def load_annotations(source: str | os.PathLike | Mapping[str, Any]) -> dict[str,
     anns = data["annotations"]
     if not isinstance(anns, list) or not all(isinstance(a, dict) for a in anns):
         raise CocoFormatError(f"{where}: 'annotations' must be a list of dicts")
+    given = [a["id"] for a in anns if "id" in a]
+    bad_ids = [i for i in given if not _is_int(i)]
+    if bad_ids:
+        raise CocoFormatError(f"{where}: annotation ids must be integers, got {_few(bad_ids)}")
+    if len(set(given)) != len(given):
+        seen: set[int] = set()
+        dup = sorted({i for i in given if i in seen or seen.add(i)})
+        raise CocoFormatError(f"{where}: annotation ids {_few(dup)} appear more than once; each annotation needs "
+                              "its own id (COCO tools index annotations by id: all but one of each would be lost "
+                              "and the scores would be wrong)")
+    for key in ("image_id", "category_id"):
+        bad = [i for i, a in enumerate(anns) if not _is_int(a.get(key))]
+        if bad:
+            raise CocoFormatError(f"{where}: annotations {_few([anns[i].get('id', i) for i in bad])} have a {key} "
+                                  f"that is not an integer (e.g. {anns[bad[0]].get(key)!r:.40})")
     unknown_img = [a.get("id", i) for i, a in enumerate(anns) if a.get("image_id") not in images]
     if unknown_img:
         raise CocoFormatError(f"{where}: annotations {_few(unknown_img)} refer to image ids not in 'images' "
@@ -183,9 +251,9 @@ def load_annotations(source: str | os.PathLike | Mapping[str, Any]) -> dict[str,
     if unknown_cat:
         raise CocoFormatError(f"{where}: annotations {_few(unknown_cat)} have a category_id not in "
                               f"'categories' (known: {_few(sorted(categories))})")
-    next_id = max((a["id"] for a in anns if _is_int(a.get("id"))), default=0) + 1
+    next_id = max((a["id"] for a in anns if "id" in a), default=0) + 1
     for i, ann in enumerate(anns):
-        if not _is_int(ann.get("id")):
+        if "id" not in ann:
             ann["id"], next_id = next_id, next_id + 1
         img = images[ann["image_id"]]
         h, w = img["height"], img["width"]
@@ -193,16 +261,24 @@ def load_annotations(source: str | os.PathLike | Mapping[str, Any]) -> dict[str,
         if isinstance(seg, dict):
             problem = _rle_problem(seg, h, w)
         elif isinstance(seg, list):
-            problem = _polygon_problem(seg)
+            problem = _polygon_problem(seg, h, w)
         else:
             problem = f"segmentation must be polygons (a list) or an RLE (a dict), got {type(seg).__name__}"
         if problem:
             raise CocoFormatError(f"{where}: annotation {ann['id']} (position {i}, image {ann['image_id']}): "
                                   f"bad segmentation: {problem}")
         ann.setdefault("iscrowd", 0)
-        if ann["iscrowd"] not in (0, 1):
+        if not _is_int(ann["iscrowd"]) or ann["iscrowd"] not in (0, 1):
             raise CocoFormatError(f"{where}: annotation {ann['id']}: iscrowd must be 0 or 1, got "
-                                  f"{ann['iscrowd']!r}")
+                                  f"{ann['iscrowd']!r:.40}")
+        area, box = ann.get("area", 0), ann.get("bbox", [0, 0, 0, 0])
+        if not (_is_number(area) and math.isfinite(area) and area >= 0):
+            raise CocoFormatError(f"{where}: annotation {ann['id']}: area must be a number of pixels >= 0, got "
+                                  f"{area!r:.40}")
+        if (not isinstance(box, list | tuple) or len(box) != 4
+                or not all(_is_number(v) and math.isfinite(v) for v in box) or box[2] < 0 or box[3] < 0):
+            raise CocoFormatError(f"{where}: annotation {ann['id']}: bbox must be [x, y, w, h], four finite "
+                                  f"numbers with w, h >= 0, got {box!r:.60}")
         if "area" not in ann or "bbox" not in ann:
             rle = segmentation_to_rle(seg, h, w)
             ann.setdefault("area", float(mask_utils.area(rle)))
@@ -220,6 +296,11 @@ def _check_entries(data: Any, where: str, annotations: Mapping[str, Any], requir
     missing = [i for i, d in enumerate(data) if not all(k in d for k in required)]
     if missing:
         raise CocoFormatError(f"{where}: {what} {_few(missing)} (by position) lack one of {required}")
+    for key in ("image_id", "category_id"):
+        bad = [i for i, d in enumerate(data) if not _is_int(d[key])]
+        if bad:
+            raise CocoFormatError(f"{where}: {what} {_few(bad)} (by position) have a {key} that is not an integer "
+                                  f"(e.g. {data[bad[0]][key]!r:.40})")
     images = {img["id"] for img in annotations["images"]}
     categories = {c["id"] for c in annotations["categories"]}
     unknown = sorted({d["image_id"] for d in data if d["image_id"] not in images}, key=str)
@@ -252,8 +333,7 @@ def load_detections(source: str | os.PathLike | Iterable[Mapping[str, Any]],
         CocoFormatError: unknown image or category ids, a ``bbox`` that is not four finite numbers with
         ``w, h > 0``, a score that is not a finite number.
     """
-    data, where = _read_json(list(source) if not isinstance(source, str | os.PathLike) else source,
-                             "detections")
+    data, where = _read_json(_listed(source, "detections"), "detections")
     data = _check_entries(data, where, annotations, ("image_id", "category_id", "bbox", "score"),
                           "detections")
     for i, d in enumerate(data):
@@ -274,11 +354,16 @@ def load_results(source: str | os.PathLike | Iterable[Mapping[str, Any]],
                  annotations: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Read and check segmentation results (COCO results format with RLE) against checked ``annotations``.
 
+    Returns:
+        New dicts in the given order, each ``segmentation`` a compressed RLE ``{"size": [H, W], "counts": str}``
+        (uncompressed counts are compressed), ``score`` a Python float. Other keys (``bbox``, ``area``) are kept
+        but not used: a result's box and area are its mask's.
+
     Raises:
         CocoFormatError: unknown image or category ids, a score that is not finite, a segmentation that is
         not an RLE of its image's size.
     """
-    data, where = _read_json(list(source) if not isinstance(source, str | os.PathLike) else source, "results")
+    data, where = _read_json(_listed(source, "results"), "results")
     data = _check_entries(data, where, annotations, ("image_id", "category_id", "segmentation", "score"),
                           "results")
     sizes = {img["id"]: (img["height"], img["width"]) for img in annotations["images"]}
@@ -288,6 +373,12 @@ def load_results(source: str | os.PathLike | Iterable[Mapping[str, Any]],
                    else "a result's segmentation must be an RLE dict")
         if problem:
             raise CocoFormatError(f"{where}: result {i} (image {d['image_id']}): {problem}")
+        h, w = sizes[d["image_id"]]
+        counts = seg["counts"]
+        if isinstance(counts, list | tuple):  # uncompressed: as COCO tools would, compressed here once
+            counts = segmentation_to_rle(seg, h, w)["counts"]
+        d["segmentation"] = {"size": [h, w], "counts": counts.decode("ascii") if isinstance(counts, bytes)
+                             else counts}
         d["score"] = float(d["score"])
     return data
 

@@ -16,6 +16,7 @@ import os
 import pickle
 import re
 import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ __all__ = [
     "StateDictInfo",
     "build_model",
     "check_state_dict",
+    "checkpoint_limit",
     "describe_state_dict",
     "hq_module_of",
     "load_model",
@@ -53,6 +55,7 @@ __all__ = [
     "pick_device",
     "random_state_dict",
     "save_random_checkpoint",
+    "state_dict_bytes",
 ]
 
 #: Image-encoder widths of the ViT variants (``image_encoder.pos_embed`` is ``1 x 64 x 64 x width``).
@@ -128,7 +131,29 @@ def build_model(model: str = "vit_tiny", *, hq: bool = True) -> Sam:
 # Reading and checking state dicts
 # --------------------------------------------------------------------------------------------------
 
-def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+def state_dict_bytes(module: torch.nn.Module) -> int:
+    """Bytes of ``module``'s state dict (parameters and buffers): what its checkpoint holds, give or take."""
+    return sum(t.numel() * t.element_size() for t in module.state_dict().values())
+
+
+def _check_unpacked_size(path: Path, max_bytes: int) -> None:
+    """Refuse a zip checkpoint whose entries unpack to more than ``max_bytes``, before ``torch.load`` inflates
+    them (``torch.save`` stores entries uncompressed; a deflated one can unpack to any size)."""
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (a damaged zip archive: {exc}); it may "
+                              "be truncated or corrupt. Delete it and fetch it again.") from None
+    if total > max_bytes:
+        raise CheckpointError(f"{path} unpacks to {total / 2**20:.0f} MiB ({path.stat().st_size / 2**20:.1f} MiB on "
+                              f"disk), more than the model's weights need ({max_bytes / 2**20:.0f} MiB at most): not "
+                              "a checkpoint of this model. Nothing was unpacked.")
+
+
+def load_state_dict(path: str | os.PathLike, *, max_bytes: int | None = None) -> dict[str, torch.Tensor]:
     """Read a checkpoint file safely: tensors only, mapped to CPU.
 
     ``torch.load(..., map_location="cpu", weights_only=True)``: a file that carries pickled code (any object
@@ -136,8 +161,13 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     ``{"model": state_dict}`` or ``{"state_dict": ...}`` is unwrapped, and a ``module.`` prefix (saved from
     ``DistributedDataParallel``) is stripped.
 
+    Args:
+        max_bytes: refuse a (zip) checkpoint whose entries unpack to more than this, before unpacking any
+            (:func:`load_model` passes the model's size with a margin).
+
     Raises:
-        CheckpointError: unsafe, truncated, empty, an HTML page or Git-LFS pointer, or not a state dict.
+        CheckpointError: unsafe, truncated, empty, an HTML page or Git-LFS pointer, larger than ``max_bytes``
+            unpacked, or not a state dict.
     """
     path = Path(path)
     with open(path, "rb") as fh:
@@ -154,15 +184,21 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             f"{path} is a text file, not a checkpoint (it begins: {text[:60]!r}). A checkpoint is a binary "
             "PyTorch file (.pth), e.g. sam_hq_vit_tiny.pth; pass the path of the weights themselves."
         )
+    if max_bytes is not None:
+        _check_unpacked_size(path, max_bytes)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
-        if found:
+        # torch's wording: "Unsupported global: GLOBAL os.system" (older), "unsupported GLOBAL posix.system whose
+        # module posix is blocked" (newer); any "Weights only load failed" is the safe unpickler refusing.
+        # An invalid opcode ("Unsupported operand 255") is a damaged file, not pickled objects.
+        found = re.search(r"unsupported global:? (?:GLOBAL )?([\w.]+)", str(exc), re.IGNORECASE)
+        invalid_byte = re.search(r"unsupported operand \d+", str(exc), re.IGNORECASE)
+        if found or ("Weights only load failed" in str(exc) and not invalid_byte):
+            what = f"pickled code ({found.group(1)})" if found else "pickled objects other than tensors"
             raise CheckpointError(
-                f"{path} was refused: it holds pickled code ({found.group(1)}), not only tensors. Nothing in it "
-                "was run. Official checkpoints are plain state dicts; do not load this file unless you trust "
-                "its origin."
+                f"{path} was refused: it holds {what}, not only tensors. Nothing in it was run. Official "
+                "checkpoints are plain state dicts; do not load this file unless you trust its origin."
             ) from None
         raise CheckpointError(
             f"{path} is not a readable PyTorch checkpoint (the unpickler stopped at an invalid byte); it may be "
@@ -182,6 +218,12 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a state dict of tensors.")
     return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in obj.items()}
+
+
+def checkpoint_limit(module: torch.nn.Module) -> int:
+    """The most a checkpoint of ``module`` may unpack to: three times its state dict's bytes (a training
+    checkpoint with Adam's two moments beside the weights) plus 16 MiB of metadata."""
+    return 3 * state_dict_bytes(module) + 16 * 2**20
 
 
 def _as_text(head: bytes) -> str | None:
@@ -355,7 +397,7 @@ def load_model(model: str = "vit_tiny", *, checkpoint: str | os.PathLike | None 
         info = WeightsProvenance("random", model, hq, details={"seed": seed})
     else:
         resolved = resolve_checkpoint(model, hq=hq, checkpoint=checkpoint)
-        state_dict = load_state_dict(resolved.path)
+        state_dict = load_state_dict(resolved.path, max_bytes=checkpoint_limit(net))
         load_weights(net, state_dict, model=model, hq=hq, source=str(resolved.path))
         info = read_provenance(resolved.path, model=model, hq=hq)
     net.to(dev)

@@ -39,6 +39,7 @@ from ..models.decoders import sam_decoder_of, select_hq
 from ..models.loading import (
     Weights,
     check_state_dict,
+    checkpoint_limit,
     hq_module_of,
     load_model,
     load_state_dict,
@@ -487,7 +488,7 @@ def _load_sam_side(model: Sam, sam_checkpoint: str | os.PathLike,
     from ..models.loading import build_model
 
     resolved = resolve_checkpoint(model_name, hq=False, checkpoint=sam_checkpoint)
-    state_dict = load_state_dict(resolved.path)
+    state_dict = load_state_dict(resolved.path, max_bytes=checkpoint_limit(model))
     source = str(resolved.path)
     hq_state = model.state_dict()
     expected = {k: v for k, v in hq_state.items() if hq_module_of(k) is None}

@@ -53,7 +53,7 @@ def load_records(out_dir: str | os.PathLike, *, repair: bool = False) -> list[di
             try:
                 records.append(json.loads(line))
                 keep = min(end, len(raw))
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply
                 if any(c.strip() for c in chunks[i + 1:]):
                     raise ValueError(f"{path}: line {i + 1} is not valid JSON and is not the last line; the "
                                      "file was edited or corrupted - move it away to start over") from None

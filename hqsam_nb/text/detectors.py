@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -227,10 +228,25 @@ class GroundingDinoDetector(TextDetector):
         """The most caption tokens the model reads, ``[CLS]`` and ``[SEP]`` included."""
         return int(self.model.config.max_text_len)
 
+    def _check_resizable(self, rgb: np.ndarray) -> None:
+        """The processor scales the short side to ``shortest_edge`` unless the long side would pass
+        ``longest_edge``; a very elongated image (1 x 2000) would be scaled to zero pixels across."""
+        size = self.processor.image_processor.size
+        shortest, longest = getattr(size, "shortest_edge", None), getattr(size, "longest_edge", None)
+        if not shortest or not longest:
+            return
+        h, w = rgb.shape[:2]
+        short, long = min(h, w), max(h, w)
+        if short * min(shortest / short, longest / long) < 1:
+            raise ValueError(f"the image is {w} x {h} px (W x H): too elongated for this detector, which scales its "
+                             f"long side to at most {longest} px and would leave less than one pixel across; crop "
+                             f"or pad it so that its short side is at least {math.ceil(long / longest)} px")
+
     def _run(self, rgb: np.ndarray, caption: str, box_threshold: float,
              text_threshold: float) -> tuple[np.ndarray, np.ndarray, list[str], float]:
         import torch
 
+        self._check_resizable(rgb)
         phrases, ids = CaptionPhrases.from_tokenizer(self.processor.tokenizer, caption)
         if len(ids) > self.max_text_tokens:
             raise ValueError(f"the caption is {len(ids)} tokens long ([CLS] and [SEP] included) but this model reads "
@@ -293,6 +309,22 @@ class Owlv2Detector(TextDetector):
 _FAMILIES: dict[str, type[TextDetector]] = {"grounding-dino": GroundingDinoDetector, "owlv2": Owlv2Detector}
 
 
+def _refuse_remote_code(folder: Path, name_or_path: Any) -> None:
+    """A model folder whose ``config.json`` maps classes to its own code (``auto_map``) is refused: the library's
+    GroundingDINO and OWLv2 classes need none, and running a downloaded folder's Python is not this package's call.
+    """
+    from ..io.jsonfile import read_json
+
+    config = read_json(folder / "config.json", "model config")
+    auto_map = config.get("auto_map") if isinstance(config, dict) else None
+    if auto_map:
+        code = sorted(p.name for p in folder.glob("*.py"))
+        raise ValueError(f"{str(name_or_path)!r} asks to run its own code (config.json 'auto_map': "
+                         f"{sorted(auto_map)[:4]}{', files ' + ', '.join(code[:4]) if code else ''}); refused: "
+                         "hqsam_nb loads only the transformers library's own GroundingDINO and OWLv2 classes and "
+                         "never runs code from a model folder")
+
+
 def load_detector(name_or_path: str | os.PathLike = DEFAULT_DETECTOR, *, revision: str | None = None,
                   device: str | Any | None = None) -> TextDetector:
     """Load an open-vocabulary detector: GroundingDINO (default: grounding-dino-tiny) or OWLv2.
@@ -310,7 +342,8 @@ def load_detector(name_or_path: str | os.PathLike = DEFAULT_DETECTOR, *, revisio
     Raises:
         CheckpointUnavailableError: not cached and no download possible (one message: how to provide it).
         FileNotFoundError: a folder that does not exist or holds no ``config.json``.
-        ValueError: a model of another family than GroundingDINO / OWLv2.
+        ValueError: a model of another family than GroundingDINO / OWLv2, or a folder that asks to run its own
+            code (``auto_map`` in ``config.json``; never run).
 
     Example:
         >>> detector = load_detector()                      # doctest: +SKIP
@@ -323,14 +356,22 @@ def load_detector(name_or_path: str | os.PathLike = DEFAULT_DETECTOR, *, revisio
     folder, rev = resolve_detector_folder(name_or_path, revision)
     from transformers import AutoConfig, AutoModelForZeroShotObjectDetection, AutoProcessor
 
+    _refuse_remote_code(Path(folder), name_or_path)
     with _quiet_transformers():
-        config = AutoConfig.from_pretrained(folder)
+        # trust_remote_code=False: never run (nor offer to run, with an input() prompt) a folder's own Python code
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
         family = _FAMILIES.get(config.model_type)
         if family is None:
             raise ValueError(f"{str(name_or_path)!r} is a {config.model_type!r} model; accepted: GroundingDINO "
                              "('grounding-dino') and OWLv2 ('owlv2') zero-shot detectors")
-        processor = AutoProcessor.from_pretrained(folder)
-        model = AutoModelForZeroShotObjectDetection.from_pretrained(folder).to(dev).eval()
+        try:
+            processor = AutoProcessor.from_pretrained(folder, trust_remote_code=False)
+        except (OSError, ValueError) as exc:
+            raise FileNotFoundError(
+                f"{str(name_or_path)!r} has no usable processor files (the image processor's and the tokenizer's, "
+                f"written by the processor's save_pretrained next to config.json): "
+                f"{(str(exc).splitlines() or [''])[0][:160]}") from None
+        model = AutoModelForZeroShotObjectDetection.from_pretrained(folder, trust_remote_code=False).to(dev).eval()
     detector = family(model, processor, name=str(name_or_path), revision=rev)
     logger.info("loaded %r", detector)
     return detector

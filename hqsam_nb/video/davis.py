@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io.atomic import atomic_write_bytes
+from ..io.names import check_plain_name
 from .reading import FrameFolder, open_video
 
 __all__ = ["VOID_LABEL", "DavisDataset", "DavisError", "DavisSequence", "davis_palette", "labels_to_masks",
@@ -132,6 +133,10 @@ class DavisSequence:
     annotation_files: tuple[Path | None, ...]
     object_ids: tuple[int, ...]
 
+    def __post_init__(self) -> None:
+        # The name becomes a folder of every results tree (<out>/<branch>/<name>/): one plain path component.
+        check_plain_name(self.name, "DAVIS sequence name")
+
     @property
     def frame_names(self) -> tuple[str, ...]:
         return self.frames.names
@@ -197,9 +202,19 @@ class DavisDataset:
                 raise DavisError(f"{listing} is missing (subsets here: {have or 'none'}); pass sequences= to "
                                  "name sequences directly")
             sequences = [s.strip() for s in listing.read_text(encoding="utf-8").splitlines() if s.strip()]
+            where = str(listing)
+        else:
+            where = "the sequences given"
         if isinstance(sequences, str):
             sequences = [sequences]
-        self.names: tuple[str, ...] = tuple(sequences)
+        # Each name becomes a folder under the results folder: a name such as ../../Annotations/480p/x would write
+        # over the ground truth (and then score it as a perfect result). Checked before anything is read or written.
+        for name in sequences:
+            try:
+                check_plain_name(name, "sequence name")
+            except (TypeError, ValueError) as exc:
+                raise DavisError(f"{where}: {exc}; a sequence is a folder of {self.image_dir}") from None
+        self.names: tuple[str, ...] = tuple(s.strip() for s in sequences)
         if not self.names:
             raise DavisError(f"no sequences selected in {self.root}")
         for name in self.names:

@@ -23,7 +23,6 @@ object missing from a frame, or ``null``, means "not in this frame" (its mask is
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -36,6 +35,7 @@ import numpy as np
 
 from ..evaluation.protocols import tight_box
 from ..io.atomic import atomic_write_json
+from ..io.jsonfile import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,8 @@ __all__ = ["PROMPT_KINDS", "TRACKER_BOXES_FORMAT", "ObjectPrompt", "OracleBoxes"
            "TrackerBoxes", "interior_point", "load_tracker_boxes", "save_tracker_boxes"]
 
 TRACKER_BOXES_FORMAT = "hqsam_nb.tracker_boxes"
+#: The tracker-box format version this package reads and writes.
+TRACKER_BOXES_VERSION = 1
 #: The prompt sources by their command-line names.
 PROMPT_KINDS: tuple[str, ...] = ("oracle", "propagate", "boxes")
 
@@ -125,9 +127,15 @@ class OracleBoxes(PromptSource):
 def _check_box(box: Any, where: str) -> np.ndarray | None:
     if box is None:
         return None
-    b = np.asarray(box, dtype=np.float64).reshape(-1)
-    if b.shape != (4,) or not np.isfinite(b).all() or b[2] <= b[0] or b[3] <= b[1]:
-        raise ValueError(f"{where}: a box must be [x0, y0, x1, y1] with x1 > x0 and y1 > y0, got {box!r}")
+    b = None
+    if not isinstance(box, str | bytes | Mapping):
+        try:
+            b = np.asarray(box, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            b = None
+    if b is None or b.shape != (4,) or not np.isfinite(b).all() or b[2] <= b[0] or b[3] <= b[1]:
+        raise ValueError(f"{where}: a box must be [x0, y0, x1, y1], four finite numbers with x1 > x0 and y1 > y0, "
+                         f"got {box!r:.80}")
     return b
 
 
@@ -146,6 +154,26 @@ class TrackerBoxes(PromptSource):
             logger.warning("tracker boxes of %r name object ids %s that the sequence does not have (it has %s); "
                            "they are ignored", self.name, unknown, list(self.object_ids))
 
+    def check_frames(self, frame_names: Sequence[str]) -> None:
+        """Check the boxes' frame keys against the sequence's frame names before any frame is decoded.
+
+        Raises:
+            ValueError: boxes are given, but under no frame name of the sequence (a file keyed ``"0"``, ``"1"``...
+                instead of ``"00000"``, ``"00001"``... would prompt nothing: empty masks, J&F 0, after an encoder
+                pass per frame). Keys that match no frame, when others do, are logged as a warning.
+        """
+        keys, names = set(self.boxes), set(frame_names)
+        shown = ", ".join(repr(n) for n in list(frame_names)[:3]) + (" ..." if len(frame_names) > 3 else "")
+        if keys and not keys & names:
+            raise ValueError(f"tracker boxes of sequence {self.name!r} are keyed {_few(sorted(keys))}, but no frame "
+                             f"of it has such a name (its frames: {shown}); frame keys must be frame names, e.g. "
+                             "DAVIS file stems such as '00000'")
+        if not keys:
+            logger.warning("tracker boxes of %r hold no frame: every mask of it will be empty", self.name)
+        elif keys - names:
+            logger.warning("tracker boxes of %r name frames %s that the sequence does not have (its frames: %s); "
+                           "they are ignored", self.name, _few(sorted(keys - names)), shown)
+
     def frame_prompts(self, index: int, name: str, branches: Sequence[str], gt_masks: np.ndarray | None,
                       previous: Mapping[str, np.ndarray] | None) -> FramePrompts:
         per = self.boxes.get(name, {})
@@ -153,37 +181,50 @@ class TrackerBoxes(PromptSource):
         return dict.fromkeys(branches, shared)
 
 
+def _few(items: Sequence[Any], k: int = 5) -> str:
+    return ", ".join(repr(x) for x in items[:k]) + (f" and {len(items) - k} more" if len(items) > k else "")
+
+
 def load_tracker_boxes(path: str | os.PathLike) -> dict[str, TrackerBoxes]:
     """Read a tracker-box JSON file (format in the module docstring) into one :class:`TrackerBoxes` per sequence.
 
     Raises:
-        FileNotFoundError: no such file. ValueError: not JSON, another format, or a malformed box (the message
-            names the sequence, frame and object).
+        FileNotFoundError: no such file. ValueError: not JSON, another format or version, a malformed box, or an
+            object id given twice in a frame (``"1"`` and ``"01"``); the message names the sequence, frame and
+            object.
     """
     p = Path(path).expanduser()
-    if not p.is_file():
-        raise FileNotFoundError(f"tracker-box file {str(p)!r} does not exist")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{p} is not JSON ({exc})") from None
+    data = read_json(p, "tracker-box")
+    expected = (f"expected {{'format': {TRACKER_BOXES_FORMAT!r}, 'version': {TRACKER_BOXES_VERSION}, 'sequences': "
+                "{sequence: {frame: {object id: [x0, y0, x1, y1]}}}}")
     if not isinstance(data, dict) or data.get("format") != TRACKER_BOXES_FORMAT or "sequences" not in data:
-        raise ValueError(f"{p}: expected {{'format': {TRACKER_BOXES_FORMAT!r}, 'version': 1, 'sequences': "
-                         "{sequence: {frame: {object id: [x0, y0, x1, y1]}}}}")
+        raise ValueError(f"{p}: {expected}")
+    if data.get("version") != TRACKER_BOXES_VERSION:
+        raise ValueError(f"{p}: tracker-box format version {data.get('version')!r:.40} is not accepted; this "
+                         f"version of hqsam_nb reads version {TRACKER_BOXES_VERSION}")
+    if not isinstance(data["sequences"], dict):
+        raise ValueError(f"{p}: 'sequences' must map sequence names to {{frame: {{object id: box}}}}, got "
+                         f"{type(data['sequences']).__name__}; {expected}")
     out = {}
     for seq, frames in data["sequences"].items():
         if not isinstance(frames, dict):
-            raise ValueError(f"{p}: sequences[{seq!r}] must map frame names to {{object id: box}}")
+            raise ValueError(f"{p}: sequences[{seq!r}] must map frame names to {{object id: box}}, got "
+                             f"{type(frames).__name__}")
         boxes: dict[str, dict[int, np.ndarray]] = {}
         for frame, objects in frames.items():
             if not isinstance(objects, dict):
                 raise ValueError(f"{p}: {seq}/{frame} must map object ids to boxes, got {type(objects).__name__}")
-            per = {}
+            per: dict[int, np.ndarray] = {}
+            seen: dict[int, str] = {}
             for obj, box in objects.items():
                 try:
                     k = int(obj)
                 except ValueError:
-                    raise ValueError(f"{p}: {seq}/{frame}: object id {obj!r} is not an integer") from None
+                    raise ValueError(f"{p}: {seq}/{frame}: object id {obj!r:.40} is not an integer") from None
+                if k in seen:
+                    raise ValueError(f"{p}: {seq}/{frame}: object ids {seen[k]!r} and {obj!r} are the same object "
+                                     f"{k}; give each object once")
+                seen[k] = obj
                 b = _check_box(box, f"{p}: {seq}/{frame}/object {obj}")
                 if b is not None:
                     per[k] = b
@@ -198,7 +239,8 @@ def save_tracker_boxes(path: str | os.PathLike,
     body = {str(s): {str(f): {str(k): None if b is None else [float(v) for v in np.asarray(b).reshape(-1)]
                                for k, b in objs.items()} for f, objs in frames.items()}
             for s, frames in sequences.items()}
-    return atomic_write_json(path, {"format": TRACKER_BOXES_FORMAT, "version": 1, "sequences": body})
+    return atomic_write_json(path, {"format": TRACKER_BOXES_FORMAT, "version": TRACKER_BOXES_VERSION,
+                                    "sequences": body})
 
 
 @dataclass

@@ -94,14 +94,23 @@ class VideoFile(VideoSource):
     def named_frames(self, start: int = 0) -> Iterator[tuple[str, np.ndarray]]:
         import av
 
-        with av.open(str(self.path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for i, frame in enumerate(container.decode(stream)):
-                if i >= len(self.names):
-                    break
-                if i >= start:
-                    yield self.names[i], frame.to_ndarray(format="rgb24")
+        decoded = 0
+        try:
+            with av.open(str(self.path)) as container:
+                stream = container.streams.video[0]
+                stream.thread_type = "AUTO"
+                for i, frame in enumerate(container.decode(stream)):
+                    if i >= len(self.names):
+                        return
+                    decoded = i + 1
+                    if i >= start:
+                        yield self.names[i], frame.to_ndarray(format="rgb24")
+        except av.error.FFmpegError as exc:
+            raise ValueError(f"{str(self.path)!r}: frame {decoded} of {len(self)} could not be decoded ({exc}); the "
+                             "file is damaged from there on") from None
+        if decoded < len(self):  # the container announced more frames than its data holds
+            raise ValueError(f"{str(self.path)!r} announces {len(self)} frames but holds only {decoded} (a truncated "
+                             f"file?); frame {max(start, decoded)} and later cannot be read")
 
 
 def _open_folder(path: Path, fps: float | None) -> FrameFolder:

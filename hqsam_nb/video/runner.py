@@ -62,8 +62,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["METRICS_FILE", "PromptSpec", "evaluate_sequence", "make_source", "markdown", "result_masks",
-           "run_video_evaluation", "score_sequence", "summarize_sequences", "video_run_identity"]
+__all__ = ["METRICS_FILE", "PromptSpec", "evaluate_sequence", "make_source", "markdown", "prompt_sources",
+           "result_masks", "run_video_evaluation", "score_sequence", "summarize_sequences", "video_run_identity"]
 
 METRICS_FILE = "video_metrics.json"
 
@@ -102,6 +102,25 @@ def make_source(spec: PromptSpec, sequence: str,
         raise ValueError(f"the tracker-box file has no boxes for sequence {sequence!r} (it has "
                          f"{', '.join(sorted(tracker)[:8])}{' ...' if len(tracker) > 8 else ''})")
     return tracker[sequence]
+
+
+def prompt_sources(spec: PromptSpec, sequences: Sequence[DavisSequence]) -> dict[str, PromptSource]:
+    """A fresh :class:`~hqsam_nb.video.prompts.PromptSource` per sequence, each checked against its sequence before
+    any frame is decoded: tracker boxes must be keyed by the sequence's frame names
+    (:meth:`~hqsam_nb.video.prompts.TrackerBoxes.check_frames`).
+
+    Raises:
+        FileNotFoundError, ValueError: an unreadable tracker-box file, a sequence it lacks, frame keys that name
+            no frame.
+    """
+    tracker = load_tracker_boxes(spec.boxes_file) if spec.kind == "boxes" else None  # type: ignore[arg-type]
+    sources = {}
+    for seq in sequences:
+        source = make_source(spec, seq.name, tracker)
+        if isinstance(source, TrackerBoxes):
+            source.check_frames(seq.frame_names)
+        sources[seq.name] = source
+    return sources
 
 
 def _png(out_dir: Path, branch: str, sequence: str, frame: str) -> Path:
@@ -259,16 +278,16 @@ def run_video_evaluation(dataset: DavisDataset, pair: PairPredictor, out_dir: st
     from tqdm.auto import tqdm
 
     branches = check_branches(branches)
+    sequences = list(dataset)
+    sources = prompt_sources(prompt, sequences)  # checked before the run folder is touched
     out = open_run(out_dir, video_run_identity(dataset, pair, prompt, branches, bound_th),
                    results=(*BRANCH_KEYS, METRICS_FILE), restart=restart)
-    tracker = load_tracker_boxes(prompt.boxes_file) if prompt.kind == "boxes" else None
-    sequences = list(dataset)
     total = sum(len(s) for s in sequences)
     timings = []
     with tqdm(total=total, desc="frames", unit="frame", disable=not progress, dynamic_ncols=True) as bar:
         for seq in sequences:
             bar.set_description(seq.name)
-            timings.append(evaluate_sequence(pair, seq, out, make_source(prompt, seq.name, tracker),
+            timings.append(evaluate_sequence(pair, seq, out, sources[seq.name],
                                              branches=branches, on_frame=lambda _t, _c: bar.update(1)))
     metrics = {}
     for b in branches:

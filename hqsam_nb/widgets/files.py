@@ -9,9 +9,7 @@ widget (rather than quietly changed into another name the user did not type).
 from __future__ import annotations
 
 import io
-import json
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,35 +18,28 @@ import numpy as np
 
 from ..io.atomic import atomic_write_json
 from ..io.images import as_rgb_uint8
+from ..io.jsonfile import parse_json
+from ..io.names import MAX_NAME_LENGTH, check_plain_name
 
 __all__ = ["MAX_NAME_LENGTH", "export_masks", "export_path", "image_from_upload", "read_history", "write_history"]
 
-#: Longest export name (the suffixes ``_coco.json`` / ``.history.json`` must still fit a file system's 255).
-MAX_NAME_LENGTH = 120
-_NAME = re.compile(r"[\w\-.,+=@() ]+")  # \w: letters (any script), digits, underscore
-
 
 def export_path(export_dir: str | os.PathLike, name: Any, suffix: str = "") -> Path:
-    """``export_dir / (name + suffix)``, refusing any ``name`` that could leave ``export_dir``.
-
-    Accepted: a plain file name of letters (any script), digits, spaces and ``- _ . , + = @ ( )``, at most
-    :data:`MAX_NAME_LENGTH` characters, not starting with a dot (so no ``..``, no hidden files) and without
-    folders: ``/``, ``\\``, ``:``, absolute paths, ``~`` and control characters are refused. Spaces around the
-    name are dropped.
+    """``export_dir / (name + suffix)``, refusing any ``name`` that could leave ``export_dir``: it must be a plain
+    file name (:func:`hqsam_nb.io.names.check_plain_name`: letters, digits, spaces and ``- _ . , + = @ ( )``, at
+    most :data:`~hqsam_nb.io.names.MAX_NAME_LENGTH` characters, not starting with a dot, no folders). Spaces
+    around the name are dropped.
 
     Raises:
         TypeError: ``name`` is not a string. ValueError: any other name, saying what is accepted.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"an export name must be a string, got {type(name).__name__}")
-    stem = name.strip()
-    if not stem or stem.startswith(".") or len(stem) > MAX_NAME_LENGTH or not _NAME.fullmatch(stem):
-        raise ValueError(f"export name {name!r:.140} is not accepted: use a plain file name (letters, digits, "
-                         f"spaces and - _ . , + = @ ( ), at most {MAX_NAME_LENGTH} characters, not starting with "
-                         f"a dot, no folders); files are written inside export_dir ({export_dir})")
+    try:
+        stem = check_plain_name(name, "export name")
+    except ValueError as exc:
+        raise ValueError(f"{exc} (a plain file name: files are written inside export_dir, {export_dir})") from None
     folder = Path(export_dir)
     target = folder / f"{stem}{suffix}"
-    if target.resolve().parent != folder.resolve():  # belt and braces: the rules above already ensure it
+    if target.resolve().parent != folder.resolve():  # belt and braces: the rule already ensures it
         raise ValueError(f"export name {name!r} would write outside export_dir ({folder})")
     return target
 
@@ -113,10 +104,7 @@ def read_history(history: Mapping[str, Any] | str | os.PathLike) -> dict[str, An
     if len(raw) > MAX_HISTORY_BYTES:
         raise ValueError(f"{path} is larger than {MAX_HISTORY_BYTES // 2**20} MiB: not a prompt history "
                          "(hqsam_nb.widgets.history.MAX_HISTORY_BYTES)")
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path} is not a JSON prompt history: {exc}") from None
+    data = parse_json(raw, f"prompt history {str(path)!r}")
     if not isinstance(data, dict):
         raise ValueError(f"{path} holds JSON {type(data).__name__}, not a prompt history (an object)")
     return data
