@@ -338,6 +338,36 @@ def test_text_figures(tiny_pair, detector, image: np.ndarray) -> None:
     text_masks_figure(empty)
 
 
+def test_box_tags_never_cover_each_other_or_leave_the_image() -> None:
+    """Boxes sharing a corner (the random detector's 1 and 7 in notebook 06) or touching the right edge: every
+    tag is drawn whole and apart, measured on the rendered figure, in both figures that tag boxes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from hqsam_nb.drawing.text_figures import detections_figure, tag_anchors, threshold_figure
+
+    image = np.full((512, 512, 3), 128, np.uint8)
+    raw = [[0, 0, 180, 212], [29, 0, 74, 104], [437, 205, 489, 313], [0, 0, 512, 512], [5, 3, 60, 9]]
+    d = Detections.from_raw(raw, [0.75, 0.43, 0.54, 0.3, 0.2], ["a rocket", "a rocket", "a rocket", "a flag",
+                                                                "person"],
+                            caption="a rocket. a flag. person.", image_size=(512, 512), box_threshold=0.0,
+                            text_threshold=0.25)
+    for fig in (detections_figure(image, d), threshold_figure(image, d, (0.0, 0.35))):
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        for ax in fig.axes:
+            frame = ax.get_window_extent(renderer)
+            tags = [t.get_bbox_patch().get_window_extent(renderer) for t in ax.texts]
+            assert tags
+            for i, a in enumerate(tags):
+                assert frame.x0 - 1 <= a.x0 and a.x1 <= frame.x1 + 1 and frame.y0 - 1 <= a.y0 and a.y1 <= frame.y1 + 1
+                assert not any(a.overlaps(b) for b in tags[i + 1:]), [t.get_text() for t in ax.texts]
+    # the pure rule: first tag at its corner, a second at the same corner one height down, a wide one moved left
+    xy = tag_anchors(np.array([[0, 0, 100, 100], [0, 0, 50, 50], [90, 20, 100, 30]]),
+                     np.array([[40, 10], [40, 10], [30, 10]]), (100, 100))
+    np.testing.assert_allclose(xy, [[0, 0], [0, 10], [70, 20]])
+
+
 def test_load_detector_or_random_falls_back_with_a_warning(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     import huggingface_hub.constants as hub_constants
