@@ -251,6 +251,13 @@ def test_label_panels_and_comparison_panel() -> None:
     assert bar > 0 and out.shape[1] == 80 + 4 + 80
     np.testing.assert_array_equal(out[bar:, :80], a)
     assert (out[:bar] < 128).any()  # some title text drawn
+    # a title longer than its panel is drawn smaller, whole, inside its panel (the widget still's side view
+    # title ran past the picture's right edge): the title's ink ends before the gap, the next title starts after
+    long = "Widget still: side by side view (left SAM, right HQ-SAM (HQ token))"
+    out = label_panels([a, a], [long, long], gap=4)
+    ink = np.flatnonzero((out[:bar] < 128).any(axis=(0, 2)))
+    assert ink.size and not ((ink >= 80 - 2) & (ink < 84 + 2)).any() and ink.max() < 164 - 2
+    assert (ink < 80).any() and (ink >= 84).any()
 
     m = np.zeros((60, 80), bool)
     m[10:40, 20:60] = True

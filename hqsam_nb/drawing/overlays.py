@@ -622,7 +622,8 @@ def label_panels(panels: Sequence[np.ndarray], titles: Sequence[str] | None = No
 
     Args:
         panels: ``uint8`` ``H x W x 3`` images; resized (keeping aspect ratio) to a common height.
-        titles: one short string per panel (ASCII: OpenCV's Hershey fonts), or None for no title bars.
+        titles: one short string per panel (ASCII: OpenCV's Hershey fonts), or None for no title bars; a
+            title wider than its panel is set in a smaller size so that it fits.
         gap: pixels between panels.
         height: the panels' common height; default the first panel's height.
         background: colour of the gaps and the title bars.
@@ -651,9 +652,11 @@ def label_panels(panels: Sequence[np.ndarray], titles: Sequence[str] | None = No
     x = 0
     for i, p in enumerate(resized):
         out[bar:, x:x + p.shape[1]] = p
-        if titles is not None:
-            cv2.putText(out, str(titles[i]), (x + 6, bar - 10), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
-                        thickness, cv2.LINE_AA)
+        if titles is not None:  # a title wider than its panel is set smaller, never cut at the panel's edge
+            (tw, _), _ = cv2.getTextSize(str(titles[i]), cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+            fit = scale * min(1.0, (p.shape[1] - 12) / max(tw, 1))
+            cv2.putText(out, str(titles[i]), (x + 6, bar - 10), cv2.FONT_HERSHEY_SIMPLEX, fit, (0, 0, 0),
+                        max(1, round(fit * 1.5)), cv2.LINE_AA)
         x += p.shape[1] + gap
     return out
 
