@@ -26,9 +26,9 @@ def _run(*args: str, cwd: Path, module: str = "hqsam_nb") -> subprocess.Complete
 
 
 def test_every_command_is_listed_and_help_imports_no_torch() -> None:
-    assert {"fetch", "evaluate", "coco", "video", "export-onnx"} <= set(commands())
+    assert {"fetch", "evaluate", "coco", "video", "export-onnx", "train", "fetch-hqseg44k", "ytvis"} <= set(commands())
     code = ("import sys\nfrom hqsam_nb.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "for name in ('fetch', 'evaluate', 'coco', 'video', 'export-onnx'):\n"
+            "for name in ('fetch', 'evaluate', 'coco', 'video', 'export-onnx', 'train', 'fetch-hqseg44k', 'ytvis'):\n"
             "    try:\n        main([name, '--help'])\n    except SystemExit:\n        pass\n"
             "heavy = [m for m in ('torch', 'matplotlib', 'segment_anything_hq', 'cv2') if m in sys.modules]\n"
             "print('HEAVY', heavy)")
@@ -36,19 +36,22 @@ def test_every_command_is_listed_and_help_imports_no_torch() -> None:
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stdout
-    for name in ("fetch", "evaluate", "coco", "video", "export-onnx"):  # a long name gets its help on the next line
+    # a long name gets its help on the next line
+    for name in ("fetch", "evaluate", "coco", "video", "export-onnx", "train", "fetch-hqseg44k", "ytvis"):
         assert re.search(rf"^    {re.escape(name)}\s", done.stdout, re.MULTILINE), name
 
 
 def test_choices_spelled_in_the_cli_match_the_library() -> None:
-    from hqsam_nb.cli import coco, evaluate, export_onnx, video
+    from hqsam_nb.cli import coco, evaluate, export_onnx, train, video
     from hqsam_nb.evaluation.coco import SCORE_MODES
     from hqsam_nb.evaluation.runner import RESIZE_MODES
     from hqsam_nb.onnx import PART_NAMES, PRECISIONS
     from hqsam_nb.pair import BACKENDS
     from hqsam_nb.pair.branches import BRANCH_KEYS
+    from hqsam_nb.training import PROMPT_KINDS
 
     assert (video.BRANCH_KEYS, coco.SCORE_MODES, evaluate.RESIZE_MODES) == (BRANCH_KEYS, SCORE_MODES, RESIZE_MODES)
+    assert train.PROMPT_KINDS == PROMPT_KINDS
     assert (export_onnx.PARTS, export_onnx.PRECISIONS) == (PART_NAMES, PRECISIONS)
     parser = argparse.ArgumentParser()
     add_model_options(parser)
@@ -63,7 +66,11 @@ BAD_INPUTS = {
     "coco": (["coco", "--annotations", "missing.json", "--images", ".", "--out", "out"],
              "annotations file 'missing.json' does not exist"),
     "video": (["video", "--root", "no-such-davis", "--out", "out"], "is not a folder"),
+    "train": (["train", "--data", "no-such-folder", "--weights", "random", "--out", "out"],
+              "has no images/ and masks/ folders"),
     "export-onnx": (["export-onnx", "--bf16", "--out", "out"], "export-onnx exports on the CPU from the float32"),
+    "ytvis": (["ytvis", "--annotations", "missing.json", "--frames", ".", "--out", "out"],
+              "YouTube-VIS annotations file 'missing.json' does not exist"),
 }
 
 

@@ -243,6 +243,17 @@ def test_a_checkpoint_calling_os_system_is_said_to_hold_pickled_code(tmp_path: P
         hqsam_nb.load_state_dict(bad)
 
 
+def test_a_pickle_the_safe_unpickler_refuses_without_naming_a_global_says_so(tmp_path: Path) -> None:
+    """A BUILD opcode on a dict: torch's weights-only unpickler refuses it ("Weights only load failed") without an
+    "Unsupported global"; the message says what the file holds, once (it once read "pickled objects other than
+    tensors, not only tensors")."""
+    bad = tmp_path / "build.pth"
+    bad.write_bytes(b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01K\x01s}b.")
+    with pytest.raises(CheckpointError, match=r"build.pth was refused: it holds pickled objects, not tensors\. "
+                                              r"Nothing in it was run"):
+        hqsam_nb.load_state_dict(bad)
+
+
 def test_a_deflated_checkpoint_is_refused_before_it_is_unpacked(tmp_path: Path, checkpoint_dir: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """An entry of a few hundred KB on disk that unpacks to 200 MB (the vit_tiny model needs about 42 MB, at most
