@@ -112,3 +112,11 @@ def test_a_failed_write_exits_1_and_says_the_work_is_kept(monkeypatch: pytest.Mo
     monkeypatch.setattr(evaluate, "evaluate", disk_full)
     assert main(["evaluate", "--data", "synthetic", "--out", str(tmp_path / "o")]) == 1
     assert "No space left on device (finished work is kept in" in caplog.text
+
+
+def test_the_version_is_the_one_pyproject_declares() -> None:
+    import tomllib
+
+    import hqsam_nb
+
+    assert hqsam_nb.__version__ == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]

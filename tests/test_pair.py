@@ -103,7 +103,7 @@ def test_sam_is_the_same_decoder_as_the_hq_checkpoints_frozen_sam(tiny_pair) -> 
 
 def test_separate_sam_checkpoint_with_the_same_encoder(tmp_path: Path, checkpoint_dir: Path, tiny_official) -> None:
     hq_state = torch.load(checkpoint_dir / "sam_hq_vit_tiny.pth", weights_only=True)
-    sam_state = hqsam_nb.random_state_dict("vit_tiny", hq=False, seed=7)
+    sam_state = hqsam_nb.models.random_state_dict("vit_tiny", hq=False, seed=7)
     for k in sam_state:  # same frozen encoder as the HQ file, a different SAM decoder
         if not k.startswith("mask_decoder."):
             sam_state[k] = hq_state[k]
@@ -129,7 +129,7 @@ def test_separate_sam_checkpoint_with_the_same_encoder(tmp_path: Path, checkpoin
 
 def test_sam_checkpoint_with_another_encoder_gets_its_own_pass(tmp_path: Path) -> None:
     path = tmp_path / "other_sam.pt"
-    torch.save(hqsam_nb.random_state_dict("vit_tiny", hq=False, seed=9), path)
+    torch.save(hqsam_nb.models.random_state_dict("vit_tiny", hq=False, seed=9), path)
     pair = hqsam_nb.load_pair("vit_tiny", sam_checkpoint=path, device="cpu")
     pair.set_image(make_image(32, 32))
     out = pair.predict(points=[[16, 16]])

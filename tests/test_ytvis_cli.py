@@ -7,14 +7,10 @@ per-frame logic is tested with a stand-in predictor (test_ytvis_protocol.py); Ra
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from helpers import kill_after_first_record
 
 from hqsam_nb.cli import main
 from hqsam_nb.metrics import ytvis_metrics
@@ -31,8 +27,6 @@ def _cli(out: Path) -> list[str]:
 
 
 def test_cli_end_to_end_and_resume_after_sigkill(tmp_path: Path, tiny_pair) -> None:
-    import torch
-
     # the uninterrupted run: the library on the set the CLI draws (-n 2 --synthetic-frames 1, seed 0)
     ref = tmp_path / "ref"
     syn = write_synthetic_ytvis(ref / "synthetic_ytvis", n_videos=2, n_frames=1, seed=0)
@@ -40,23 +34,7 @@ def test_cli_end_to_end_and_resume_after_sigkill(tmp_path: Path, tiny_pair) -> N
                          progress=False)
     # the command in a subprocess, killed (SIGKILL) once a video is on disk, then resumed here
     out = tmp_path / "killed"
-    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()), "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-m", "hqsam_nb", *_cli(out)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    results = out / "results.jsonl"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        if results.exists() and results.read_bytes().count(b"\n") >= 1:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL  # killed mid-run, not finished
-    done = results.read_bytes().count(b"\n")
-    assert done >= 1
-    if done < 2:  # a torn write, as a kill in the middle of one leaves it
-        with open(results, "ab") as f:
-            f.write(b'{"image": "synthetic-0')
+    kill_after_first_record("hqsam_nb", _cli(out), out, torn=b'{"image": "synthetic-0')
     assert main(_cli(out)) == 0
     assert [r["image"] for r in load_records(out)] == ["synthetic-00", "synthetic-01"]
     for name in FILES:

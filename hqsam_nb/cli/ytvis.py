@@ -19,8 +19,6 @@ Without ``--results`` the ground truth's tracks prompt (an oracle ceiling). A sp
 from __future__ import annotations
 
 import argparse
-import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,11 +30,10 @@ from ._options import (
     add_model_options,
     add_output_options,
     positive_int,
+    run_protocol,
 )
 
 HELP = "SAM vs HQ-SAM on YouTube-VIS / HQ-YTVIS with a VIS model's tracks (Tube-Mask AP, Tube-Boundary AP)"
-
-logger = logging.getLogger("hqsam_nb.cli")
 
 
 def add_ytvis_options(group: argparse._ActionsContainer, *, annotations: bool = True) -> None:
@@ -106,15 +103,7 @@ def evaluate_ytvis(options: YtvisOptions, *, model: ModelOptions, engine: Engine
             raise ValueError("the YouTube-VIS protocol needs --annotations A.json and --frames DIR (or --synthetic)")
         dataset = open_ytvis(options.annotations, options.frames, options.results, limit=options.limit,
                              videos=options.videos)
-    ray = engine.start(model)  # None: this process computes, with the pair loaded here
-    pair = None if ray else model.load_pair()
-    logger.info("%r", dataset)
-    t0 = time.perf_counter()
-    run = run_ytvis_evaluation(dataset, pair, output.out, progress=output.progress, restart=output.restart,
-                               engine=ray)
-    logger.info("%s\n%d videos (%d computed now) in %.1f s; reports in %s", run.markdown(), len(run.records),
-                len(run.computed), time.perf_counter() - t0, run.out_dir)
-    return 0
+    return run_protocol(run_ytvis_evaluation, dataset, model=model, engine=engine, output=output, unit="videos")
 
 
 def run(args: argparse.Namespace) -> int:

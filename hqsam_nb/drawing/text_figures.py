@@ -14,8 +14,9 @@ import numpy as np
 
 from ..metrics.masks import mask_iou
 from ..pair.branches import BRANCHES
+from ..validation import check_image
 from .figures import _figure_diff_legend, _image_axes, _rgb01, new_figure, show_box
-from .overlays import _check_image, composite, crop_zoom, difference_rgba, masks_rgba, overlay_mask
+from .overlays import composite, crop_zoom, difference_rgba, masks_rgba, overlay_mask
 from .palette import OBJECT_COLORS
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def detections_figure(image: np.ndarray, detections: Any, *, note: str | None = 
     Returns:
         The figure; its title gives the caption, the number of boxes and ``box_threshold``.
     """
-    image = _check_image(image)
+    image = check_image(image)
     if ax is None:
         h, w = image.shape[:2]
         fig = new_figure((size, size * h / w + 0.6))
@@ -138,7 +139,7 @@ def threshold_figure(image: np.ndarray, detections: Any, thresholds: tuple[float
             (e.g. ``detect(..., box_threshold=0.0)``); each panel is ``detections.above(t)``.
         thresholds: the thresholds to show, left to right.
     """
-    image = _check_image(image)
+    image = check_image(image)
     h, w = image.shape[:2]
     fig = new_figure((panel_size * len(thresholds), panel_size * h / w + 0.8))
     axes = np.atleast_1d(fig.subplots(1, len(thresholds)))

@@ -9,9 +9,7 @@
 * :mod:`.exports` - SAM | HQ-SAM | difference clips as MP4 or GIF;
 * :mod:`.plots` - J&F per frame, where two branches drift apart, rows of export frames;
 * :mod:`.ytvis` - YouTube-VIS / HQ-YTVIS sets: frames and the tracks (a VIS model's or the ground truth's) whose
-  boxes prompt; :mod:`.synthetic_ytvis` - a synthetic set with simulated VIS tracks;
-* :mod:`.ytvis_protocol` - the paper's video-instance protocol, resumable (``hqsam-nb ytvis``), Tube-Mask AP and
-  Tube-Boundary AP; :mod:`.ytvis_plots` - its figures.
+  boxes prompt; :mod:`.synthetic_ytvis` - a synthetic set with simulated VIS tracks.
 """
 
 from __future__ import annotations
@@ -46,15 +44,18 @@ if TYPE_CHECKING:
     )
     from .reading import FrameFolder, VideoFile, VideoSource, open_video
     from .runner import (
+        METRICS_FILE,
         PromptSpec,
         evaluate_sequence,
+        markdown,
         result_masks,
         run_video_evaluation,
         score_sequence,
         summarize_sequences,
+        video_run_identity,
     )
     from .synthetic import SyntheticClip, synthetic_clip, write_synthetic_davis
-    from .synthetic_ytvis import SyntheticYtvis, synthetic_ytvis, write_synthetic_ytvis
+    from .synthetic_ytvis import SyntheticYtvis, write_synthetic_ytvis
     from .tracking import TrackedFrame, decode_frame, exclusive_masks, track_clip
     from .ytvis import YtvisDataset, YtvisTrack, YtvisVideo, open_ytvis
     from .ytvis_plots import show_track_frames, show_ytvis_video
@@ -74,6 +75,7 @@ _HOMES = {
     "DavisError": "davis",
     "DavisSequence": "davis",
     "FrameFolder": "reading",
+    "METRICS_FILE": "runner",
     "ObjectPrompt": "prompts",
     "OracleBoxes": "prompts",
     "PromptSource": "prompts",
@@ -100,6 +102,7 @@ _HOMES = {
     "jf_per_frame": "plots",
     "labels_to_masks": "davis",
     "load_tracker_boxes": "prompts",
+    "markdown": "runner",
     "masks_to_labels": "davis",
     "open_davis": "davis",
     "open_video": "reading",
@@ -118,10 +121,10 @@ _HOMES = {
     "show_ytvis_video": "ytvis_plots",
     "summarize_sequences": "runner",
     "synthetic_clip": "synthetic",
-    "synthetic_ytvis": "synthetic_ytvis",
     "track_clip": "tracking",
     "track_differences": "ytvis_protocol",
     "track_frames": "ytvis_protocol",
+    "video_run_identity": "runner",
     "weights_note": "plots",
     "write_label_png": "davis",
     "write_synthetic_davis": "synthetic",
@@ -130,15 +133,15 @@ _HOMES = {
     "ytvis_results": "ytvis_protocol",
 }
 __all__ = [
-    "DavisDataset", "DavisError", "DavisSequence", "FrameFolder", "ObjectPrompt", "OracleBoxes", "PromptSource",
-    "PromptSpec", "Propagation", "SyntheticClip", "SyntheticYtvis", "TrackedFrame", "TrackerBoxes", "VideoFile",
-    "VideoSource", "YtvisDataset", "YtvisRun", "YtvisTrack", "YtvisVideo", "comparison_frame", "davis_palette",
-    "decode_frame", "drift_frames", "evaluate_sequence", "evaluate_ytvis_video", "exclusive_masks",
-    "interior_point", "jf_per_frame", "labels_to_masks", "load_tracker_boxes", "masks_to_labels", "open_davis",
-    "open_video", "open_ytvis", "plot_jf_per_frame", "read_label_png", "result_masks", "run_video_evaluation",
-    "run_ytvis_evaluation", "save_comparison", "save_mp4", "save_tracker_boxes", "score_sequence", "show_pictures",
-    "show_track_frames", "show_ytvis_video", "summarize_sequences", "synthetic_clip", "synthetic_ytvis",
-    "track_clip", "track_differences", "track_frames", "weights_note", "write_label_png", "write_synthetic_davis",
-    "write_synthetic_ytvis", "ytvis_markdown", "ytvis_results",
+    "DavisDataset", "DavisError", "DavisSequence", "FrameFolder", "METRICS_FILE", "ObjectPrompt", "OracleBoxes",
+    "PromptSource", "PromptSpec", "Propagation", "SyntheticClip", "SyntheticYtvis", "TrackedFrame", "TrackerBoxes",
+    "VideoFile", "VideoSource", "YtvisDataset", "YtvisRun", "YtvisTrack", "YtvisVideo", "comparison_frame",
+    "davis_palette", "decode_frame", "drift_frames", "evaluate_sequence", "evaluate_ytvis_video", "exclusive_masks",
+    "interior_point", "jf_per_frame", "labels_to_masks", "load_tracker_boxes", "markdown", "masks_to_labels",
+    "open_davis", "open_video", "open_ytvis", "plot_jf_per_frame", "read_label_png", "result_masks",
+    "run_video_evaluation", "run_ytvis_evaluation", "save_comparison", "save_mp4", "save_tracker_boxes",
+    "score_sequence", "show_pictures", "show_track_frames", "show_ytvis_video", "summarize_sequences",
+    "synthetic_clip", "track_clip", "track_differences", "track_frames", "video_run_identity", "weights_note",
+    "write_label_png", "write_synthetic_davis", "write_synthetic_ytvis", "ytvis_markdown", "ytvis_results",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _HOMES)

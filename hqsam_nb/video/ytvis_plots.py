@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..drawing.figures import new_figure, show_box
-from ..drawing.overlays import BOX_COLOR, overlay_masks
-from ..drawing.palette import OBJECT_COLORS
+from ..drawing.overlays import overlay_masks
+from ..drawing.palette import BOX_COLOR, OBJECT_COLORS
 from ..io.coco_format import segmentation_to_mask
 from ..notebook import stamp_figure
 from ..pair.branches import BRANCHES, PAPER_BRANCH

@@ -146,7 +146,7 @@ def ytvis_markdown(metrics: Mapping[str, Mapping[str, Mapping[str, float]]] | No
         model: our variant, e.g. ``"vit_l"``. data: what our rows were measured on. note: a line under it.
     """
     from ..evaluation.paper_numbers import PAPER_VIS
-    from ..evaluation.runner import markdown_table
+    from ..util import markdown_table
 
     hq = PAPER_BRANCH["video"]
     rows = []
