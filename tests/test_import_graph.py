@@ -36,7 +36,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     # 5: interactive widgets (may use any of the above)
     ("hqsam_nb.widgets",),
     # 6: entry points: the command line and the public face
-    ("hqsam_nb.cli", "hqsam_nb.__main__", "hqsam_nb.evaluate", "hqsam_nb.evaluate_video", "hqsam_nb"),
+    ("hqsam_nb.cli", "hqsam_nb.__main__", "hqsam_nb.evaluate", "hqsam_nb"),
 )
 
 
