@@ -35,6 +35,26 @@ def test_difference_and_error_colours_do_not_clash_with_prompts_or_branches() ->
     assert all(_far(c, p) for c in branch_colours for p in prompts)
 
 
+def test_object_colours_are_never_read_as_a_branch_or_a_prompt() -> None:
+    """Objects (ground truth, detections, tracks) are coloured apart from the models: no colour word they share."""
+    from hqsam_nb.drawing.text_figures import object_color
+    from hqsam_nb.video.ytvis_plots import TRACK_COLORS
+
+    name = palette.colour_name
+    taken = {name(c) for c in (*palette.BRANCH_COLORS.values(), palette.POSITIVE_COLOR, palette.NEGATIVE_COLOR,
+                               palette.BOX_COLOR, palette.BOTH_COLOR)}
+    assert taken == {"blue", "orange", "pink", "green", "red", "yellow", "grey"}
+    objects = palette.OBJECT_COLORS
+    names = [name(c) for c in objects]
+    assert not taken & set(names), names
+    assert len(set(objects)) == len(objects) >= 6
+    assert all(_far(a, b) for i, a in enumerate(objects) for b in objects[i + 1:])
+    masks = [np.eye(4, dtype=bool), np.eye(4, dtype=bool)[::-1]]
+    assert overlays.masks_rgba(masks, contour_width=0)[0, 0, :3].tolist() == list(objects[0])
+    assert [object_color(i) for i in range(7)] == [*objects, objects[0]]
+    assert TRACK_COLORS is objects
+
+
 def test_boxes_are_one_colour_in_drawings_and_figures() -> None:
     import inspect
 

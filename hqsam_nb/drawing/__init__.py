@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         FUSED_COLOR,
         MASK_COLORS,
         NEGATIVE_COLOR,
+        OBJECT_COLORS,
         POSITIVE_COLOR,
         Overlap,
         colour_name,
@@ -73,6 +74,7 @@ _HOMES = {
     "FUSED_COLOR": "palette",
     "MASK_COLORS": "palette",
     "NEGATIVE_COLOR": "palette",
+    "OBJECT_COLORS": "palette",
     "Overlap": "palette",
     "POSITIVE_COLOR": "palette",
     "boundary_zoom_figure": "figures",
@@ -116,9 +118,9 @@ _HOMES = {
 }
 __all__ = [
     "BAND_PALETTE", "BOTH_COLOR", "BOX_COLOR", "BRANCH_COLORS", "COLOUR_WORDS", "DIFF_COLORS", "DIFF_LABELS",
-    "FUSED_COLOR", "MASK_COLORS", "NEGATIVE_COLOR", "Overlap", "POSITIVE_COLOR", "boundary_zoom_figure",
-    "colour_key_figure", "colour_name", "colour_words_in", "compare_figure", "comparison_panel", "composite",
-    "crop_zoom", "detections_figure", "diff_colors", "diff_labels", "difference_figure", "difference_rgba",
+    "FUSED_COLOR", "MASK_COLORS", "NEGATIVE_COLOR", "OBJECT_COLORS", "Overlap", "POSITIVE_COLOR",
+    "boundary_zoom_figure", "colour_key_figure", "colour_name", "colour_words_in", "compare_figure", "comparison_panel",
+    "composite", "crop_zoom", "detections_figure", "diff_colors", "diff_labels", "difference_figure", "difference_rgba",
     "disagreement_boxes", "draw_box", "draw_points", "draw_prompt", "gallery_figure", "label_panels", "mask_contour",
     "mask_rgba", "masks_rgba", "new_figure", "object_color", "overlap_palette", "overlay_mask", "overlay_masks",
     "random_colors", "segments_rgba", "show_box", "show_mask", "show_points", "show_prompt", "stamp_array",

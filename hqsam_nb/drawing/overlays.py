@@ -53,6 +53,7 @@ from .palette import (
     BOX_COLOR,
     MASK_COLORS,
     NEGATIVE_COLOR,
+    OBJECT_COLORS,
     POSITIVE_COLOR,
     diff_colors,
 )
@@ -151,7 +152,7 @@ def masks_rgba(masks: Sequence[np.ndarray], colors: Sequence[Sequence[int]] | No
 
     Args:
         masks: ``bool`` ``H x W`` arrays, all the same shape.
-        colors: one ``(R, G, B)`` per mask; default :data:`MASK_COLORS` in turn.
+        colors: one ``(R, G, B)`` per mask; default :data:`OBJECT_COLORS` in turn (each mask an object).
         alpha, contour_width: as in :func:`mask_rgba`.
 
     Returns:
@@ -164,7 +165,7 @@ def masks_rgba(masks: Sequence[np.ndarray], colors: Sequence[Sequence[int]] | No
         raise ValueError("masks is empty: give at least one bool H x W mask")
     first = check_mask(masks[0], name="masks[0]")
     if colors is None:
-        colors = [MASK_COLORS[i % len(MASK_COLORS)] for i in range(len(masks))]
+        colors = [OBJECT_COLORS[i % len(OBJECT_COLORS)] for i in range(len(masks))]
     colors = list(colors)
     if len(colors) != len(masks):
         raise ValueError(f"got {len(colors)} colors for {len(masks)} masks")
@@ -532,7 +533,8 @@ def label_panels(panels: Sequence[np.ndarray], titles: Sequence[str] | None = No
 
     Args:
         panels: ``uint8`` ``H x W x 3`` images; resized (keeping aspect ratio) to a common height.
-        titles: one short string per panel (ASCII: OpenCV's Hershey fonts), or None for no title bars.
+        titles: one short string per panel (ASCII: OpenCV's Hershey fonts), or None for no title bars; a
+            title wider than its panel is set in a smaller size so that it fits.
         gap: pixels between panels.
         height: the panels' common height; default the first panel's height.
         background: colour of the gaps and the title bars.
@@ -561,9 +563,11 @@ def label_panels(panels: Sequence[np.ndarray], titles: Sequence[str] | None = No
     x = 0
     for i, p in enumerate(resized):
         out[bar:, x:x + p.shape[1]] = p
-        if titles is not None:
-            cv2.putText(out, str(titles[i]), (x + 6, bar - 10), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
-                        thickness, cv2.LINE_AA)
+        if titles is not None:  # a title wider than its panel is set smaller, never cut at the panel's edge
+            (tw, _), _ = cv2.getTextSize(str(titles[i]), cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+            fit = scale * min(1.0, (p.shape[1] - 12) / max(tw, 1))
+            cv2.putText(out, str(titles[i]), (x + 6, bar - 10), cv2.FONT_HERSHEY_SIMPLEX, fit, (0, 0, 0),
+                        max(1, round(fit * 1.5)), cv2.LINE_AA)
         x += p.shape[1] + gap
     return out
 

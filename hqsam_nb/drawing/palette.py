@@ -4,6 +4,7 @@
 * the branches' colours come from :mod:`hqsam_nb.pair.branches` (:data:`BRANCH_COLORS`, :data:`FUSED_COLOR`);
   :data:`MASK_COLORS` gives several masks distinct colours, those three first; :data:`POSITIVE_COLOR`,
   :data:`NEGATIVE_COLOR` and :data:`BOX_COLOR` draw prompts in every figure, export and widget view;
+  :data:`OBJECT_COLORS` colours *objects* (ground truth, detections, tracks) in none of those colours;
 
 Two masks compared pixel by pixel fall into three classes: pixels both mark, pixels only the first marks, pixels
 only the second marks. Every comparison in the package paints them from :func:`overlap_palette`:
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from ..pair.branches import BRANCHES, hq_branch
 
 __all__ = ["BAND_PALETTE", "BOTH_COLOR", "BOX_COLOR", "BRANCH_COLORS", "COLOUR_WORDS", "DIFF_COLORS", "DIFF_LABELS",
-           "FUSED_COLOR", "MASK_COLORS", "NEGATIVE_COLOR", "Overlap", "POSITIVE_COLOR", "colour_name",
+           "FUSED_COLOR", "MASK_COLORS", "NEGATIVE_COLOR", "OBJECT_COLORS", "Overlap", "POSITIVE_COLOR", "colour_name",
            "colour_words_in", "diff_colors", "diff_labels", "overlap_palette"]
 
 Color = tuple[int, int, int]
@@ -40,6 +41,20 @@ _SYNONYMS = {"gray": "grey", "violet": "purple"}
 
 #: Pixels both masks mark (SAM vs an HQ-SAM branch): light grey, no branch's or prompt's colour.
 BOTH_COLOR: Color = (190, 190, 190)
+
+#: One colour per *object* (ground truth, detections, the objects of a clip): purple, cyan, brown, teal, dark
+#: purple, magenta in turn. None is a branch's colour (blue, orange, pink), the prompts' green / red / yellow or the
+#: grey of "both", so an object's colour is never read as a model (tests/test_branch_colours.py checks the
+#: names). The default of :func:`~hqsam_nb.drawing.overlays.masks_rgba` and
+#: :func:`~hqsam_nb.drawing.overlays.overlay_masks`.
+OBJECT_COLORS: tuple[Color, ...] = (
+    (148, 103, 189),  # purple
+    (23, 190, 207),   # cyan
+    (140, 86, 75),    # brown
+    (0, 128, 128),    # teal
+    (90, 40, 140),    # dark purple
+    (200, 60, 200),   # magenta
+)
 
 
 def colour_name(color: Sequence[float]) -> str:
@@ -149,7 +164,8 @@ BRANCH_COLORS: dict[str, Color] = {key: b.color for key, b in BRANCHES.items()}
 FUSED_COLOR: Color = BRANCH_COLORS["fused"]
 
 #: Distinct colours for several masks on one image: the three branches' colours first (SAM, HQ token, fused),
-#: then more, none of them the green / red of the prompt points or the yellow of boxes.
+#: then more, none of them the green / red of the prompt points or the yellow of boxes. A mask that stands for a
+#: *model* takes these; one that stands for an *object* takes :data:`OBJECT_COLORS`.
 MASK_COLORS: tuple[Color, ...] = (
     BRANCH_COLORS["sam"],
     BRANCH_COLORS["hq"],

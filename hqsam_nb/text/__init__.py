@@ -2,7 +2,8 @@
 
 * :func:`load_detector` - GroundingDINO (default ``IDEA-Research/grounding-dino-tiny``) or OWLv2 through
   ``transformers``, from the Hugging Face Hub at a pinned commit or from a local folder;
-  ``detector.detect(image, text)`` -> :class:`Detections` (boxes ``(K, 4)`` XYXY pixels, scores, labels);
+  ``detector.detect(image, text)`` -> :class:`Detections` (boxes ``(K, 4)`` XYXY pixels, scores, labels:
+  words of one phrase of the caption, :class:`CaptionPhrases`);
 * :func:`segment_text` - detect, then one image-encoder pass and one batched decode for every box
   (``pair.predict_batch``): :class:`TextSegmentation` (``.detections``, ``.prediction``);
 * figures: :mod:`hqsam_nb.drawing.text_figures` (boxes with labels; SAM vs HQ-SAM per object);
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         load_detector,
         resolve_detector_folder,
     )
+    from .phrases import CaptionPhrases
     from .segment import TextSegmentation, segment_text, weights_note
     from .tiny import (
         TINY_WORDS,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 
 #: Each public name -> the module that defines it (imported on first use: :mod:`hqsam_nb._lazy`).
 _HOMES = {
+    "CaptionPhrases": "phrases",
     "DEFAULT_DETECTOR": "detectors",
     "Detections": "detections",
     "GroundingDinoDetector": "detectors",
@@ -61,9 +64,9 @@ _HOMES = {
     "weights_note": "segment",
 }
 __all__ = [
-    "DEFAULT_DETECTOR", "Detections", "GroundingDinoDetector", "Owlv2Detector", "PINNED_REVISIONS", "RANDOM_MARKER",
-    "TINY_WORDS", "TextDetector", "TextSegmentation", "build_tiny_vocab", "check_threshold", "load_detector",
-    "load_detector_or_random", "normalize_caption", "resolve_detector_folder", "save_tiny_random_detector",
-    "segment_text", "tiny_random_detector", "weights_note",
+    "CaptionPhrases", "DEFAULT_DETECTOR", "Detections", "GroundingDinoDetector", "Owlv2Detector", "PINNED_REVISIONS",
+    "RANDOM_MARKER", "TINY_WORDS", "TextDetector", "TextSegmentation", "build_tiny_vocab", "check_threshold",
+    "load_detector", "load_detector_or_random", "normalize_caption", "resolve_detector_folder",
+    "save_tiny_random_detector", "segment_text", "tiny_random_detector", "weights_note",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _HOMES)

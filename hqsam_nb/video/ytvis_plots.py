@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..drawing.figures import new_figure, show_box
-from ..drawing.overlays import BOX_COLOR, MASK_COLORS, overlay_masks
+from ..drawing.overlays import overlay_masks
+from ..drawing.palette import BOX_COLOR, OBJECT_COLORS
 from ..io.coco_format import segmentation_to_mask
 from ..notebook import stamp_figure
 from ..pair.branches import BRANCHES, PAPER_BRANCH
@@ -28,9 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["TRACK_COLORS", "show_track_frames", "show_ytvis_video"]
 
-#: One colour per track, by its position in the video (the branch colours are left out: here a colour is a
-#: track, never a branch).
-TRACK_COLORS = MASK_COLORS[3:]
+#: One colour per track, by its position in the video: the package's object colours
+#: (:data:`~hqsam_nb.drawing.palette.OBJECT_COLORS`), none of which is a branch's, a prompt's or "both"'s colour.
+TRACK_COLORS = OBJECT_COLORS
 
 
 def show_ytvis_video(dataset: YtvisDataset, records: Sequence[Mapping[str, Any]] | None = None, *,
