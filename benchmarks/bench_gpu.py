@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 import hqsam_nb
-from hqsam_nb.evaluation.speed import time_call
+from hqsam_nb.util import time_call
 
 HERE = Path(__file__).resolve().parent
 #: The training benchmark (issue 25), run for the training row when present.
@@ -158,11 +158,11 @@ def _onnx_click(table: Table, model: str, device: torch.device, reps: int, smoke
 def coco_row(table: Table, model: str, device: torch.device, smoke: bool) -> None:
     n = 2 if smoke else 50
     with tempfile.TemporaryDirectory() as tmp, _quiet():
-        files = hqsam_nb.write_synthetic_coco(Path(tmp) / "coco", n_images=n, size=(480, 640))
-        dataset = hqsam_nb.open_coco(files["annotations"], files["images"], files["detections"])
+        files = hqsam_nb.io.write_synthetic_coco(Path(tmp) / "coco", n_images=n, size=(480, 640))
+        dataset = hqsam_nb.evaluation.open_coco(files["annotations"], files["images"], files["detections"])
         pair = hqsam_nb.load_pair(model, device=device, weights="random")
         t0 = time.perf_counter()
-        hqsam_nb.run_coco_evaluation(dataset, pair, Path(tmp) / "run", progress=False)
+        hqsam_nb.evaluation.run_coco_evaluation(dataset, pair, Path(tmp) / "run", progress=False)
         _sync(device)
         seconds = time.perf_counter() - t0
     table.add(f"{model} COCO protocol", n / seconds, "images/s", f"{n} synthetic 640x480 images, detector boxes, "

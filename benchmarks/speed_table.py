@@ -19,9 +19,9 @@ import torch
 
 from hqsam_nb import load_pair
 from hqsam_nb.evaluation.paper_numbers import PAPER_TABLE
-from hqsam_nb.evaluation.runner import markdown_table
 from hqsam_nb.evaluation.speed import measure_speed
 from hqsam_nb.models.loading import RandomWeightsWarning
+from hqsam_nb.util import markdown_table
 
 PAPER_NAMES = {"vit_b": "B", "vit_l": "L", "vit_h": "H"}
 

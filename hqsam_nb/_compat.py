@@ -7,6 +7,17 @@
 * :func:`separate_heads` - ``segment_anything_hq``'s private ``Attention._separate_heads`` (the decoder's
   attention maps are rebuilt from the captured q/k projections with the module's own head split).
 * :func:`held_canvas` - ipycanvas' private ``_CANVAS_MANAGER``: nested holds and a hold that an exception leaves.
+* :func:`replaying_mask_generator` - ``segment_anything_hq``'s ``SamAutomaticMaskGenerator`` with its private
+  ``_process_batch`` overridden: chunks decoded once (for three branches from one decoder pass) are handed back
+  to the official ``generate`` instead of being decoded again, so the official NMS and records run on them; its
+  ``process_batch`` calls the official ``_process_batch`` on a chunk directly.
+* :func:`meta_nonzero_assumed` - torch's private ``torch.fx.experimental._config`` switch
+  ``meta_nonzero_assume_all_nonzero``: boolean indexing on ``meta`` tensors (the prompt encoder's
+  ``points[labels == k]``) gets a shape instead of an error;
+* :func:`dispatch_mode_tools` - torch's private ``torch.utils._python_dispatch.TorchDispatchMode`` and
+  ``torch.utils._pytree.tree_flatten``: every tensor an operator returns, seen as it is made (peak memory);
+* :func:`figure_suptitle` - matplotlib's private ``Figure._suptitle`` (the suptitle's ``Text``: its font size has
+  no public getter).
 * :func:`traceable_prompt_embedder` - ``segment_anything_hq.utils.onnx.SamOnnxModel``'s private ``_embed_points``
   / ``_embed_masks``: the official prompt embedding written with arithmetic masks instead of boolean indexing, so
   that it exports to ONNX with a dynamic number of points (the ONNX decoders, :mod:`hqsam_nb.onnx`).
@@ -30,7 +41,8 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-__all__ = ["held_canvas", "import_official", "ray_loopback_only", "ray_start_wait", "separate_heads",
+__all__ = ["dispatch_mode_tools", "figure_suptitle", "held_canvas", "import_official", "meta_nonzero_assumed",
+           "ray_loopback_only", "ray_start_wait", "replaying_mask_generator", "separate_heads",
            "traceable_prompt_embedder"]
 
 
@@ -50,6 +62,61 @@ def separate_heads(attention: Any, x: Any) -> Any:
     """``attention._separate_heads(x, attention.num_heads)``: ``B x N x C`` -> ``B x heads x N x C/heads``, with
     the official ``segment_anything_hq.modeling.transformer.Attention``'s own (private) method."""
     return attention._separate_heads(x, attention.num_heads)
+
+
+def replaying_mask_generator() -> type:
+    """A subclass of the official ``SamAutomaticMaskGenerator`` whose private ``_process_batch`` returns the next
+    stored chunk of ``self.replay`` (a deque of what ``_process_batch`` returned before) when ``replay`` is not
+    None, and computes the chunk as the official one does otherwise."""
+    import_official()  # quietly, first
+    from segment_anything_hq.automatic_mask_generator import SamAutomaticMaskGenerator
+
+    class ReplayingMaskGenerator(SamAutomaticMaskGenerator):
+        replay: Any = None
+
+        def _process_batch(self, points: Any, im_size: tuple[int, ...], crop_box: list[int],
+                           orig_size: tuple[int, ...], multimask_output: bool = True) -> Any:
+            if self.replay is not None:
+                return self.replay.popleft()
+            return super()._process_batch(points, im_size, crop_box, orig_size, multimask_output)
+
+        def process_batch(self, points: Any, im_size: tuple[int, ...], crop_box: list[int],
+                          orig_size: tuple[int, ...], multimask_output: bool = True) -> Any:
+            """The official private ``_process_batch`` of one chunk (filters, boxes, RLE), never a replay."""
+            return SamAutomaticMaskGenerator._process_batch(self, points, im_size, crop_box, orig_size,
+                                                            multimask_output)
+
+    return ReplayingMaskGenerator
+
+
+@contextlib.contextmanager
+def meta_nonzero_assumed() -> Iterator[None]:
+    """Let boolean indexing run on ``meta`` tensors (torch assumes every element is non-zero); a no-op where this
+    torch has no such switch."""
+    try:
+        import torch.fx.experimental._config as fx_config
+    except ImportError:  # pragma: no cover - older torch
+        yield
+        return
+    if not hasattr(fx_config, "meta_nonzero_assume_all_nonzero"):  # pragma: no cover
+        yield
+        return
+    with fx_config.patch(meta_nonzero_assume_all_nonzero=True):
+        yield
+
+
+def dispatch_mode_tools() -> tuple[type, Any]:
+    """``(TorchDispatchMode, tree_flatten)`` from torch's private modules: subclass the first to see every
+    operator call; the second flattens an operator's output into its tensors."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    return TorchDispatchMode, tree_flatten
+
+
+def figure_suptitle(fig: Any) -> Any:
+    """A matplotlib figure's suptitle ``Text``, or None when it has none."""
+    return fig._suptitle
 
 
 class TraceablePromptEmbedder:

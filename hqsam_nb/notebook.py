@@ -11,6 +11,7 @@ import logging
 import platform
 from typing import Any
 
+from ._compat import figure_suptitle
 from .models.provenance import ProvenanceLike, provenance_of
 
 __all__ = [
@@ -30,7 +31,7 @@ def environment_summary(device: Any = None) -> dict[str, str]:
     import numpy
     import torch
 
-    from . import __version__
+    from ._version import __version__
     from .models.loading import pick_device
 
     dev = pick_device(device)
@@ -76,8 +77,9 @@ def stamp_figure(fig: Any, weights: ProvenanceLike) -> Any:
         size = max(12.0, 1.1 * float(fig.get_figwidth()))
         # room for it above everything: the layout engine reserves the suptitle's height, so the suptitle
         # (the figure's own, if it has one) starts with empty lines the stamp then sits in
-        old = fig._suptitle.get_text() if fig._suptitle is not None else ""
-        title_size = fig._suptitle.get_fontsize() if old else size
+        suptitle = figure_suptitle(fig)
+        old = suptitle.get_text() if suptitle is not None else ""
+        title_size = suptitle.get_fontsize() if old else size
         blank = "\n" * max(1, round(1.5 * size / title_size))
         fig.suptitle(blank + old if old else blank, fontsize=title_size)
         fig.text(0.5, 0.998, text, ha="center", va="top", fontsize=size, fontweight="bold", color="white",

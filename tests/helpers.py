@@ -142,3 +142,36 @@ def tree_snapshot(root) -> dict[str, bytes]:
 
     root = Path(root)
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def kill_after_first_record(module: str, args, out, *, torn: bytes, wait: float = 300) -> None:
+    """``python -m <module> args...`` in a subprocess (this process's torch threads and import path), killed with
+    SIGKILL once ``out/results.jsonl`` holds a record (or after ``wait`` s); if fewer than two records made it, a
+    torn line ``torn`` is appended, as a kill in the middle of a write leaves one. Asserts that the run was killed
+    mid-way (not finished) with at least one record on disk: what a resumed run must continue from."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import torch
+
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()), "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-m", module, *map(str, args)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    results = Path(out) / "results.jsonl"
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and proc.poll() is None:
+        if results.exists() and results.read_bytes().count(b"\n") >= 1:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL  # killed mid-run, not finished
+    done = results.read_bytes().count(b"\n")
+    assert done >= 1
+    if done < 2:
+        with open(results, "ab") as f:
+            f.write(torn)

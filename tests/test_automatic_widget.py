@@ -7,8 +7,7 @@ import pytest
 from helpers import make_image
 
 from hqsam_nb.automatic import PairMaskGenerator, suggested_thresholds
-from hqsam_nb.automatic.widget import add_everything_button
-from hqsam_nb.widgets import PromptCanvas
+from hqsam_nb.widgets import PromptCanvas, add_everything_button
 
 IMAGE = make_image(120, 160, seed=5)
 

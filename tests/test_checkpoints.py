@@ -18,19 +18,19 @@ def _spec_for(data: bytes, filename: str = "sam_hq_vit_tiny.pth") -> CheckpointF
 
 
 def test_registry_has_every_official_file() -> None:
-    names = {hqsam_nb.official_file(m).filename for m in hqsam_nb.MODEL_NAMES}
+    names = {hqsam_nb.models.official_file(m).filename for m in hqsam_nb.MODEL_NAMES}
     assert names == {"sam_hq_vit_tiny.pth", "sam_hq_vit_b.pth", "sam_hq_vit_l.pth", "sam_hq_vit_h.pth"}
-    assert hqsam_nb.official_file("vit_b", hq=False).filename == "sam_vit_b_01ec64.pth"
+    assert hqsam_nb.models.official_file("vit_b", hq=False).filename == "sam_vit_b_01ec64.pth"
     for m in hqsam_nb.MODEL_NAMES:
-        spec = hqsam_nb.official_file(m)
+        spec = hqsam_nb.models.official_file(m)
         assert len(spec.sha256) == 64 and spec.size > 40_000_000
 
 
 def test_unknown_model_and_missing_sam_tiny_are_explained() -> None:
     with pytest.raises(ValueError, match="vit_x.*accepted: vit_tiny, vit_b, vit_l, vit_h"):
-        hqsam_nb.official_file("vit_x")
+        hqsam_nb.models.official_file("vit_x")
     with pytest.raises(ValueError, match="MobileSAM"):
-        hqsam_nb.official_file("vit_tiny", hq=False)
+        hqsam_nb.models.official_file("vit_tiny", hq=False)
 
 
 def test_verify_file_checks_size_then_hash(tmp_path: Path) -> None:
@@ -38,13 +38,13 @@ def test_verify_file_checks_size_then_hash(tmp_path: Path) -> None:
     good = tmp_path / "f.pth"
     good.write_bytes(data)
     spec = _spec_for(data)
-    assert hqsam_nb.verify_file(good, spec) is None
+    assert hqsam_nb.models.verify_file(good, spec) is None
     truncated = tmp_path / "t.pth"
     truncated.write_bytes(data[:-1])
-    assert "size" in hqsam_nb.verify_file(truncated, spec)
+    assert "size" in hqsam_nb.models.verify_file(truncated, spec)
     flipped = tmp_path / "x.pth"
     flipped.write_bytes(data[:-1] + b"X")
-    assert "SHA-256" in hqsam_nb.verify_file(flipped, spec)
+    assert "SHA-256" in hqsam_nb.models.verify_file(flipped, spec)
 
 
 def test_hash_is_computed_once_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,11 +55,11 @@ def test_hash_is_computed_once_per_file(tmp_path: Path, monkeypatch: pytest.Monk
     real = checkpoints._sha256
     monkeypatch.setattr(checkpoints, "_sha256", lambda p: calls.append(p) or real(p))
     spec = _spec_for(data)
-    assert hqsam_nb.verify_file(path, spec) is None
-    assert hqsam_nb.verify_file(path, spec) is None
+    assert hqsam_nb.models.verify_file(path, spec) is None
+    assert hqsam_nb.models.verify_file(path, spec) is None
     assert len(calls) == 1
     path.write_bytes(data[::-1])  # same size, new content, new mtime: hashed again
-    assert hqsam_nb.verify_file(path, spec) is not None
+    assert hqsam_nb.models.verify_file(path, spec) is not None
     assert len(calls) == 2
 
 
@@ -117,7 +117,7 @@ def test_offline_error_is_one_readable_message(no_network, monkeypatch: pytest.M
                                                hq: bool) -> None:
     monkeypatch.setenv("HQSAM_NB_CHECKPOINTS", str(tmp_path / "empty"))
     with pytest.raises(CheckpointUnavailableError) as info:
-        hqsam_nb.resolve_checkpoint("vit_b", hq=hq)
+        hqsam_nb.models.resolve_checkpoint("vit_b", hq=hq)
     msg = str(info.value)
     filename = "sam_hq_vit_b.pth" if hq else "sam_vit_b_01ec64.pth"
     assert filename in msg
@@ -133,14 +133,14 @@ def test_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, check
     monkeypatch.setattr(checkpoints, "_download", no_download)
     explicit = tmp_path / "mine.pth"
     explicit.write_bytes(b"custom")
-    resolved = hqsam_nb.resolve_checkpoint("vit_tiny", checkpoint=explicit)
+    resolved = hqsam_nb.models.resolve_checkpoint("vit_tiny", checkpoint=explicit)
     assert (resolved.path, resolved.origin, resolved.official) == (explicit, "path", None)
-    resolved = hqsam_nb.resolve_checkpoint("vit_tiny")
+    resolved = hqsam_nb.models.resolve_checkpoint("vit_tiny")
     assert resolved.path == checkpoint_dir / "sam_hq_vit_tiny.pth"
     assert resolved.origin == "env"
     assert resolved.official is False  # the synthetic file is not the official release
     with pytest.raises(CheckpointUnavailableError, match="does not exist"):
-        hqsam_nb.resolve_checkpoint("vit_tiny", checkpoint=tmp_path / "missing.pth")
+        hqsam_nb.models.resolve_checkpoint("vit_tiny", checkpoint=tmp_path / "missing.pth")
 
 
 def test_env_file_matching_official_hash_is_reported_official(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -149,7 +149,7 @@ def test_env_file_matching_official_hash_is_reported_official(tmp_path: Path, mo
     monkeypatch.setitem(checkpoints._BY_NAME, "sam_hq_vit_tiny.pth", _spec_for(data))
     monkeypatch.setenv("HQSAM_NB_CHECKPOINTS", str(tmp_path))
     monkeypatch.setattr(checkpoints, "official_file", lambda model, hq=True: _spec_for(data))
-    assert hqsam_nb.resolve_checkpoint("vit_tiny").official is True
+    assert hqsam_nb.models.resolve_checkpoint("vit_tiny").official is True
 
 
 def test_fetch_cli_reports_failure_offline(no_network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -164,13 +164,13 @@ def test_missing_checkpoints_folder_is_named(tmp_path: Path, monkeypatch: pytest
     missing = tmp_path / "no-such-folder"
     monkeypatch.setenv("HQSAM_NB_CHECKPOINTS", str(missing))
     with pytest.raises(CheckpointUnavailableError) as info:
-        hqsam_nb.resolve_checkpoint("vit_b")
+        hqsam_nb.models.resolve_checkpoint("vit_b")
     assert f"HQSAM_NB_CHECKPOINTS={missing} is set, but that folder does not exist" in str(info.value)
     (tmp_path / "ckpts").mkdir()
     (tmp_path / "ckpts" / "sam_hq_vit_l.pth").write_bytes(b"x")
     monkeypatch.setenv("HQSAM_NB_CHECKPOINTS", str(tmp_path / "ckpts"))
     with pytest.raises(CheckpointUnavailableError) as info:
-        hqsam_nb.resolve_checkpoint("vit_b")
+        hqsam_nb.models.resolve_checkpoint("vit_b")
     assert "has no sam_hq_vit_b.pth (it holds: sam_hq_vit_l.pth)" in str(info.value)
 
 

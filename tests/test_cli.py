@@ -26,9 +26,9 @@ def _run(*args: str, cwd: Path, module: str = "hqsam_nb") -> subprocess.Complete
 
 
 def test_every_command_is_listed_and_help_imports_no_torch() -> None:
-    assert {"fetch", "evaluate", "coco", "video", "export-onnx", "train", "fetch-hqseg44k"} <= set(commands())
+    assert {"fetch", "evaluate", "coco", "video", "export-onnx", "train", "fetch-hqseg44k", "ytvis"} <= set(commands())
     code = ("import sys\nfrom hqsam_nb.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "for name in ('fetch', 'evaluate', 'coco', 'video', 'export-onnx', 'train', 'fetch-hqseg44k'):\n"
+            "for name in ('fetch', 'evaluate', 'coco', 'video', 'export-onnx', 'train', 'fetch-hqseg44k', 'ytvis'):\n"
             "    try:\n        main([name, '--help'])\n    except SystemExit:\n        pass\n"
             "heavy = [m for m in ('torch', 'matplotlib', 'segment_anything_hq', 'cv2') if m in sys.modules]\n"
             "print('HEAVY', heavy)")
@@ -37,7 +37,7 @@ def test_every_command_is_listed_and_help_imports_no_torch() -> None:
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stdout
     # a long name gets its help on the next line
-    for name in ("fetch", "evaluate", "coco", "video", "export-onnx", "train", "fetch-hqseg44k"):
+    for name in ("fetch", "evaluate", "coco", "video", "export-onnx", "train", "fetch-hqseg44k", "ytvis"):
         assert re.search(rf"^    {re.escape(name)}\s", done.stdout, re.MULTILINE), name
 
 
@@ -69,6 +69,8 @@ BAD_INPUTS = {
     "train": (["train", "--data", "no-such-folder", "--weights", "random", "--out", "out"],
               "has no images/ and masks/ folders"),
     "export-onnx": (["export-onnx", "--bf16", "--out", "out"], "export-onnx exports on the CPU from the float32"),
+    "ytvis": (["ytvis", "--annotations", "missing.json", "--frames", ".", "--out", "out"],
+              "YouTube-VIS annotations file 'missing.json' does not exist"),
 }
 
 
@@ -110,3 +112,11 @@ def test_a_failed_write_exits_1_and_says_the_work_is_kept(monkeypatch: pytest.Mo
     monkeypatch.setattr(evaluate, "evaluate", disk_full)
     assert main(["evaluate", "--data", "synthetic", "--out", str(tmp_path / "o")]) == 1
     assert "No space left on device (finished work is kept in" in caplog.text
+
+
+def test_the_version_is_the_one_pyproject_declares() -> None:
+    import tomllib
+
+    import hqsam_nb
+
+    assert hqsam_nb.__version__ == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]

@@ -4,16 +4,12 @@ files with one result per box and branch, metrics recomputable from them, resume
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from helpers import kill_after_first_record
 
 from hqsam_nb.evaluate import main
 from hqsam_nb.evaluation.coco import (
@@ -122,8 +118,6 @@ def _cli(syn: dict[str, Path], out: Path) -> list[str]:
 
 
 def test_cli_end_to_end_and_resume_after_sigkill(syn, tmp_path: Path) -> None:
-    import torch
-
     ref = tmp_path / "ref"
     assert main(_cli(syn, ref)) == 0
     dets = [d for d in json.loads(syn["detections"].read_text()) if d["image_id"] <= 2]  # -n 2: two images
@@ -138,23 +132,7 @@ def test_cli_end_to_end_and_resume_after_sigkill(syn, tmp_path: Path) -> None:
         assert again == pytest.approx(metrics[b], nan_ok=True)
     # the same command in a subprocess, killed (SIGKILL) once an image is on disk, then resumed
     out = tmp_path / "killed"
-    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()), "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-m", "hqsam_nb.evaluate", *_cli(syn, out)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    results = out / "results.jsonl"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        if results.exists() and results.read_bytes().count(b"\n") >= 1:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL  # killed mid-run, not finished
-    done = results.read_bytes().count(b"\n")
-    assert done >= 1
-    if done < 2:  # a torn write, as a kill in the middle of one leaves it
-        with open(results, "ab") as f:
-            f.write(b'{"image": "00')
+    kill_after_first_record("hqsam_nb.evaluate", _cli(syn, out), out, torn=b'{"image": "00')
     assert main(_cli(syn, out)) == 0
     for name in FILES:
         assert (out / name).read_bytes() == (ref / name).read_bytes(), name

@@ -48,6 +48,24 @@ def test_ray_loopback_only_keeps_a_local_ray_on_127_0_0_1(monkeypatch):
     assert services.get_node_ip_address() == "127.0.0.1"
 
 
+def test_the_replaying_generator_hands_back_stored_chunks_and_otherwise_computes(monkeypatch):
+    from collections import deque
+
+    from hqsam_nb._compat import replaying_mask_generator
+
+    cls = replaying_mask_generator()
+    official = import_official().automatic_mask_generator.SamAutomaticMaskGenerator
+    assert issubclass(cls, official) and "_process_batch" in vars(official)  # the private hook still exists
+    gen = cls.__new__(cls)
+    gen.replay = deque(["first", "second"])
+    assert [gen._process_batch(None, (1, 1), [0, 0, 1, 1], (1, 1)) for _ in range(2)] == ["first", "second"]
+    monkeypatch.setattr(official, "_process_batch", lambda self, *args: ("computed", args[-1]))
+    gen.replay = deque(["stored"])
+    assert gen.process_batch(None, (1, 1), [0, 0, 1, 1], (1, 1), False) == ("computed", False)  # never a replay
+    gen.replay = None
+    assert gen._process_batch(None, (1, 1), [0, 0, 1, 1], (1, 1)) == ("computed", True)
+
+
 def test_ray_start_wait_lets_a_slow_raylet_register(monkeypatch):
     """ray.init's wait for a new raylet polls the private services.get_node for a fixed 30 s; inside the block each
     poll keeps asking until the caller's timeout, then gives Ray's own error back."""

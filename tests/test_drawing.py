@@ -13,6 +13,7 @@ from hqsam_nb import make_prompt
 from hqsam_nb.drawing import (
     DIFF_COLORS,
     MASK_COLORS,
+    OBJECT_COLORS,
     comparison_panel,
     composite,
     crop_zoom,
@@ -139,8 +140,8 @@ def test_masks_rgba_and_overlay_masks_use_distinct_colours() -> None:
     b = np.zeros((30, 40), bool)
     b[15:25, 20:35] = True
     layer = masks_rgba([a, b], contour_width=0)
-    assert (layer[a, :3] == MASK_COLORS[0]).all()
-    assert (layer[b, :3] == MASK_COLORS[1]).all()
+    assert (layer[a, :3] == OBJECT_COLORS[0]).all()  # objects: never a branch's colour
+    assert (layer[b, :3] == OBJECT_COLORS[1]).all()
     assert (layer[~(a | b)] == 0).all()
     image = make_image(30, 40, 3)
     out = overlay_masks(image, [a, b])
@@ -250,6 +251,13 @@ def test_label_panels_and_comparison_panel() -> None:
     assert bar > 0 and out.shape[1] == 80 + 4 + 80
     np.testing.assert_array_equal(out[bar:, :80], a)
     assert (out[:bar] < 128).any()  # some title text drawn
+    # a title longer than its panel is drawn smaller, whole, inside its panel (the widget still's side view
+    # title ran past the picture's right edge): the title's ink ends before the gap, the next title starts after
+    long = "Widget still: side by side view (left SAM, right HQ-SAM (HQ token))"
+    out = label_panels([a, a], [long, long], gap=4)
+    ink = np.flatnonzero((out[:bar] < 128).any(axis=(0, 2)))
+    assert ink.size and not ((ink >= 80 - 2) & (ink < 84 + 2)).any() and ink.max() < 164 - 2
+    assert (ink < 80).any() and (ink >= 84).any()
 
     m = np.zeros((60, 80), bool)
     m[10:40, 20:60] = True

@@ -257,7 +257,7 @@ def test_cli_checkpoint_errors_are_one_line_without_traceback(tmp_path: Path, ca
                                         "weights themselves."]
     # A multi-line CheckpointError (wrong kind of file, missing keys listed) comes out as one line too.
     mobile = tmp_path / "mobile_sam.pt"
-    torch.save(hqsam_nb.random_state_dict("vit_tiny", hq=False), mobile)
+    torch.save(hqsam_nb.models.random_state_dict("vit_tiny", hq=False), mobile)
     caplog.set_level(logging.INFO)
     assert main(["--data", "synthetic", "-n", "1", "--checkpoint", str(mobile), "--out", str(tmp_path / "o"),
                  "-q"]) == 2

@@ -1,5 +1,6 @@
-"""``python -m hqsam_nb.evaluate_video`` on a synthetic DAVIS folder (random weights): the PNGs it writes re-score to
-the J&F it reports, and a run killed with SIGKILL then rerun writes the same files as an uninterrupted run."""
+"""``hqsam-nb video`` (``python -m hqsam_nb video``) on a synthetic DAVIS folder (random weights): the PNGs it
+writes re-score to the J&F it reports, and a run killed with SIGKILL then rerun writes the same files as an
+uninterrupted run."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hqsam_nb.evaluate_video import main
+from hqsam_nb.cli import run_command
 from hqsam_nb.metrics import boundary_f_measure, region_similarity
 from hqsam_nb.video import DavisDataset, write_synthetic_davis
 
@@ -23,8 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 N_FRAMES = 4
 
 
+def main(argv: list[str]) -> int:
+    return run_command("video", argv)
+
+
 def cli(root: Path, out: Path, checkpoint: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "hqsam_nb.evaluate_video", "--data", "davis", "--root", str(root), "--model",
+    return [sys.executable, "-m", "hqsam_nb", "video", "--data", "davis", "--root", str(root), "--model",
             "vit_tiny", "--checkpoint", str(checkpoint), "--device", "cpu", "--prompt", "propagate", "--out",
             str(out), "-q", *extra]
 
@@ -127,12 +132,12 @@ def test_a_sequence_name_that_leaves_the_results_folder_is_refused(tmp_path: Pat
     common = ["--root", root, "--prompt", "oracle", "--model", "vit_tiny", "--checkpoint",
               checkpoint_dir / "sam_hq_vit_tiny.pth", "--device", "cpu", "--out", root / "runs", "-q"]
     traversal = f"../../Annotations/480p/{seq}"
-    done = run_cli("hqsam_nb.evaluate_video", *common, "--sequences", traversal)
+    done = run_cli("hqsam_nb", "video", *common, "--sequences", traversal)
     assert_refused_in_one_line(done, repr(traversal), "plain name", "no folders")
     listing = root / "ImageSets" / "2017" / "val.txt"
     listing.write_text(f"{seq}\n{traversal}\n")
     before[str(listing.relative_to(tmp_path))] = listing.read_bytes()
-    done = run_cli("hqsam_nb.evaluate_video", *common)
+    done = run_cli("hqsam_nb", "video", *common)
     assert_refused_in_one_line(done, str(listing), repr(traversal))
     assert tree_snapshot(tmp_path) == before  # nothing written anywhere, the ground truth untouched
     for bad in (".", "..", "/etc", str(root / "JPEGImages" / "480p" / seq), "", "a/b", "~"):

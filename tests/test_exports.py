@@ -22,13 +22,13 @@ from hqsam_nb.io.exports import (
     mask_to_polygons,
     mask_to_rle,
     polygons_to_mask,
-    records_from_prediction,
     rle_to_mask,
     save_coco_json,
     save_gif,
     save_mask_png,
     save_polygons_json,
 )
+from hqsam_nb.pair import records_from_prediction
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

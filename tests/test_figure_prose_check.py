@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hqsam_nb.drawing import overlays
+from hqsam_nb.drawing import palette
 from hqsam_nb.drawing.palette import BAND_PALETTE, colour_name, colour_words_in, overlap_palette
 from hqsam_nb.pair.branches import BRANCHES
 
@@ -35,7 +35,7 @@ def _figure(colours=(), texts=(), titles=(), sup=()) -> dict:
 
 @pytest.mark.parametrize(("rgb", "word"), [
     (BRANCHES["sam"].color, "blue"), (BRANCHES["hq"].color, "orange"), (BRANCHES["fused"].color, "pink"),
-    (overlays.POSITIVE_COLOR, "green"), (overlays.NEGATIVE_COLOR, "red"), (overlays.BOX_COLOR, "yellow"),
+    (palette.POSITIVE_COLOR, "green"), (palette.NEGATIVE_COLOR, "red"), (palette.BOX_COLOR, "yellow"),
     ((255, 0, 255), "magenta"), ((0, 215, 255), "cyan"), ((255, 255, 255), "white"), ((190, 190, 190), "grey"),
     ((0.0, 0.447, 0.698, 1.0), "blue"),  # matplotlib's floats, with alpha
 ])
@@ -46,7 +46,7 @@ def test_colour_names(rgb, word) -> None:
 def test_one_palette_for_both_only_a_only_b() -> None:
     for other in ("hq", "fused"):
         pal = overlap_palette("sam", other)
-        assert pal.colors == overlays.diff_colors(other) and pal.labels == overlays.diff_labels(other)
+        assert pal.colors == palette.diff_colors(other) and pal.labels == palette.diff_labels(other)
         assert f"**{colour_name(BRANCHES[other].color)}**: only {BRANCHES[other].label}" in pal.sentence()
     assert BAND_PALETTE.sentence().startswith("**white**: in both bands")
     with pytest.raises(ValueError, match="unknown branch"):

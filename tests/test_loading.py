@@ -29,7 +29,7 @@ def test_checkpoint_with_pickled_code_is_refused_and_nothing_runs(tmp_path: Path
     torch.save({"mask_decoder.hf_token.weight": torch.zeros(1, 256), "x": _Payload(marker)}, bad)
     assert not marker.exists()
     with pytest.raises(CheckpointError, match="refused.*Nothing in it was run"):
-        hqsam_nb.load_state_dict(bad)
+        hqsam_nb.models.load_state_dict(bad)
     with pytest.raises(CheckpointError, match="refused"):
         hqsam_nb.load_pair("vit_tiny", checkpoint=bad, device="cpu")
     assert not marker.exists()
@@ -48,7 +48,7 @@ def test_broken_files_are_explained(tmp_path: Path, content: bytes, message: str
     path = tmp_path / "ckpt.pth"
     path.write_bytes(content)
     with pytest.raises(CheckpointError, match=message):
-        hqsam_nb.load_state_dict(path)
+        hqsam_nb.models.load_state_dict(path)
 
 
 def test_truncated_checkpoint_is_explained(tmp_path: Path, checkpoint_dir: Path) -> None:
@@ -62,13 +62,13 @@ def test_truncated_checkpoint_is_explained(tmp_path: Path, checkpoint_dir: Path)
 def test_wrapped_and_ddp_state_dicts_are_unwrapped(tmp_path: Path) -> None:
     path = tmp_path / "wrapped.pth"
     torch.save({"model": {"module.a": torch.ones(2)}}, path)
-    assert list(hqsam_nb.load_state_dict(path)) == ["a"]
+    assert list(hqsam_nb.models.load_state_dict(path)) == ["a"]
 
 
 def test_original_sam_checkpoint_where_hq_expected(tmp_path: Path) -> None:
     path = tmp_path / "mobile_sam.pt"
-    torch.save(hqsam_nb.random_state_dict("vit_tiny", hq=False), path)
-    info = hqsam_nb.describe_state_dict(hqsam_nb.load_state_dict(path))
+    torch.save(hqsam_nb.models.random_state_dict("vit_tiny", hq=False), path)
+    info = hqsam_nb.models.describe_state_dict(hqsam_nb.models.load_state_dict(path))
     assert (info.model, info.hq) == ("vit_tiny", False)
     with pytest.raises(CheckpointError, match="original SAM checkpoint.*sam_hq_vit_tiny.pth.*sam_checkpoint="):
         hqsam_nb.load_predictor("vit_tiny", checkpoint=path, device="cpu")
@@ -92,15 +92,15 @@ def test_wrong_variant_is_named(checkpoint_dir: Path) -> None:
 def test_vit_variants_are_told_apart_by_shape() -> None:
     for width, model in ((768, "vit_b"), (1024, "vit_l"), (1280, "vit_h")):
         sd = {"image_encoder.pos_embed": torch.zeros(1, 64, 64, width), "mask_decoder.hf_token.weight": torch.zeros(1)}
-        assert hqsam_nb.describe_state_dict(sd) == hqsam_nb.StateDictInfo(model, True)
-    assert hqsam_nb.describe_state_dict({"foo": torch.zeros(1)}).model is None
+        assert hqsam_nb.models.describe_state_dict(sd) == hqsam_nb.models.StateDictInfo(model, True)
+    assert hqsam_nb.models.describe_state_dict({"foo": torch.zeros(1)}).model is None
 
 
 def test_state_dict_of_other_objects_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "list.pth"
     torch.save([torch.zeros(1)], path)
     with pytest.raises(CheckpointError, match="not a state dict"):
-        hqsam_nb.load_state_dict(path)
+        hqsam_nb.models.load_state_dict(path)
 
 
 def test_tinyvit_attention_cache_is_fresh_after_loading(checkpoint_dir: Path) -> None:
@@ -202,7 +202,7 @@ def test_text_file_as_checkpoint_is_explained(tmp_path: Path, content: bytes) ->
     path = tmp_path / "sam_hq_vit_tiny.pth"
     path.write_bytes(content)
     with pytest.raises(CheckpointError, match=r"is a text file, not a checkpoint \(it begins"):
-        hqsam_nb.load_state_dict(path)
+        hqsam_nb.models.load_state_dict(path)
     with pytest.raises(CheckpointError, match="text file"):
         hqsam_nb.load_pair("vit_tiny", checkpoint=path, device="cpu")
 
@@ -212,15 +212,15 @@ def test_garbage_the_unpickler_chokes_on_is_a_checkpoint_error(tmp_path: Path, c
     path = tmp_path / "ckpt.pth"
     path.write_bytes(content)  # torch.load raises IndexError / KeyError / EOFError on these
     with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
-        hqsam_nb.load_state_dict(path)
+        hqsam_nb.models.load_state_dict(path)
 
 
 def test_hq_checkpoint_with_only_hf_token_renamed_is_not_called_original_sam(tmp_path: Path) -> None:
-    state = hqsam_nb.random_state_dict("vit_tiny")
+    state = hqsam_nb.models.random_state_dict("vit_tiny")
     state["mask_decoder.hq_token.weight"] = state.pop("mask_decoder.hf_token.weight")
     path = tmp_path / "renamed.pth"
     torch.save(state, path)
-    assert hqsam_nb.describe_state_dict(state).hq
+    assert hqsam_nb.models.describe_state_dict(state).hq
     with pytest.raises(CheckpointError) as info:
         hqsam_nb.load_predictor("vit_tiny", checkpoint=path, device="cpu")
     msg = str(info.value)
@@ -240,7 +240,18 @@ def test_a_checkpoint_calling_os_system_is_said_to_hold_pickled_code(tmp_path: P
     bad = tmp_path / "evil.pth"
     torch.save({"a": torch.zeros(1), "b": _System()}, bad)
     with pytest.raises(CheckpointError, match=r"refused: it holds pickled code \((posix|nt|os)\.system\)"):
-        hqsam_nb.load_state_dict(bad)
+        hqsam_nb.models.load_state_dict(bad)
+
+
+def test_a_pickle_the_safe_unpickler_refuses_without_naming_a_global_says_so(tmp_path: Path) -> None:
+    """A BUILD opcode on a dict: torch's weights-only unpickler refuses it ("Weights only load failed") without an
+    "Unsupported global"; the message says what the file holds, once (it once read "pickled objects other than
+    tensors, not only tensors")."""
+    bad = tmp_path / "build.pth"
+    bad.write_bytes(b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01K\x01s}b.")
+    with pytest.raises(CheckpointError, match=r"build.pth was refused: it holds pickled objects, not tensors\. "
+                                              r"Nothing in it was run"):
+        hqsam_nb.models.load_state_dict(bad)
 
 
 def test_a_deflated_checkpoint_is_refused_before_it_is_unpacked(tmp_path: Path, checkpoint_dir: Path,

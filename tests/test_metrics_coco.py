@@ -122,7 +122,7 @@ def test_equals_pycocotools_and_the_boundary_definition(gt: dict, tmp_path: Path
     assert ours["AP_B"] == pytest.approx(100 * ref_b, abs=0.1)
     # known quality: imperfect masks, so boundary AP well below mask AP, and both well above 0
     assert 5 < ours["AP_B"] < ours["AP"] < 100
-    assert hqsam_nb.coco_instance_metrics is coco_instance_metrics
+    assert hqsam_nb.metrics.coco_instance_metrics is coco_instance_metrics
 
 
 def test_perfect_and_empty_results(gt: dict) -> None:

@@ -171,5 +171,5 @@ def test_bad_input_is_explained() -> None:
 
 def test_public_names() -> None:
     assert hqsam_nb.metrics.region_similarity is region_similarity
-    assert hqsam_nb.region_similarity is region_similarity
-    assert hqsam_nb.boundary_f_measure is boundary_f_measure
+    assert hqsam_nb.metrics.region_similarity is region_similarity
+    assert hqsam_nb.metrics.boundary_f_measure is boundary_f_measure

@@ -103,7 +103,7 @@ def test_sam_is_the_same_decoder_as_the_hq_checkpoints_frozen_sam(tiny_pair) -> 
 
 def test_separate_sam_checkpoint_with_the_same_encoder(tmp_path: Path, checkpoint_dir: Path, tiny_official) -> None:
     hq_state = torch.load(checkpoint_dir / "sam_hq_vit_tiny.pth", weights_only=True)
-    sam_state = hqsam_nb.random_state_dict("vit_tiny", hq=False, seed=7)
+    sam_state = hqsam_nb.models.random_state_dict("vit_tiny", hq=False, seed=7)
     for k in sam_state:  # same frozen encoder as the HQ file, a different SAM decoder
         if not k.startswith("mask_decoder."):
             sam_state[k] = hq_state[k]
@@ -129,29 +129,40 @@ def test_separate_sam_checkpoint_with_the_same_encoder(tmp_path: Path, checkpoin
 
 def test_sam_checkpoint_with_another_encoder_gets_its_own_pass(tmp_path: Path) -> None:
     path = tmp_path / "other_sam.pt"
-    torch.save(hqsam_nb.random_state_dict("vit_tiny", hq=False, seed=9), path)
+    torch.save(hqsam_nb.models.random_state_dict("vit_tiny", hq=False, seed=9), path)
     pair = hqsam_nb.load_pair("vit_tiny", sam_checkpoint=path, device="cpu")
     pair.set_image(make_image(32, 32))
     out = pair.predict(points=[[16, 16]])
     assert pair.encoder_passes == 2 and out.sam.mask.shape == (32, 32)
 
 
+class _LinearEncoder(torch.nn.Module):
+    """A stand-in image encoder with the official interface (``B x 3 x 1024 x 1024`` -> the embedding
+    ``B x 256 x 64 x 64`` and a list of early features ``B x 64 x 64 x C``), made of two Linear layers: autocast runs
+    them in bfloat16, so its outputs ARE bfloat16 (the official ViT's last LayerNorm hands out float32, which would
+    hide a missing cast), and it costs milliseconds where TinyViT at 1024 px in bfloat16 takes minutes on a CPU
+    without native bfloat16 (CI's: 160 s; its convolutions fall back to ATen's slow path)."""
+
+    img_size = 1024
+
+    def __init__(self, vit_dim: int) -> None:
+        super().__init__()
+        self.early, self.neck = torch.nn.Linear(3, vit_dim), torch.nn.Linear(vit_dim, 256)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        early = self.early(torch.nn.functional.avg_pool2d(x, 16).permute(0, 2, 3, 1))  # one token per 16 px patch
+        return self.neck(early).permute(0, 3, 1, 2), [early]
+
+
 def test_bfloat16_encoder_keeps_decoder_inputs_float32(checkpoint_dir: Path) -> None:
-    """encoder_dtype='bfloat16': the image encoder runs under bfloat16 autocast and its outputs (the embedding and
-    the early ViT feature) reach the decoders as float32.
-
-    A one-block official ``ImageEncoderViT`` with vit_tiny's output shapes stands in for TinyViT: the claim is what
-    the pair does around a bfloat16 encoder, and TinyViT at 1024 x 1024 in bfloat16 takes minutes on a CPU without
-    native bfloat16 (CI's: 160 s; this block: about a second)."""
-    from segment_anything_hq.modeling import ImageEncoderViT
-
+    """encoder_dtype='bfloat16': the image encoder runs under bfloat16 autocast, and what it hands out (the
+    embedding and the early feature, both bfloat16 here) reaches the decoders as float32."""
     pair = hqsam_nb.load_pair("vit_tiny", device="cpu", encoder_dtype="bfloat16")
-    vit_dim = pair.model.mask_decoder.compress_vit_feat[0].in_channels
-    pair.model.image_encoder = ImageEncoderViT(embed_dim=vit_dim, depth=1, num_heads=1, out_chans=256).eval()
-    seen = []  # the dtype its attention's projection computes in
-    pair.model.image_encoder.blocks[0].attn.qkv.register_forward_hook(lambda _m, _i, out: seen.append(out.dtype))
+    pair.model.image_encoder = _LinearEncoder(pair.model.mask_decoder.compress_vit_feat[0].in_channels)
+    seen = []
+    pair.model.image_encoder.register_forward_hook(lambda _m, _i, out: seen.append((out[0].dtype, out[1][0].dtype)))
     pair.set_image(make_image(48, 64))
-    assert seen == [torch.bfloat16]  # the encoder ran under bfloat16 autocast
+    assert seen == [(torch.bfloat16, torch.bfloat16)]  # the encoder ran under bfloat16 autocast
     assert pair.image_embedding.dtype == torch.float32
     out = pair.predict(box=[4, 4, 40, 30])
     for key in ("sam", "hq", "fused"):

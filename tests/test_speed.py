@@ -37,7 +37,7 @@ def test_measure_speed_cpu(tiny_pair) -> None:
 def test_time_call_warms_up_and_takes_the_median() -> None:
     import pytest
 
-    from hqsam_nb.evaluation.speed import time_call
+    from hqsam_nb.util import time_call
 
     calls = []
     t = time_call(lambda: calls.append(1), repeats=3, warmup=2)

@@ -190,9 +190,14 @@ def test_tracker_boxes_file(tmp_path: Path) -> None:
     assert p1[0] is None and p1[1].box.tolist() == [0, 0, 5, 5]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"format": "hqsam_nb.tracker_boxes", "version": 1,
-                               "sequences": {"s": {"00000": {"1": [5, 5, 2, 9]}}}}))
-    with pytest.raises(ValueError, match="s/00000/object 1"):
+                               "sequences": {"s": {"00000": {"1": [5, 5, 5, 9]}}}}))
+    with pytest.raises(ValueError, match="s/00000/object 1.* zero width"):
         load_tracker_boxes(bad)
+    # The one box rule (README "Prompts are pixels"; changed in 0.1): swapped corners are put in order, as for
+    # every other box, where tracker boxes used to refuse them.
+    bad.write_text(json.dumps({"format": "hqsam_nb.tracker_boxes", "version": 1,
+                               "sequences": {"s": {"00000": {"1": [5, 5, 2, 9]}}}}))
+    assert load_tracker_boxes(bad)["s"].boxes["00000"][1].tolist() == [2, 5, 5, 9]
     bad.write_text(json.dumps({"s": {}}))
     with pytest.raises(ValueError, match="expected"):
         load_tracker_boxes(bad)

@@ -7,7 +7,8 @@ import pytest
 from helpers import make_image
 
 from hqsam_nb.drawing import MASK_COLORS, label_panels, overlay_mask
-from hqsam_nb.widgets.wipe import encode_png, wipe_widget
+from hqsam_nb.io.images import encode_png
+from hqsam_nb.widgets.wipe import wipe_widget
 
 
 def decode(png: bytes) -> np.ndarray:

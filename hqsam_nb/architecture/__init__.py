@@ -20,39 +20,52 @@ Megabytes: the paper's "params" columns are megabytes of fp32 weights with ``1 M
 
 from __future__ import annotations
 
-from .costs import StageCost, format_costs, stage_costs
-from .parameters import (
-    COMPONENTS,
-    ParameterTable,
-    ParamRow,
-    component_of,
-    format_parameter_summary,
-    hq_parameter_names,
-    meta_model,
-    parameter_table,
-)
-from .pictures import pca_rgb, plot_features, plot_framework, plot_token_story
-from .trace import FEATURE_NAMES, ForwardRecord, TraceStep, format_trace, record_forward
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_face
+
+if TYPE_CHECKING:
+    from .costs import StageCost, format_costs, stage_costs
+    from .parameters import (
+        COMPONENTS,
+        ParameterTable,
+        ParamRow,
+        component_of,
+        format_parameter_summary,
+        hq_parameter_names,
+        meta_model,
+        parameter_table,
+    )
+    from .pictures import pca_rgb, plot_features, plot_framework, plot_token_story
+    from .trace import FEATURE_NAMES, ForwardRecord, TraceStep, format_trace, record_forward
+
+#: Each public name -> the module that defines it (imported on first use: :mod:`hqsam_nb._lazy`).
+_HOMES = {
+    "COMPONENTS": "parameters",
+    "FEATURE_NAMES": "trace",
+    "ForwardRecord": "trace",
+    "ParamRow": "parameters",
+    "ParameterTable": "parameters",
+    "StageCost": "costs",
+    "TraceStep": "trace",
+    "component_of": "parameters",
+    "format_costs": "costs",
+    "format_parameter_summary": "parameters",
+    "format_trace": "trace",
+    "hq_parameter_names": "parameters",
+    "meta_model": "parameters",
+    "parameter_table": "parameters",
+    "pca_rgb": "pictures",
+    "plot_features": "pictures",
+    "plot_framework": "pictures",
+    "plot_token_story": "pictures",
+    "record_forward": "trace",
+    "stage_costs": "costs",
+}
 __all__ = [
-    "COMPONENTS",
-    "FEATURE_NAMES",
-    "ForwardRecord",
-    "ParamRow",
-    "ParameterTable",
-    "StageCost",
-    "TraceStep",
-    "component_of",
-    "format_costs",
-    "format_parameter_summary",
-    "format_trace",
-    "hq_parameter_names",
-    "meta_model",
-    "parameter_table",
-    "pca_rgb",
-    "plot_features",
-    "plot_framework",
-    "plot_token_story",
-    "record_forward",
+    "COMPONENTS", "FEATURE_NAMES", "ForwardRecord", "ParamRow", "ParameterTable", "StageCost", "TraceStep",
+    "component_of", "format_costs", "format_parameter_summary", "format_trace", "hq_parameter_names", "meta_model",
+    "parameter_table", "pca_rgb", "plot_features", "plot_framework", "plot_token_story", "record_forward",
     "stage_costs",
 ]
+__getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ..evaluation.speed import time_call
+from .._compat import meta_nonzero_assumed
 from ..io.images import ImageLike, as_rgb_uint8
 from ..models.loading import HQ_PARAM_PREFIXES
 from ..pair.prompts import make_prompt
+from ..util import markdown_table, time_call
 
 if TYPE_CHECKING:
     from segment_anything_hq.modeling import Sam
 
-from .trace import _check_model, _meta_prompt_indexing, _model_input
+from .trace import _check_model, _model_input
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def stage_costs(model: Sam, image: ImageLike, points: Any = None, labels: Any = 
     Args:
         model: an HQ-SAM ``Sam``; image and prompt as in :func:`record_forward`.
         repeats: timed runs per stage (the median is reported); warmup: untimed runs first. Timed by
-            :func:`hqsam_nb.evaluation.speed.time_call`, the same method as notebook 04's speed table.
+            :func:`hqsam_nb.util.time_call`, the same method as notebook 04's speed table.
     """
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -100,7 +101,7 @@ def stage_costs(model: Sam, image: ImageLike, points: Any = None, labels: Any = 
               ("HQ-SAM mask decoder", hq_dec))
     flops: dict[str, int] = {}
     per_module: dict[str, int] = {}
-    ctx = _meta_prompt_indexing() if is_meta else contextlib.nullcontext()
+    ctx = meta_nonzero_assumed() if is_meta else contextlib.nullcontext()
     with torch.inference_mode(), ctx:
         for name, fn in stages:
             with FlopCounterMode(display=False) as counter:
@@ -129,10 +130,8 @@ def format_costs(costs: Sequence[StageCost]) -> str:
     """Stage costs as a markdown table (GFLOPs, ms, share of the whole model's FLOPs)."""
     parts = ("image encoder", "prompt encoder", "HQ-SAM mask decoder")
     whole = sum(c.flops for c in costs if c.stage in parts)
-    lines = ["| stage | GFLOPs | ms | % of HQ-SAM FLOPs |", "|---|---:|---:|---:|"]
-    for c in costs:
-        ms = "-" if c.ms is None else f"{c.ms:.1f}"
-        lines.append(f"| {c.stage} | {c.flops / 1e9:.3f} | {ms} | {100 * c.flops / whole:.2f} |")
-    return "\n".join(lines)
+    rows = [[c.stage, f"{c.flops / 1e9:.3f}", "-" if c.ms is None else f"{c.ms:.1f}",
+             f"{100 * c.flops / whole:.2f}"] for c in costs]
+    return markdown_table(["stage", "GFLOPs", "ms", "% of HQ-SAM FLOPs"], rows, align="lrrr")
 
 

@@ -16,6 +16,7 @@ import torch
 
 from ..models.checkpoints import MODEL_NAMES, check_model_name
 from ..models.loading import HQ_PARAM_PREFIXES, build_model, describe_state_dict, hq_module_of
+from ..util import markdown_table
 
 if TYPE_CHECKING:
     from segment_anything_hq.modeling import Sam
@@ -148,15 +149,12 @@ class ParameterTable:
     def to_markdown(self) -> str:
         """A markdown table: component, M params, MB fp32, trainable, frozen, share of the total."""
         total = self.total
-        lines = [f"**{'HQ-SAM' if self.hq else 'SAM'} {self.model}**", "",
-                 "| component | M params | MB (fp32) | trainable | frozen | % of total |",
-                 "|---|---:|---:|---:|---:|---:|"]
-        for row in (*self.rows, self.hq_additions, total):
-            bold = row.component in ("total", "HQ additions")
-            name = f"**{row.component}**" if bold else f"`{row.component}`"
-            lines.append(f"| {name} | {row.millions:.4f} | {row.mb:.2f} | {row.trainable:,} | "
-                         f"{row.frozen:,} | {100 * row.params / total.params:.2f} |")
-        return "\n".join(lines)
+        rows = [[f"**{row.component}**" if row.component in ("total", "HQ additions") else f"`{row.component}`",
+                 f"{row.millions:.4f}", f"{row.mb:.2f}", f"{row.trainable:,}", f"{row.frozen:,}",
+                 f"{100 * row.params / total.params:.2f}"] for row in (*self.rows, self.hq_additions, total)]
+        table = markdown_table(["component", "M params", "MB (fp32)", "trainable", "frozen", "% of total"], rows,
+                               align="lrrrrr")
+        return f"**{'HQ-SAM' if self.hq else 'SAM'} {self.model}**\n\n{table}"
 
 
 def parameter_table(model: str | torch.nn.Module = "vit_tiny", *, hq: bool = True) -> ParameterTable:
@@ -197,23 +195,19 @@ def format_parameter_summary(models: Sequence[str] = MODEL_NAMES,
             (the notebook passes the paper's table; this library holds no published numbers).
     """
     paper = paper or {}
-    head = ("| variant | SAM M params | SAM MB | HQ-SAM M params | HQ-SAM MB | learnable M | learnable MB | "
-            "learnable % of SAM |")
-    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|"]
-
     def cell(value: float, key: str, published: Mapping[str, float], fmt: str) -> str:
         ref = published.get(key)
         return f"{value:{fmt}}" + (f" (paper {ref:g})" if ref is not None else "")
 
+    rows = []
     for name in models:
         table = parameter_table(name, hq=True)
         sam, hqa, total = table.sam_part, table.hq_additions, table.total
         pub = paper.get(name, {})
-        lines.append(
-            f"| {name} | {sam.millions:.2f} | {cell(sam.mb, 'sam_mb', pub, '.2f')} | {total.millions:.2f} | "
-            f"{cell(total.mb, 'hq_mb', pub, '.2f')} | {hqa.millions:.3f} | "
-            f"{cell(hqa.mb, 'learnable_mb', pub, '.3f')} | {100 * hqa.params / sam.params:.2f} |"
-        )
-    return "\n".join(lines)
+        rows.append([name, f"{sam.millions:.2f}", cell(sam.mb, "sam_mb", pub, ".2f"), f"{total.millions:.2f}",
+                     cell(total.mb, "hq_mb", pub, ".2f"), f"{hqa.millions:.3f}",
+                     cell(hqa.mb, "learnable_mb", pub, ".3f"), f"{100 * hqa.params / sam.params:.2f}"])
+    return markdown_table(["variant", "SAM M params", "SAM MB", "HQ-SAM M params", "HQ-SAM MB", "learnable M",
+                           "learnable MB", "learnable % of SAM"], rows, align="lrrrrrrr")
 
 

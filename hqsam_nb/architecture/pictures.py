@@ -110,7 +110,7 @@ def plot_token_story(record: ForwardRecord, image: ImageLike, *, weights: Proven
     from matplotlib.patches import Rectangle
 
     from ..drawing.figures import new_figure
-    from ..drawing.overlays import BOX_COLOR, NEGATIVE_COLOR, POSITIVE_COLOR
+    from ..drawing.palette import BOX_COLOR, NEGATIVE_COLOR, POSITIVE_COLOR
     from ..notebook import stamp_figure
     from ..pair.branches import BRANCHES
 

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from .._compat import separate_heads
+from .._compat import meta_nonzero_assumed, separate_heads
 from ..io.images import ImageLike, as_rgb_uint8
 from ..models.loading import describe_state_dict
 from ..pair.preprocess import input_size, prompt_tensors, resized_image
 from ..pair.prompts import Prompt, PromptBatch, make_prompt
+from ..util import markdown_table
 
 if TYPE_CHECKING:
     from segment_anything_hq.modeling import Sam
@@ -187,21 +188,6 @@ def _recording_predict_masks(decoder: torch.nn.Module, store: dict[str, Any]) ->
             decoder.predict_masks = shadowed
 
 
-@contextlib.contextmanager
-def _meta_prompt_indexing() -> Iterator[None]:
-    """Let the prompt encoder's ``points[labels == k]`` indexing run on meta tensors (shapes unaffected)."""
-    try:
-        import torch.fx.experimental._config as fx_config
-    except ImportError:  # pragma: no cover - older torch
-        yield
-        return
-    if not hasattr(fx_config, "meta_nonzero_assume_all_nonzero"):  # pragma: no cover
-        yield
-        return
-    with fx_config.patch(meta_nonzero_assume_all_nonzero=True):
-        yield
-
-
 def _model_input(model: Sam, image: ImageLike, prompt: Prompt) -> tuple[dict[str, Any], tuple[int, int]]:
     """The official ``Sam.forward`` input record: image resized (long side 1024), prompt transformed, through the
     package's one preprocessing path (:mod:`hqsam_nb.pair.preprocess`)."""
@@ -283,7 +269,7 @@ def record_forward(model: Sam, image: ImageLike, points: Any = None, labels: Any
         for label, attn in _attention_modules(model):
             handles.append(attn.q_proj.register_forward_hook(proj_hook(f"q:{label}")))
             handles.append(attn.k_proj.register_forward_hook(proj_hook(f"k:{label}")))
-        ctx = _meta_prompt_indexing() if is_meta else contextlib.nullcontext()
+        ctx = meta_nonzero_assumed() if is_meta else contextlib.nullcontext()  # meta: points[labels == k]
         with torch.inference_mode(), ctx, _recording_predict_masks(model.mask_decoder, kept):
             out = model([record], multimask_output=multimask, hq_token_only=hq_token_only)[0]
     finally:
@@ -340,10 +326,8 @@ def record_forward(model: Sam, image: ImageLike, points: Any = None, labels: Any
 def format_trace(record_or_steps: ForwardRecord | Sequence[TraceStep]) -> str:
     """The trace as a markdown table: stage, official module, output shapes."""
     steps = record_or_steps.steps if isinstance(record_or_steps, ForwardRecord) else record_or_steps
-    lines = ["| # | stage | module | output shape(s) |", "|---:|---|---|---|"]
-    for i, s in enumerate(steps):
-        shapes = ", ".join(" x ".join(map(str, sh)) for sh in s.outputs)
-        lines.append(f"| {i} | {s.stage} | `{s.module or 'Sam'}` | {shapes} |")
-    return "\n".join(lines)
+    rows = [[i, s.stage, f"`{s.module or 'Sam'}`", ", ".join(" x ".join(map(str, sh)) for sh in s.outputs)]
+            for i, s in enumerate(steps)]
+    return markdown_table(["#", "stage", "module", "output shape(s)"], rows, align="rlll")
 
 

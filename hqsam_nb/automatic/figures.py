@@ -15,7 +15,6 @@ import numpy as np
 
 from ..drawing.figures import _figure_diff_legend, _image_axes, new_figure
 from ..drawing.overlays import (
-    _check_image,
     composite,
     crop_zoom,
     difference_rgba,
@@ -24,6 +23,7 @@ from ..drawing.overlays import (
     segments_rgba,
 )
 from ..pair.branches import branch
+from ..validation import check_image
 from .generator import EverythingResult, PairMaskGenerator, record_mask
 from .matching import MaskMatching, match_branches
 
@@ -39,7 +39,7 @@ RANDOM_WEIGHTS_NOTE = "random weights make random masks"
 def _check_result(image: Any, result: Any) -> np.ndarray:
     if not isinstance(result, EverythingResult):
         raise TypeError(f"result must be an EverythingResult (PairMaskGenerator.generate), got {type(result).__name__}")
-    image = _check_image(image)
+    image = check_image(image)
     if tuple(image.shape[:2]) != tuple(result.image_size):
         raise ValueError(f"image is {image.shape[:2]}, the masks are {result.image_size}: pass the image they were "
                          "generated on")
@@ -122,7 +122,7 @@ def grid_figure(image: np.ndarray, generator: PairMaskGenerator, *, panel_size: 
     """
     from matplotlib.patches import Rectangle
 
-    image = _check_image(image)
+    image = check_image(image)
     h, w = image.shape[:2]
     boxes, layers = generator.crop_boxes((h, w))
     grids = generator.point_grids

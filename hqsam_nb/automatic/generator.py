@@ -52,10 +52,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from .._compat import import_official
+from .._compat import import_official, replaying_mask_generator
 from ..io.exports import rle_to_mask
 from ..io.images import ImageLike, as_rgb_uint8
-from ..pair.branches import BRANCH_KEYS, branch
+from ..pair.branches import BRANCH_KEYS, branch, check_branches
 from ..pair.prompts import make_prompt_batch
 from ..pair.results import LowResBatch
 from .params import DEFAULT_PARAMS, check_params
@@ -146,7 +146,7 @@ class EverythingResult:
     def markdown(self) -> str:
         """A table, one row per generated branch: candidates per point, masks kept, their mean predicted IoU and
         stability, and the median area (pixels)."""
-        from ..evaluation.runner import markdown_table
+        from ..util import markdown_table
 
         rows = []
         for key in self.branches:
@@ -162,7 +162,7 @@ class EverythingResult:
 
     def timings_markdown(self) -> str:
         """Where the time went, in seconds and as a share of the total."""
-        from ..evaluation.runner import markdown_table
+        from ..util import markdown_table
 
         total = self.timings.get("total", float("nan"))
         names = {"encoder": "image encoder (one pass per crop)",
@@ -213,22 +213,14 @@ class _BranchView:
 
 
 def _branch_generator_class() -> type:
-    official = _official_amg().SamAutomaticMaskGenerator
-
-    class BranchGenerator(official):
-        """The official generator, fed by a :class:`_BranchView`; ``_process_batch`` replays stored chunks when
-        ``replay`` holds them (so the official ``generate`` runs its NMS and records on what was decoded)."""
+    class BranchGenerator(replaying_mask_generator()):
+        """The official generator, fed by a :class:`_BranchView`; it replays stored chunks when ``replay`` holds
+        them (so the official ``generate`` runs its NMS and records on what was decoded once for every branch)."""
 
         def __init__(self, pair: PairPredictor, key: str, params: dict[str, Any]) -> None:
             super().__init__(pair.model, **params)
             self.predictor = _BranchView(pair, key)
             self.replay: deque[Any] | None = None
-
-        def _process_batch(self, points: np.ndarray, im_size: tuple[int, ...], crop_box: list[int],
-                           orig_size: tuple[int, ...], multimask_output: bool = True) -> Any:
-            if self.replay is not None:
-                return self.replay.popleft()
-            return super()._process_batch(points, im_size, crop_box, orig_size, multimask_output)
 
     return BranchGenerator
 
@@ -244,17 +236,6 @@ def suggested_thresholds(pair: PairPredictor) -> dict[str, float]:
     if pair.info.official:
         return {k: DEFAULT_PARAMS[k] for k in ("pred_iou_thresh", "stability_score_thresh")}
     return {"pred_iou_thresh": 0.0, "stability_score_thresh": 0.0}
-
-
-def _check_branches(branches: Iterable[str] | str | None) -> tuple[str, ...]:
-    if branches is None:
-        return BRANCH_KEYS
-    if isinstance(branches, str):
-        branches = (branches,)
-    keys = {branch(k).key for k in branches}
-    if not keys:
-        raise ValueError(f"branches is empty; give some of {', '.join(BRANCH_KEYS)}")
-    return tuple(k for k in BRANCH_KEYS if k in keys)
 
 
 class PairMaskGenerator:
@@ -315,7 +296,7 @@ class PairMaskGenerator:
             An :class:`EverythingResult` (``.sam``, ``.hq``, ``.fused``: official-format records, largest
             predicted IoU first within each crop's NMS, as the official generator orders them).
         """
-        keys = _check_branches(branches)
+        keys = check_branches(branches)
         if not isinstance(multimask_output, bool):
             raise TypeError(f"multimask_output must be True or False, got {multimask_output!r}")
         rgb = as_rgb_uint8(image)
@@ -389,7 +370,7 @@ class PairMaskGenerator:
         gen = self._generators[key]
         gen.predictor.current = (logits, scores.to(logits.device), low)
         try:
-            return gen._process_batch(points, crop_size, crop_box, orig_size, multimask)
+            return gen.process_batch(points, crop_size, crop_box, orig_size, multimask)
         finally:
             gen.predictor.current = None
             timings["upsample"] += t1 - t0

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..drawing.overlays import _check_mask
+from ..validation import check_mask
 
 __all__ = ["MaskMatching", "MatchedPair", "iou_matrix", "match_branches", "match_masks"]
 
@@ -64,7 +64,7 @@ class MaskMatching:
 
     def markdown(self, limit: int = 10) -> str:
         """The matched pairs, most changed first (at most ``limit`` rows), and the unmatched masks."""
-        from ..evaluation.runner import markdown_table
+        from ..util import markdown_table
 
         a, b = self.names
         rows = [[p.a, p.b, p.iou] for p in self.most_changed(limit)]
@@ -90,7 +90,7 @@ def _coco_rles(masks: Any, name: str) -> tuple[list[dict[str, Any]], tuple[int, 
         if isinstance(seg, dict) and isinstance(seg.get("counts"), str):  # output_mode="coco_rle": as is
             rle = {"size": list(seg["size"]), "counts": seg["counts"].encode("ascii")}
         else:
-            m = record_mask(item) if isinstance(item, dict) else _check_mask(item, name=f"{name}[{i}]")
+            m = record_mask(item) if isinstance(item, dict) else check_mask(item, name=f"{name}[{i}]")
             rle = mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
         size = (int(rle["size"][0]), int(rle["size"][1]))
         if shape is not None and size != shape:

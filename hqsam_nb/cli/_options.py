@@ -9,10 +9,13 @@ values into a typed, frozen object that the command hands to library functions. 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..models.checkpoints import MODEL_NAMES
 
@@ -28,7 +31,10 @@ __all__ = [
     "add_model_options",
     "add_output_options",
     "positive_int",
+    "run_protocol",
 ]
+
+logger = logging.getLogger("hqsam_nb.cli")
 
 
 def positive_int(text: str) -> int:
@@ -179,3 +185,20 @@ class OutputOptions:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> OutputOptions:
         return cls(Path(args.out).expanduser(), args.restart, not args.quiet, not getattr(args, "no_plots", False))
+
+
+# -- one resumable protocol run -----------------------------------------------------------------------------
+def run_protocol(runner: Callable[..., Any], dataset: Any, *, model: ModelOptions, engine: EngineOptions,
+                 output: OutputOptions, unit: str) -> int:
+    """Run ``runner(dataset, pair, out, progress=, restart=, engine=)`` (``run_coco_evaluation``,
+    ``run_ytvis_evaluation``) as every protocol command does: the engine started (or the pair loaded here),
+    the dataset and, at the end, the run's table, how many ``unit`` s were computed now and the time logged.
+    Returns 0 (the exit status)."""
+    ray = engine.start(model)  # None: this process computes, with the pair loaded here
+    pair = None if ray else model.load_pair()
+    logger.info("%r", dataset)
+    t0 = time.perf_counter()
+    run = runner(dataset, pair, output.out, progress=output.progress, restart=output.restart, engine=ray)
+    logger.info("%s\n%d %s (%d computed now) in %.1f s; reports in %s", run.markdown(), len(run.records), unit,
+                len(run.computed), time.perf_counter() - t0, run.out_dir)
+    return 0

@@ -15,8 +15,6 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import logging
-import time
 from dataclasses import dataclass
 
 from ._options import (
@@ -27,11 +25,10 @@ from ._options import (
     add_model_options,
     add_output_options,
     positive_int,
+    run_protocol,
 )
 
 HELP = "SAM vs HQ-SAM on COCO-format instances (mask AP, boundary AP), resumable"
-
-logger = logging.getLogger("hqsam_nb.cli")
 
 #: ``--score`` choices (:data:`hqsam_nb.evaluation.coco.SCORE_MODES`, spelled here to keep --help light).
 SCORE_MODES = ("det_x_iou", "det")
@@ -100,15 +97,7 @@ def evaluate_coco(options: CocoOptions, *, model: ModelOptions, engine: EngineOp
         if not options.annotations or not options.images:
             raise ValueError("the COCO protocol needs --annotations A.json and --images DIR")
         dataset = open_coco(options.annotations, options.images, options.detections, config, limit=options.limit)
-    ray = engine.start(model)  # None: this process computes, with the pair loaded here
-    pair = None if ray else model.load_pair()
-    logger.info("%r", dataset)
-    t0 = time.perf_counter()
-    run = run_coco_evaluation(dataset, pair, output.out, progress=output.progress, restart=output.restart,
-                              engine=ray)
-    logger.info("%s\n%d images (%d computed now) in %.1f s; reports in %s", run.markdown(), len(run.records),
-                len(run.computed), time.perf_counter() - t0, run.out_dir)
-    return 0
+    return run_protocol(run_coco_evaluation, dataset, model=model, engine=engine, output=output, unit="images")
 
 
 def run(args: argparse.Namespace) -> int:

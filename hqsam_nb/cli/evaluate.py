@@ -6,7 +6,8 @@ Examples::
     hqsam-nb evaluate --data synthetic --model vit_tiny --prompt box --out runs/synthetic-box
     hqsam-nb evaluate --data ~/data/thin_object_detection/COIFT --model vit_l --prompt points --out runs/coift
 
-``--data coco`` / ``coco-synthetic`` run the COCO protocol (the same as ``hqsam-nb coco``). The library function is
+``--data coco`` / ``coco-synthetic`` run the COCO protocol (the same as ``hqsam-nb coco``); ``--data ytvis`` /
+``ytvis-synthetic`` the video-instance protocol (the same as ``hqsam-nb ytvis``). The library function is
 :func:`hqsam_nb.evaluation.runner.run_evaluation`.
 """
 
@@ -16,7 +17,7 @@ import argparse
 import logging
 import time
 
-from . import coco
+from . import coco, ytvis
 from ._options import (
     EngineOptions,
     ModelOptions,
@@ -40,7 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="'synthetic' (built-in thin-structure benchmark) or a dataset folder (DIS5K-VD, "
                              "COIFT, HRSOD, ThinObject5K layouts, or images/ + masks/); 'coco' (every object, "
                              "mask AP and boundary AP: --annotations, --images) or 'coco-synthetic' (the "
-                             "built-in multi-object set with simulated detections)")
+                             "built-in multi-object set with simulated detections); 'ytvis' (YouTube-VIS / "
+                             "HQ-YTVIS with a VIS model's tracks: --annotations, --frames, --results) or "
+                             "'ytvis-synthetic'")
     parser.add_argument("--layout", default="auto",
                         help="auto (default), folder, DIS5K-VD, COIFT, HRSOD or ThinObject5K-TE")
     parser.add_argument("--prompt", default="box", choices=("box", "points"))
@@ -56,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_options(parser)
     coco.add_coco_options(parser.add_argument_group(
         "COCO protocol (--data coco / coco-synthetic; see hqsam-nb coco)"))
+    ytvis.add_ytvis_options(parser.add_argument_group(
+        "video-instance protocol (--data ytvis / ytvis-synthetic, with --annotations; see hqsam-nb ytvis)"),
+        annotations=False)
 
 
 def evaluate(data: str, *, layout: str, prompt: str, resize: str, box_jitter: float, seed: int, limit: int | None,
@@ -84,8 +90,16 @@ def run(args: argparse.Namespace) -> int:
         return coco.evaluate_coco(coco.CocoOptions.from_args(args, synthetic=args.data == "coco-synthetic"),
                                   model=ModelOptions.from_args(args), engine=EngineOptions.from_args(args),
                                   output=OutputOptions.from_args(args))
-    if args.annotations or args.images or args.detections:
-        raise ValueError("--annotations / --images / --detections belong to the COCO protocol: use --data coco")
+    if args.data in ("ytvis", "ytvis-synthetic"):
+        if args.images or args.detections:
+            raise ValueError("--images / --detections belong to the COCO protocol; --data ytvis takes --frames and "
+                             "--results")
+        return ytvis.evaluate_ytvis(ytvis.YtvisOptions.from_args(args, synthetic=args.data == "ytvis-synthetic"),
+                                    model=ModelOptions.from_args(args), engine=EngineOptions.from_args(args),
+                                    output=OutputOptions.from_args(args))
+    if args.annotations or args.images or args.detections or args.frames or args.results or args.videos:
+        raise ValueError("--annotations / --images / --detections belong to the COCO protocol (--data coco), "
+                         "--frames / --results / --videos to the video-instance one (--data ytvis)")
     return evaluate(args.data, layout=args.layout, prompt=args.prompt, resize=args.resize,
                     box_jitter=args.box_jitter, seed=args.seed, limit=args.limit,
                     model=ModelOptions.from_args(args), engine=EngineOptions.from_args(args),

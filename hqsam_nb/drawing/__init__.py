@@ -1,9 +1,129 @@
-"""Drawing masks and prompts: pure numpy RGB/RGBA images (:mod:`.overlays`) with thin matplotlib figures on top
-(:mod:`.figures`)."""
+"""Drawing masks and prompts: every colour in one place (:mod:`.palette`), pure numpy RGB/RGBA images
+(:mod:`.overlays`) with thin matplotlib figures on top (:mod:`.figures`, :mod:`.text_figures`)."""
 
-from .figures import *  # noqa: F403
-from .figures import __all__ as _figures_all
-from .overlays import *  # noqa: F403
-from .overlays import __all__ as _overlays_all
+from __future__ import annotations
 
-__all__ = [*_overlays_all, *_figures_all]
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_face
+
+if TYPE_CHECKING:
+    from .figures import (
+        boundary_zoom_figure,
+        colour_key_figure,
+        compare_figure,
+        difference_figure,
+        gallery_figure,
+        new_figure,
+        show_box,
+        show_mask,
+        show_points,
+        show_prompt,
+    )
+    from .overlays import (
+        comparison_panel,
+        composite,
+        crop_zoom,
+        difference_rgba,
+        disagreement_boxes,
+        draw_box,
+        draw_points,
+        draw_prompt,
+        label_panels,
+        mask_contour,
+        mask_rgba,
+        masks_rgba,
+        overlay_mask,
+        overlay_masks,
+        random_colors,
+        segments_rgba,
+        stamp_array,
+        wipe_image,
+    )
+    from .palette import (
+        BAND_PALETTE,
+        BOTH_COLOR,
+        BOX_COLOR,
+        BRANCH_COLORS,
+        COLOUR_WORDS,
+        DIFF_COLORS,
+        DIFF_LABELS,
+        FUSED_COLOR,
+        MASK_COLORS,
+        NEGATIVE_COLOR,
+        OBJECT_COLORS,
+        POSITIVE_COLOR,
+        Overlap,
+        colour_name,
+        colour_words_in,
+        diff_colors,
+        diff_labels,
+        overlap_palette,
+    )
+    from .text_figures import detections_figure, object_color, text_masks_figure, text_objects_figure, threshold_figure
+
+#: Each public name -> the module that defines it (imported on first use: :mod:`hqsam_nb._lazy`).
+_HOMES = {
+    "BAND_PALETTE": "palette",
+    "BOTH_COLOR": "palette",
+    "BOX_COLOR": "palette",
+    "BRANCH_COLORS": "palette",
+    "COLOUR_WORDS": "palette",
+    "DIFF_COLORS": "palette",
+    "DIFF_LABELS": "palette",
+    "FUSED_COLOR": "palette",
+    "MASK_COLORS": "palette",
+    "NEGATIVE_COLOR": "palette",
+    "OBJECT_COLORS": "palette",
+    "Overlap": "palette",
+    "POSITIVE_COLOR": "palette",
+    "boundary_zoom_figure": "figures",
+    "colour_key_figure": "figures",
+    "colour_name": "palette",
+    "colour_words_in": "palette",
+    "compare_figure": "figures",
+    "comparison_panel": "overlays",
+    "composite": "overlays",
+    "crop_zoom": "overlays",
+    "detections_figure": "text_figures",
+    "diff_colors": "palette",
+    "diff_labels": "palette",
+    "difference_figure": "figures",
+    "difference_rgba": "overlays",
+    "disagreement_boxes": "overlays",
+    "draw_box": "overlays",
+    "draw_points": "overlays",
+    "draw_prompt": "overlays",
+    "gallery_figure": "figures",
+    "label_panels": "overlays",
+    "mask_contour": "overlays",
+    "mask_rgba": "overlays",
+    "masks_rgba": "overlays",
+    "new_figure": "figures",
+    "object_color": "text_figures",
+    "overlap_palette": "palette",
+    "overlay_mask": "overlays",
+    "overlay_masks": "overlays",
+    "random_colors": "overlays",
+    "segments_rgba": "overlays",
+    "show_box": "figures",
+    "show_mask": "figures",
+    "show_points": "figures",
+    "show_prompt": "figures",
+    "stamp_array": "overlays",
+    "text_masks_figure": "text_figures",
+    "text_objects_figure": "text_figures",
+    "threshold_figure": "text_figures",
+    "wipe_image": "overlays",
+}
+__all__ = [
+    "BAND_PALETTE", "BOTH_COLOR", "BOX_COLOR", "BRANCH_COLORS", "COLOUR_WORDS", "DIFF_COLORS", "DIFF_LABELS",
+    "FUSED_COLOR", "MASK_COLORS", "NEGATIVE_COLOR", "OBJECT_COLORS", "Overlap", "POSITIVE_COLOR",
+    "boundary_zoom_figure", "colour_key_figure", "colour_name", "colour_words_in", "compare_figure", "comparison_panel",
+    "composite", "crop_zoom", "detections_figure", "diff_colors", "diff_labels", "difference_figure", "difference_rgba",
+    "disagreement_boxes", "draw_box", "draw_points", "draw_prompt", "gallery_figure", "label_panels", "mask_contour",
+    "mask_rgba", "masks_rgba", "new_figure", "object_color", "overlap_palette", "overlay_mask", "overlay_masks",
+    "random_colors", "segments_rgba", "show_box", "show_mask", "show_points", "show_prompt", "stamp_array",
+    "text_masks_figure", "text_objects_figure", "threshold_figure", "wipe_image",
+]
+__getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -18,22 +18,10 @@ import numpy as np
 
 from ..metrics.masks import mask_iou
 from ..notebook import stamp_figure
-from ..pair.branches import BRANCHES
-from .overlays import (
-    BOX_COLOR,
-    MASK_COLORS,
-    NEGATIVE_COLOR,
-    POSITIVE_COLOR,
-    _check_image,
-    _check_mask,
-    crop_zoom,
-    diff_colors,
-    diff_labels,
-    difference_rgba,
-    disagreement_boxes,
-    mask_rgba,
-    overlay_mask,
-)
+from ..pair.branches import BRANCHES, hq_branch
+from ..validation import check_image, check_mask
+from .overlays import crop_zoom, difference_rgba, disagreement_boxes, mask_rgba, overlay_mask
+from .palette import BOX_COLOR, MASK_COLORS, NEGATIVE_COLOR, POSITIVE_COLOR, diff_colors, diff_labels
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -149,9 +137,7 @@ def _score_title(key: str, result: Any) -> str:
 
 
 def _check_other(other: str) -> str:
-    if other not in ("hq", "fused"):
-        raise ValueError(f"the branch compared with SAM must be 'hq' or 'fused', got {other!r}")
-    return other
+    return hq_branch(other, "the branch compared with SAM")
 
 
 # --- figures ----------------------------------------------------------------------------------------
@@ -178,7 +164,7 @@ def compare_figure(image: np.ndarray, prediction: Any, *, fused: bool = False, a
     Returns:
         The ``matplotlib.figure.Figure``.
     """
-    image = _check_image(image)
+    image = check_image(image)
     keys = ("sam", "hq", "fused") if fused else ("sam", "hq")
     h, w = image.shape[:2]
     nrows, ncols = (2, 2) if fused else (1, 3)
@@ -214,8 +200,8 @@ def _figure_diff_legend(fig: Figure, counts: dict[str, int] | None = None, other
 
 def difference_counts(sam_mask: np.ndarray, hq_mask: np.ndarray) -> dict[str, int]:
     """Pixels per difference class: ``{"hq_only": ..., "sam_only": ..., "both": ...}``."""
-    sam_mask = _check_mask(sam_mask, name="sam_mask")
-    hq_mask = _check_mask(hq_mask, sam_mask.shape, name="hq_mask")
+    sam_mask = check_mask(sam_mask, name="sam_mask")
+    hq_mask = check_mask(hq_mask, sam_mask.shape, name="hq_mask")
     return {"hq_only": int(np.count_nonzero(hq_mask & ~sam_mask)),
             "sam_only": int(np.count_nonzero(sam_mask & ~hq_mask)),
             "both": int(np.count_nonzero(sam_mask & hq_mask))}
@@ -244,7 +230,7 @@ def difference_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarr
     """
     from .overlays import composite
 
-    image = _check_image(image)
+    image = check_image(image)
     other = _check_other(other)
     layer = difference_rgba(sam_mask, hq_mask, alpha, other=other)
     h, w = image.shape[:2]
@@ -310,10 +296,10 @@ def boundary_zoom_figure(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.nd
 
     from .overlays import composite
 
-    image = _check_image(image)
+    image = check_image(image)
     other = _check_other(other)
-    sam_mask = _check_mask(sam_mask, image.shape[:2], name="sam_mask")
-    hq_mask = _check_mask(hq_mask, image.shape[:2], name="hq_mask")
+    sam_mask = check_mask(sam_mask, image.shape[:2], name="sam_mask")
+    hq_mask = check_mask(hq_mask, image.shape[:2], name="hq_mask")
     if within is None and prompt is not None:
         within = _zoom_region(prompt, sam_mask, hq_mask)
     regions = [tuple(int(v) for v in b) for b in boxes] if boxes is not None else \
@@ -374,7 +360,7 @@ def gallery_figure(items: Sequence[tuple[str, np.ndarray, Any]], *, fused: bool 
     fig = new_figure((panel_size * ncols, (panel_size + 0.55) * len(items) + 1.4))
     axes = np.atleast_2d(fig.subplots(len(items), ncols))
     for row, (name, image, pred) in zip(axes, items, strict=True):
-        image = _check_image(image, f"image of {name!r}")
+        image = check_image(image, f"image of {name!r}")
         for ax, key in zip(row, keys, strict=False):
             res = getattr(pred, key)
             _image_axes(ax, overlay_mask(image, res.mask, BRANCHES[key].color, alpha), _score_title(key, res))

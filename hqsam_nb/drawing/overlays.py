@@ -27,20 +27,10 @@ if TYPE_CHECKING:
     from ..models.provenance import ProvenanceLike
 
 __all__ = [
-    "BOX_COLOR",
-    "BRANCH_COLORS",
-    "DIFF_COLORS",
-    "DIFF_LABELS",
-    "FUSED_COLOR",
-    "MASK_COLORS",
-    "NEGATIVE_COLOR",
-    "POSITIVE_COLOR",
     "comparison_panel",
     "stamp_array",
     "composite",
     "crop_zoom",
-    "diff_colors",
-    "diff_labels",
     "difference_rgba",
     "disagreement_boxes",
     "draw_box",
@@ -58,95 +48,17 @@ __all__ = [
 ]
 
 from ..pair.branches import BRANCHES
-from .palette import overlap_palette
-
-Color = tuple[int, int, int]
-
-#: Each branch's colour (:mod:`hqsam_nb.pair.branches`): ``{"sam": ..., "hq": ..., "fused": ...}``.
-BRANCH_COLORS: dict[str, Color] = {key: b.color for key, b in BRANCHES.items()}
-
-#: The fused mask's colour (= ``BRANCHES["fused"].color``).
-FUSED_COLOR: Color = BRANCH_COLORS["fused"]
-
-#: Distinct colours for several masks on one image: the three branches' colours first (SAM, HQ token, fused),
-#: then more, none of them the green / red of the prompt points or the yellow of boxes.
-MASK_COLORS: tuple[Color, ...] = (
-    BRANCH_COLORS["sam"],
-    BRANCH_COLORS["hq"],
-    BRANCH_COLORS["fused"],
-    (86, 180, 233),   # sky blue
-    (148, 103, 189),  # purple
-    (23, 190, 207),   # cyan
-    (140, 86, 75),    # brown
-    (127, 127, 127),  # grey
+from ..validation import check_image, check_mask
+from .palette import (
+    BOX_COLOR,
+    MASK_COLORS,
+    NEGATIVE_COLOR,
+    OBJECT_COLORS,
+    POSITIVE_COLOR,
+    diff_colors,
 )
 
-#: Marker colours of positive (foreground) and negative (background) points, as in SAM's notebooks.
-POSITIVE_COLOR: Color = (0, 200, 0)
-NEGATIVE_COLOR: Color = (230, 0, 0)
-#: Box prompts, in every figure, export and widget view.
-BOX_COLOR: Color = (255, 212, 0)
-
-
-def diff_colors(other: str = "hq") -> dict[str, Color]:
-    """The difference map's colours when SAM is compared with branch ``other`` (``"hq"`` or ``"fused"``).
-
-    Pixels only SAM marks take SAM's colour, pixels only ``other`` marks take that branch's colour, pixels
-    both mark are light grey: the same colours as the masks themselves, and never the prompts' green or red
-    (:func:`hqsam_nb.drawing.palette.overlap_palette`, the one "both / only A / only B" palette).
-    """
-    return dict(overlap_palette("sam", _other(other)).colors)
-
-
-def diff_labels(other: str = "hq") -> dict[str, str]:
-    """Legend text for :func:`diff_colors`: ``"only HQ-SAM (HQ token)"``, ``"only SAM"``, ``"both"``."""
-    return dict(overlap_palette("sam", _other(other)).labels)
-
-
-def _other(other: Any) -> str:
-    if other not in ("hq", "fused"):
-        raise ValueError(f"the branch compared with SAM must be 'hq' or 'fused', got {other!r}")
-    return str(other)
-
-
-#: Colours of the difference map's three classes (SAM vs the HQ token): pixels only HQ-SAM marks, only SAM
-#: marks, and both mark.
-DIFF_COLORS: dict[str, Color] = diff_colors("hq")
-
-#: Legend text for :data:`DIFF_COLORS`.
-DIFF_LABELS: dict[str, str] = diff_labels("hq")
-
-
 # --- validation (public boundary) -----------------------------------------------------------------
-
-def _check_image(image: Any, name: str = "image") -> np.ndarray:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array uint8 H x W x 3, got {type(image).__name__} "
-                        "(convert with hqsam_nb.as_rgb_uint8)")
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"{name} must be uint8 H x W x 3 (RGB), got {image.dtype} of shape {image.shape} "
-                         "(convert with hqsam_nb.as_rgb_uint8)")
-    return image
-
-
-def _check_mask(mask: Any, shape: tuple[int, int] | None = None, name: str = "mask") -> np.ndarray:
-    if not isinstance(mask, np.ndarray):
-        raise TypeError(f"{name} must be a numpy bool array H x W, got {type(mask).__name__}")
-    if mask.ndim == 3 and mask.shape[0] == 1:  # (1, H, W) as predictors return it
-        mask = mask[0]
-    if mask.ndim != 2:
-        raise ValueError(f"{name} must be 2-D H x W, got shape {mask.shape}")
-    if mask.dtype != np.bool_:
-        if mask.dtype.kind not in "uif":
-            raise TypeError(f"{name} must be bool (or 0/1 numbers), got dtype {mask.dtype}")
-        if not np.isin(mask, (0, 1)).all():
-            raise ValueError(f"{name} of dtype {mask.dtype} must hold only 0 and 1 (threshold logits first: "
-                             "mask = logits > 0)")
-        mask = mask.astype(bool)
-    if shape is not None and mask.shape != tuple(shape):
-        raise ValueError(f"{name} has shape {mask.shape}, expected {tuple(shape)} to match the image")
-    return mask
-
 
 def _check_color(color: Any, name: str = "color") -> np.ndarray:
     arr = np.asarray(color)
@@ -190,7 +102,7 @@ def mask_contour(mask: np.ndarray, width: int = 2) -> np.ndarray:
     """
     import cv2
 
-    mask = _check_mask(mask)
+    mask = check_mask(mask)
     width = _check_width(width)
     if width == 0 or not mask.any():
         return np.zeros(mask.shape, dtype=bool)
@@ -222,7 +134,7 @@ def mask_rgba(mask: np.ndarray, color: Sequence[int] = MASK_COLORS[0], alpha: fl
     """
     import cv2
 
-    mask = _check_mask(mask)
+    mask = check_mask(mask)
     col = _check_color(color)
     fill = np.uint8(round(255 * _check_alpha(alpha)))
     width = _check_width(contour_width)
@@ -240,7 +152,7 @@ def masks_rgba(masks: Sequence[np.ndarray], colors: Sequence[Sequence[int]] | No
 
     Args:
         masks: ``bool`` ``H x W`` arrays, all the same shape.
-        colors: one ``(R, G, B)`` per mask; default :data:`MASK_COLORS` in turn.
+        colors: one ``(R, G, B)`` per mask; default :data:`OBJECT_COLORS` in turn (each mask an object).
         alpha, contour_width: as in :func:`mask_rgba`.
 
     Returns:
@@ -251,15 +163,15 @@ def masks_rgba(masks: Sequence[np.ndarray], colors: Sequence[Sequence[int]] | No
     masks = list(masks)
     if not masks:
         raise ValueError("masks is empty: give at least one bool H x W mask")
-    first = _check_mask(masks[0], name="masks[0]")
+    first = check_mask(masks[0], name="masks[0]")
     if colors is None:
-        colors = [MASK_COLORS[i % len(MASK_COLORS)] for i in range(len(masks))]
+        colors = [OBJECT_COLORS[i % len(OBJECT_COLORS)] for i in range(len(masks))]
     colors = list(colors)
     if len(colors) != len(masks):
         raise ValueError(f"got {len(colors)} colors for {len(masks)} masks")
     out = np.zeros((*first.shape, 4), dtype=np.uint8)
     for i, (mask, color) in enumerate(zip(masks, colors, strict=True)):
-        m = _check_mask(mask, first.shape, name=f"masks[{i}]")
+        m = check_mask(mask, first.shape, name=f"masks[{i}]")
         layer = mask_rgba(m, color, alpha, contour_width)
         cv2.copyTo(layer, layer[..., 3].copy(), out)
     return out
@@ -291,7 +203,7 @@ def segments_rgba(masks: Sequence[np.ndarray] | np.ndarray, colors: Sequence[Seq
     """
     if isinstance(masks, np.ndarray) and masks.ndim == 3 and len(masks) == 0:
         return np.zeros((*masks.shape[1:], 4), np.uint8)
-    masks = [_check_mask(m, name=f"masks[{i}]") for i, m in enumerate(masks)]
+    masks = [check_mask(m, name=f"masks[{i}]") for i, m in enumerate(masks)]
     if not masks:
         raise ValueError("masks is empty: give bool H x W masks, or a (0, H, W) array for an empty layer")
     cols = random_colors(len(masks), seed) if colors is None else np.asarray(colors)
@@ -336,7 +248,7 @@ def composite(image: np.ndarray, rgba: np.ndarray) -> np.ndarray:
     Returns:
         A new ``uint8`` ``H x W x 3`` array (``image`` is not modified).
     """
-    image = _check_image(image)
+    image = check_image(image)
     if not isinstance(rgba, np.ndarray) or rgba.dtype != np.uint8 or rgba.shape != (*image.shape[:2], 4):
         got = f"{rgba.dtype} {rgba.shape}" if isinstance(rgba, np.ndarray) else type(rgba).__name__
         raise ValueError(f"rgba must be uint8 of shape {(*image.shape[:2], 4)} to match the image, got {got}")
@@ -373,8 +285,8 @@ def overlay_mask(image: np.ndarray, mask: np.ndarray, color: Sequence[int] = MAS
     """
     import cv2
 
-    image = _check_image(image)
-    mask = _check_mask(mask, image.shape[:2])
+    image = check_image(image)
+    mask = check_mask(mask, image.shape[:2])
     col = _check_color(color)
     fill = round(255 * _check_alpha(alpha))
     width = _check_width(contour_width)
@@ -400,7 +312,7 @@ def overlay_masks(image: np.ndarray, masks: Sequence[np.ndarray],
                   colors: Sequence[Sequence[int]] | None = None, alpha: float = 0.5,
                   contour_width: int = 2) -> np.ndarray:
     """Paint several masks over an image in distinct colours (:func:`masks_rgba` then :func:`composite`)."""
-    image = _check_image(image)
+    image = check_image(image)
     layer = masks_rgba(masks, colors, alpha, contour_width)
     return composite(image, layer)
 
@@ -421,8 +333,8 @@ def difference_rgba(sam_mask: np.ndarray, hq_mask: np.ndarray, alpha: float = 0.
         ``DIFF_COLORS["sam_only"]`` where only SAM does, ``DIFF_COLORS["both"]`` where both do, each with
         alpha ``round(255 * alpha)``; ``(0, 0, 0, 0)`` where neither does.
     """
-    sam_mask = _check_mask(sam_mask, name="sam_mask")
-    hq_mask = _check_mask(hq_mask, sam_mask.shape, name="hq_mask")
+    sam_mask = check_mask(sam_mask, name="sam_mask")
+    hq_mask = check_mask(hq_mask, sam_mask.shape, name="hq_mask")
     import cv2
 
     a = round(255 * _check_alpha(alpha))
@@ -451,7 +363,7 @@ def draw_points(image: np.ndarray, points: Any, labels: Any = None, radius: int 
     """
     import cv2
 
-    image = _check_image(image)
+    image = check_image(image)
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     labs = np.ones(len(pts), np.int32) if labels is None else np.asarray(labels).reshape(-1)
     if len(labs) != len(pts):
@@ -471,7 +383,7 @@ def draw_box(image: np.ndarray, box: Any, color: Sequence[int] = BOX_COLOR, thic
     """Draw a box prompt ``(x0, y0, x1, y1)`` (pixels) as a rectangle outline; returns a new image."""
     import cv2
 
-    image = _check_image(image)
+    image = check_image(image)
     b = np.asarray(box, dtype=np.float64).reshape(-1)
     if b.shape != (4,):
         raise ValueError(f"box must be (x0, y0, x1, y1), got shape {b.shape}")
@@ -510,8 +422,8 @@ def disagreement_boxes(sam_mask: np.ndarray, hq_mask: np.ndarray, n: int = 2, si
     """
     import cv2
 
-    sam_mask = _check_mask(sam_mask, name="sam_mask")
-    hq_mask = _check_mask(hq_mask, sam_mask.shape, name="hq_mask")
+    sam_mask = check_mask(sam_mask, name="sam_mask")
+    hq_mask = check_mask(hq_mask, sam_mask.shape, name="hq_mask")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n must be an int >= 0, got {n!r}")
     h, w = sam_mask.shape
@@ -600,8 +512,8 @@ def wipe_image(left: np.ndarray, right: np.ndarray, position: float,
     Returns:
         A new ``uint8`` ``H x W x 3``.
     """
-    left = _check_image(left, "left")
-    right = _check_image(right, "right")
+    left = check_image(left, "left")
+    right = check_image(right, "right")
     if left.shape != right.shape:
         raise ValueError(f"left {left.shape} and right {right.shape} must have the same shape")
     pos = _check_alpha(position) if not isinstance(position, bool) else float(position)
@@ -621,7 +533,8 @@ def label_panels(panels: Sequence[np.ndarray], titles: Sequence[str] | None = No
 
     Args:
         panels: ``uint8`` ``H x W x 3`` images; resized (keeping aspect ratio) to a common height.
-        titles: one short string per panel (ASCII: OpenCV's Hershey fonts), or None for no title bars.
+        titles: one short string per panel (ASCII: OpenCV's Hershey fonts), or None for no title bars; a
+            title wider than its panel is set in a smaller size so that it fits.
         gap: pixels between panels.
         height: the panels' common height; default the first panel's height.
         background: colour of the gaps and the title bars.
@@ -631,7 +544,7 @@ def label_panels(panels: Sequence[np.ndarray], titles: Sequence[str] | None = No
     """
     import cv2
 
-    panels = [_check_image(p, f"panels[{i}]") for i, p in enumerate(panels)]
+    panels = [check_image(p, f"panels[{i}]") for i, p in enumerate(panels)]
     if not panels:
         raise ValueError("panels is empty")
     if titles is not None and len(titles) != len(panels):
@@ -650,9 +563,11 @@ def label_panels(panels: Sequence[np.ndarray], titles: Sequence[str] | None = No
     x = 0
     for i, p in enumerate(resized):
         out[bar:, x:x + p.shape[1]] = p
-        if titles is not None:
-            cv2.putText(out, str(titles[i]), (x + 6, bar - 10), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
-                        thickness, cv2.LINE_AA)
+        if titles is not None:  # a title wider than its panel is set smaller, never cut at the panel's edge
+            (tw, _), _ = cv2.getTextSize(str(titles[i]), cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+            fit = scale * min(1.0, (p.shape[1] - 12) / max(tw, 1))
+            cv2.putText(out, str(titles[i]), (x + 6, bar - 10), cv2.FONT_HERSHEY_SIMPLEX, fit, (0, 0, 0),
+                        max(1, round(fit * 1.5)), cv2.LINE_AA)
         x += p.shape[1] + gap
     return out
 
@@ -672,7 +587,7 @@ def comparison_panel(image: np.ndarray, prediction: Any, fused: bool = False, pr
             official ones get a red bar saying so (:func:`stamp_array`). Titles give each branch's label and
             its predicted IoU ("pIoU": the model's own estimate, not a measurement).
     """
-    image = _check_image(image)
+    image = check_image(image)
     keys = ("sam", "hq", "fused") if fused else ("sam", "hq")
     results = [(BRANCHES[k].label, getattr(prediction, k), BRANCHES[k].color) for k in keys]
     # markers sized for the output: about 6 px discs and 2 px lines after resizing to `height`
@@ -722,7 +637,7 @@ def stamp_array(picture: np.ndarray, weights: ProvenanceLike) -> np.ndarray:
     text = None if info is None else info.warning()
     if text is None:
         return picture
-    picture = _check_image(picture, "picture")
+    picture = check_image(picture, "picture")
     w = picture.shape[1]
     scale = max(0.4, min(0.8, w / 1400))
     bar = int(30 * scale) + 10

@@ -1,4 +1,10 @@
-"""Colour words, and the one "both / only A / only B" palette every comparison picture uses.
+"""Every colour the package draws with, in one place: branches, prompts, several masks, and the one
+"both / only A / only B" palette every comparison picture uses; and the words that name them.
+
+* the branches' colours come from :mod:`hqsam_nb.pair.branches` (:data:`BRANCH_COLORS`, :data:`FUSED_COLOR`);
+  :data:`MASK_COLORS` gives several masks distinct colours, those three first; :data:`POSITIVE_COLOR`,
+  :data:`NEGATIVE_COLOR` and :data:`BOX_COLOR` draw prompts in every figure, export and widget view;
+  :data:`OBJECT_COLORS` colours *objects* (ground truth, detections, tracks) in none of those colours;
 
 Two masks compared pixel by pixel fall into three classes: pixels both mark, pixels only the first marks, pixels
 only the second marks. Every comparison in the package paints them from :func:`overlap_palette`:
@@ -20,10 +26,11 @@ import colorsys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..pair.branches import BRANCHES
+from ..pair.branches import BRANCHES, hq_branch
 
-__all__ = ["BAND_PALETTE", "BOTH_COLOR", "COLOUR_WORDS", "Overlap", "colour_name", "colour_words_in",
-           "overlap_palette"]
+__all__ = ["BAND_PALETTE", "BOTH_COLOR", "BOX_COLOR", "BRANCH_COLORS", "COLOUR_WORDS", "DIFF_COLORS", "DIFF_LABELS",
+           "FUSED_COLOR", "MASK_COLORS", "NEGATIVE_COLOR", "OBJECT_COLORS", "Overlap", "POSITIVE_COLOR", "colour_name",
+           "colour_words_in", "diff_colors", "diff_labels", "overlap_palette"]
 
 Color = tuple[int, int, int]
 
@@ -34,6 +41,20 @@ _SYNONYMS = {"gray": "grey", "violet": "purple"}
 
 #: Pixels both masks mark (SAM vs an HQ-SAM branch): light grey, no branch's or prompt's colour.
 BOTH_COLOR: Color = (190, 190, 190)
+
+#: One colour per *object* (ground truth, detections, the objects of a clip): purple, cyan, brown, teal, dark
+#: purple, magenta in turn. None is a branch's colour (blue, orange, pink), the prompts' green / red / yellow or the
+#: grey of "both", so an object's colour is never read as a model (tests/test_branch_colours.py checks the
+#: names). The default of :func:`~hqsam_nb.drawing.overlays.masks_rgba` and
+#: :func:`~hqsam_nb.drawing.overlays.overlay_masks`.
+OBJECT_COLORS: tuple[Color, ...] = (
+    (148, 103, 189),  # purple
+    (23, 190, 207),   # cyan
+    (140, 86, 75),    # brown
+    (0, 128, 128),    # teal
+    (90, 40, 140),    # dark purple
+    (200, 60, 200),   # magenta
+)
 
 
 def colour_name(color: Sequence[float]) -> str:
@@ -131,3 +152,60 @@ BAND_PALETTE = Overlap(("tp", "fp", "fn"),
                        {"tp": (255, 255, 255), "fp": (255, 0, 255), "fn": (0, 215, 255)},
                        {"tp": "in both bands (counts for the mask)", "fp": "prediction's band only (false)",
                         "fn": "ground truth's band only (missed)"})
+
+
+# --- the colours of every picture: branches, prompts, several masks, the difference map ---------------------
+
+
+#: Each branch's colour (:mod:`hqsam_nb.pair.branches`): ``{"sam": ..., "hq": ..., "fused": ...}``.
+BRANCH_COLORS: dict[str, Color] = {key: b.color for key, b in BRANCHES.items()}
+
+#: The fused mask's colour (= ``BRANCHES["fused"].color``).
+FUSED_COLOR: Color = BRANCH_COLORS["fused"]
+
+#: Distinct colours for several masks on one image: the three branches' colours first (SAM, HQ token, fused),
+#: then more, none of them the green / red of the prompt points or the yellow of boxes. A mask that stands for a
+#: *model* takes these; one that stands for an *object* takes :data:`OBJECT_COLORS`.
+MASK_COLORS: tuple[Color, ...] = (
+    BRANCH_COLORS["sam"],
+    BRANCH_COLORS["hq"],
+    BRANCH_COLORS["fused"],
+    (86, 180, 233),   # sky blue
+    (148, 103, 189),  # purple
+    (23, 190, 207),   # cyan
+    (140, 86, 75),    # brown
+    (127, 127, 127),  # grey
+)
+
+#: Marker colours of positive (foreground) and negative (background) points, as in SAM's notebooks.
+POSITIVE_COLOR: Color = (0, 200, 0)
+NEGATIVE_COLOR: Color = (230, 0, 0)
+#: Box prompts, in every figure, export and widget view.
+BOX_COLOR: Color = (255, 212, 0)
+
+
+def diff_colors(other: str = "hq") -> dict[str, Color]:
+    """The difference map's colours when SAM is compared with branch ``other`` (``"hq"`` or ``"fused"``).
+
+    Pixels only SAM marks take SAM's colour, pixels only ``other`` marks take that branch's colour, pixels
+    both mark are light grey: the same colours as the masks themselves, and never the prompts' green or red
+    (:func:`overlap_palette`, the one "both / only A / only B" palette).
+    """
+    return dict(overlap_palette("sam", _other(other)).colors)
+
+
+def diff_labels(other: str = "hq") -> dict[str, str]:
+    """Legend text for :func:`diff_colors`: ``"only HQ-SAM (HQ token)"``, ``"only SAM"``, ``"both"``."""
+    return dict(overlap_palette("sam", _other(other)).labels)
+
+
+def _other(other: str) -> str:
+    return hq_branch(other, "the branch compared with SAM")
+
+
+#: Colours of the difference map's three classes (SAM vs the HQ token): pixels only HQ-SAM marks, only SAM
+#: marks, and both mark.
+DIFF_COLORS: dict[str, Color] = diff_colors("hq")
+
+#: Legend text for :data:`DIFF_COLORS`.
+DIFF_LABELS: dict[str, str] = diff_labels("hq")

@@ -2,8 +2,8 @@
 
 Thin matplotlib wrappers over :mod:`hqsam_nb.drawing.overlays`, like :mod:`hqsam_nb.drawing.figures`; each returns
 its ``Figure``. Boxes are ``(x0, y0, x1, y1)`` pixels of the original image. Object ``i`` has colour
-``MASK_COLORS[i % 8]`` and tag ``i + 1`` everywhere. A ``note`` (what is random about the weights) is printed on
-the figure itself.
+``OBJECT_COLORS[i % 6]`` (never a branch's colour) and tag ``i + 1`` everywhere. A ``note`` (what is random about
+the weights) is printed on the figure itself.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ import numpy as np
 
 from ..metrics.masks import mask_iou
 from ..pair.branches import BRANCHES
+from ..validation import check_image
 from .figures import _figure_diff_legend, _image_axes, _rgb01, new_figure, show_box
-from .overlays import MASK_COLORS, _check_image, composite, crop_zoom, difference_rgba, masks_rgba, overlay_mask
+from .overlays import composite, crop_zoom, difference_rgba, masks_rgba, overlay_mask
+from .palette import OBJECT_COLORS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -29,15 +31,56 @@ TAG_CHARS = 24
 
 
 def object_color(i: int) -> tuple[int, int, int]:
-    """The colour of object ``i`` (0-based) in every text-prompt figure."""
-    return MASK_COLORS[i % len(MASK_COLORS)]
+    """The colour of object ``i`` (0-based) in every text-prompt figure: :data:`~hqsam_nb.drawing.OBJECT_COLORS`."""
+    return OBJECT_COLORS[i % len(OBJECT_COLORS)]
 
 
-def _tag(ax: Axes, i: int, box: np.ndarray, text: str, fontsize: float = 8) -> None:
-    """A filled label at the box's top-left corner, inside the image."""
-    ax.text(float(box[0]) - 0.5, float(box[1]) - 0.5, text, fontsize=fontsize, color="white", va="top", ha="left",
-            bbox={"facecolor": _rgb01(object_color(i)), "edgecolor": "none", "pad": 1.5, "alpha": 0.9},
-            zorder=4, clip_on=True)
+def tag_anchors(boxes: np.ndarray, sizes: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+    """Where each box's tag goes so that no tag covers an earlier one or leaves the image (pure numpy).
+
+    A tag sits at its box's top-left corner, inside the box; when an earlier tag (a better box: boxes come best
+    first) is already there it steps down one tag height at a time (inside the box first, below it when the box
+    is too short), and where the whole column is taken it keeps the corner. A tag wider than the room to the
+    image's right edge is moved left.
+
+    Args:
+        boxes: ``float`` ``N x 4``, ``(x0, y0, x1, y1)`` image pixels.
+        sizes: ``float`` ``N x 2``, each tag's ``(width, height)`` in image pixels.
+        image_size: ``(H, W)``.
+
+    Returns:
+        ``float`` ``N x 2``: each tag's top-left ``(x, y)`` in image pixels.
+    """
+    h, w = image_size
+    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    sizes = np.asarray(sizes, dtype=float).reshape(-1, 2)
+    placed: list[tuple[float, float, float, float]] = []
+    out = np.zeros((len(boxes), 2))
+    for i, ((x0, y0, _, _), (tw, th)) in enumerate(zip(boxes, sizes, strict=True)):
+        x = float(np.clip(x0, 0.0, max(w - tw, 0.0)))
+        ys = np.arange(max(y0, 0.0), max(h - th, y0) + 1e-9, th) if th > 0 else np.array([y0])
+        y = next((float(c) for c in ys if not any(x < px + pw and px < x + tw and c < py + ph and py < c + th
+                                                for px, py, pw, ph in placed)), float(max(y0, 0.0)))
+        placed.append((x, y, tw, th))
+        out[i] = (x, y)
+    return out
+
+
+def _tags(ax: Axes, boxes: np.ndarray, texts: list[str], image_size: tuple[int, int], fontsize: float = 8) -> None:
+    """Filled labels at the boxes' top-left corners, inside the image, none over another (:func:`tag_anchors`)."""
+    if not texts:
+        return
+    h, w = image_size
+    fig_w, fig_h = ax.figure.get_size_inches()
+    pos = ax.get_position()
+    # image pixels per typographic point: the image fills the axes' width or height (imshow keeps the aspect)
+    px_per_pt = max(w / (pos.width * fig_w * 72), h / (pos.height * fig_h * 72))
+    sizes = np.array([((0.62 * fontsize * len(t) + 3) * px_per_pt, (1.2 * fontsize + 3) * px_per_pt) for t in texts])
+    for i, ((x, y), text) in enumerate(zip(tag_anchors(boxes, sizes, image_size), texts, strict=True)):
+        pad = 1.5 * px_per_pt  # the filled box's padding: (x, y) is the filled box's corner, not the text's
+        ax.text(x - 0.5 + pad, y - 0.5 + pad, text, fontsize=fontsize, color="white", va="top", ha="left",
+                bbox={"facecolor": _rgb01(object_color(i)), "edgecolor": "none", "pad": 1.5, "alpha": 0.9},
+                zorder=4, clip_on=True)
 
 
 def _note(fig: Figure, note: str | None) -> None:
@@ -67,7 +110,7 @@ def detections_figure(image: np.ndarray, detections: Any, *, note: str | None = 
     Returns:
         The figure; its title gives the caption, the number of boxes and ``box_threshold``.
     """
-    image = _check_image(image)
+    image = check_image(image)
     if ax is None:
         h, w = image.shape[:2]
         fig = new_figure((size, size * h / w + 0.6))
@@ -77,7 +120,8 @@ def detections_figure(image: np.ndarray, detections: Any, *, note: str | None = 
     _image_axes(ax, image)
     for i, box in enumerate(detections.boxes):
         show_box(ax, box, color=object_color(i))
-        _tag(ax, i, box, _object_text(detections, i, TAG_CHARS))
+    _tags(ax, detections.boxes, [_object_text(detections, i, TAG_CHARS) for i in range(len(detections))],
+          image.shape[:2])
     n = len(detections)
     what = f"{n} box{'es' if n != 1 else ''}" if n else "no box"
     ax.set_title(f"{detections.caption!r}: {what} above box_threshold={detections.box_threshold:.2f}", fontsize=11)
@@ -95,7 +139,7 @@ def threshold_figure(image: np.ndarray, detections: Any, thresholds: tuple[float
             (e.g. ``detect(..., box_threshold=0.0)``); each panel is ``detections.above(t)``.
         thresholds: the thresholds to show, left to right.
     """
-    image = _check_image(image)
+    image = check_image(image)
     h, w = image.shape[:2]
     fig = new_figure((panel_size * len(thresholds), panel_size * h / w + 0.8))
     axes = np.atleast_1d(fig.subplots(1, len(thresholds)))
@@ -130,7 +174,7 @@ def text_masks_figure(segmentation: Any, *, branches: tuple[str, ...] = ("sam", 
         _image_axes(ax, view, f"{BRANCHES[key].label}: {len(det)} object{'s' if len(det) != 1 else ''}")
         for i, box in enumerate(det.boxes):
             show_box(ax, box, color=object_color(i), linewidth=1.2)
-            _tag(ax, i, box, _object_text(det, i, TAG_CHARS))
+        _tags(ax, det.boxes, [_object_text(det, i, TAG_CHARS) for i in range(len(det))], (h, w))
     fig.suptitle(f"{det.caption!r}: every object, SAM and HQ-SAM from the same boxes", fontsize=12)
     _note(fig, segmentation.note)
     return fig

@@ -1,2 +1,169 @@
-"""Measuring SAM vs HQ-SAM: datasets, prompt protocols, the resumable runner, speed and size, result plots,
-the paper's published numbers. The command line is ``python -m hqsam_nb.evaluate``."""
+"""Measuring SAM vs HQ-SAM: datasets (:mod:`.datasets`), prompt protocols (:mod:`.protocols`), the resumable
+runners (:mod:`.runner` for image datasets, :mod:`.coco` for the COCO protocol) and where they run
+(:mod:`.engines`), speed and size (:mod:`.speed`), result plots (:mod:`.plots`, :mod:`.coco_plots`), the paper's
+published numbers (:mod:`.paper_numbers`). The command lines are ``hqsam-nb evaluate`` and ``hqsam-nb coco``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_face
+
+if TYPE_CHECKING:
+    from .coco import (
+        SCORE_MODES,
+        CocoConfig,
+        CocoDataset,
+        CocoRun,
+        CocoSample,
+        branch_differences,
+        coco_markdown,
+        coco_results,
+        coco_run_identity,
+        evaluate_coco_sample,
+        object_gallery_items,
+        open_coco,
+        run_coco_evaluation,
+        write_coco_reports,
+    )
+    from .coco_plots import show_coco_images
+    from .datasets import (
+        IMAGE_EXTENSIONS,
+        LAYOUTS,
+        Dataset,
+        DatasetError,
+        Example,
+        coift,
+        dis5k_vd,
+        find_paper_datasets,
+        hrsod,
+        image_mask_folder,
+        open_dataset,
+        read_mask,
+        synthetic_dataset,
+        thinobject5k_test,
+    )
+    from .engines import ENGINES, Engine, ModelDescription, ModelSpec, RayEngine, connect_ray
+    from .paper_numbers import PAPER_COCO, PAPER_POINT_MBIOU, PAPER_TABLE, PAPER_VIS, paper_comparison_rows
+    from .plots import (
+        ERROR_COLOURS,
+        ERROR_LABELS,
+        boundary_bands_figure,
+        dataset_figure,
+        error_legend_handles,
+        error_overlay,
+        plot_per_image,
+        plot_point_curves,
+        plot_summary,
+        show_boundary_gallery,
+    )
+    from .protocols import POINT_SETTINGS, PointSetting, image_rng, point_prompts, tight_box
+    from .runner import (
+        RESIZE_MODES,
+        EvalConfig,
+        EvaluationRun,
+        PromptOutcome,
+        biggest_changes,
+        evaluate_example,
+        gallery_items,
+        predict_example,
+        run_evaluation,
+        setting_labels,
+        speed_summary,
+        summarize,
+        write_reports,
+    )
+    from .speed import ModelSize, SpeedResult, measure_speed, model_size, peak_activation_bytes, speed_rows
+
+#: Each public name -> the module that defines it (imported on first use: :mod:`hqsam_nb._lazy`).
+_HOMES = {
+    "CocoConfig": "coco",
+    "CocoDataset": "coco",
+    "CocoRun": "coco",
+    "CocoSample": "coco",
+    "Dataset": "datasets",
+    "DatasetError": "datasets",
+    "ENGINES": "engines",
+    "ERROR_COLOURS": "plots",
+    "ERROR_LABELS": "plots",
+    "Engine": "engines",
+    "EvalConfig": "runner",
+    "EvaluationRun": "runner",
+    "Example": "datasets",
+    "IMAGE_EXTENSIONS": "datasets",
+    "LAYOUTS": "datasets",
+    "ModelDescription": "engines",
+    "ModelSize": "speed",
+    "ModelSpec": "engines",
+    "PAPER_COCO": "paper_numbers",
+    "PAPER_POINT_MBIOU": "paper_numbers",
+    "PAPER_TABLE": "paper_numbers",
+    "PAPER_VIS": "paper_numbers",
+    "POINT_SETTINGS": "protocols",
+    "PointSetting": "protocols",
+    "PromptOutcome": "runner",
+    "RESIZE_MODES": "runner",
+    "RayEngine": "engines",
+    "SCORE_MODES": "coco",
+    "SpeedResult": "speed",
+    "biggest_changes": "runner",
+    "boundary_bands_figure": "plots",
+    "branch_differences": "coco",
+    "coco_markdown": "coco",
+    "coco_results": "coco",
+    "coco_run_identity": "coco",
+    "coift": "datasets",
+    "connect_ray": "engines",
+    "dataset_figure": "plots",
+    "dis5k_vd": "datasets",
+    "error_legend_handles": "plots",
+    "error_overlay": "plots",
+    "evaluate_coco_sample": "coco",
+    "evaluate_example": "runner",
+    "find_paper_datasets": "datasets",
+    "gallery_items": "runner",
+    "hrsod": "datasets",
+    "image_mask_folder": "datasets",
+    "image_rng": "protocols",
+    "measure_speed": "speed",
+    "model_size": "speed",
+    "object_gallery_items": "coco",
+    "open_coco": "coco",
+    "open_dataset": "datasets",
+    "paper_comparison_rows": "paper_numbers",
+    "peak_activation_bytes": "speed",
+    "plot_per_image": "plots",
+    "plot_point_curves": "plots",
+    "plot_summary": "plots",
+    "point_prompts": "protocols",
+    "predict_example": "runner",
+    "read_mask": "datasets",
+    "run_coco_evaluation": "coco",
+    "run_evaluation": "runner",
+    "setting_labels": "runner",
+    "show_boundary_gallery": "plots",
+    "show_coco_images": "coco_plots",
+    "speed_rows": "speed",
+    "speed_summary": "runner",
+    "summarize": "runner",
+    "synthetic_dataset": "datasets",
+    "thinobject5k_test": "datasets",
+    "tight_box": "protocols",
+    "write_coco_reports": "coco",
+    "write_reports": "runner",
+}
+__all__ = [
+    "CocoConfig", "CocoDataset", "CocoRun", "CocoSample", "Dataset", "DatasetError", "ENGINES", "ERROR_COLOURS",
+    "ERROR_LABELS", "Engine", "EvalConfig", "EvaluationRun", "Example", "IMAGE_EXTENSIONS", "LAYOUTS",
+    "ModelDescription", "ModelSize", "ModelSpec", "PAPER_COCO", "PAPER_POINT_MBIOU", "PAPER_TABLE", "PAPER_VIS",
+    "POINT_SETTINGS", "PointSetting", "PromptOutcome", "RESIZE_MODES", "RayEngine", "SCORE_MODES", "SpeedResult",
+    "biggest_changes", "boundary_bands_figure", "branch_differences", "coco_markdown", "coco_results",
+    "coco_run_identity", "coift", "connect_ray", "dataset_figure", "dis5k_vd", "error_legend_handles", "error_overlay",
+    "evaluate_coco_sample", "evaluate_example", "find_paper_datasets", "gallery_items", "hrsod", "image_mask_folder",
+    "image_rng", "measure_speed", "model_size", "object_gallery_items", "open_coco", "open_dataset",
+    "paper_comparison_rows", "peak_activation_bytes", "plot_per_image", "plot_point_curves", "plot_summary",
+    "point_prompts", "predict_example", "read_mask", "run_coco_evaluation", "run_evaluation", "setting_labels",
+    "show_boundary_gallery", "show_coco_images", "speed_rows", "speed_summary", "summarize", "synthetic_dataset",
+    "thinobject5k_test", "tight_box", "write_coco_reports", "write_reports",
+]
+__getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -53,7 +53,7 @@ from ..io.coco_format import (
     xywh_to_xyxy,
 )
 from ..metrics.coco import METRIC_KEYS, coco_instance_metrics
-from ..pair.branches import BRANCH_KEYS, BRANCHES, PAPER_BRANCH
+from ..pair.branches import BRANCH_KEYS, BRANCHES, PAPER_BRANCH, check_branches
 from ..runs.identity import RunIdentity, content_sha256, file_identity, model_identity, open_run, provenance_from_run
 from ..runs.records import RESULTS_FILE, load_records, run_images
 from .engines import Engine
@@ -353,8 +353,7 @@ def coco_results(records: Sequence[Mapping[str, Any]], branch: str, score: str =
     Args:
         branch: ``"sam"``, ``"hq"`` or ``"fused"``. score: one of :data:`SCORE_MODES`.
     """
-    if branch not in BRANCHES:
-        raise ValueError(f"unknown branch {branch!r}; use one of {BRANCH_KEYS}")
+    check_branches(branch, what="branch")
     if score not in SCORE_MODES:
         raise ValueError(f"score={score!r} is not accepted; use one of {SCORE_MODES}")
     out = []
@@ -380,8 +379,8 @@ def coco_markdown(metrics: Mapping[str, Mapping[str, float]], model: str, *, not
         metrics: ``{branch: {AP, ..., AP_B}}`` (percent). model: ``vit_b`` / ``vit_l`` / ``vit_h`` /
             ``vit_tiny``. note: a line under the table (e.g. "random weights: numbers meaningless").
     """
+    from ..util import markdown_table
     from .paper_numbers import PAPER_COCO
-    from .runner import markdown_table
 
     paper_cols = ("AP_B", "AP", "AP_L", "AP_M", "AP_S")
     hq = PAPER_BRANCH["coco"]

@@ -227,7 +227,7 @@ def show_boundary_gallery(items: Sequence[Mapping[str, Any]], *,
     """
     from matplotlib.patches import Rectangle
 
-    from ..drawing.overlays import BOX_COLOR
+    from ..drawing.palette import BOX_COLOR
 
     ncols = 1 + len(branches)
     fig = new_figure((4.4 * ncols, 4.2 * max(1, len(items)) + 1.0))

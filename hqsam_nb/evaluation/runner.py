@@ -47,10 +47,11 @@ import numpy as np
 
 from ..io.atomic import atomic_write_text
 from ..metrics.masks import boundary_iou, logits_to_mask, mask_iou
-from ..pair.branches import BRANCH_KEYS, PAPER_BRANCH
+from ..pair.branches import BRANCH_KEYS, PAPER_BRANCH, hq_branch
 from ..pair.branches import BRANCHES as _BRANCHES
 from ..runs.identity import RunIdentity, model_identity, open_run, provenance_from_run
 from ..runs.records import RESULTS_FILE, load_records, run_images
+from ..util import markdown_table
 from .engines import Engine
 from .protocols import POINT_SETTINGS, image_rng, point_prompts, tight_box
 
@@ -71,7 +72,6 @@ __all__ = [
     "gallery_items",
     "PromptOutcome",
     "evaluate_example",
-    "markdown_table",
     "predict_example",
     "run_evaluation",
     "setting_labels",
@@ -257,18 +257,6 @@ def speed_summary(records: Iterable[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def markdown_table(header: list[str], rows: list[list[Any]], digits: int = 1) -> str:
-    """A GitHub-markdown table; floats rounded to ``digits``, NaN shown as ``-``."""
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return "-" if math.isnan(v) else f"{v:.{digits}f}"
-        return str(v)
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _csv_rows(records: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     header = ["image", "height", "width", "setting", "n_pos", "n_neg", "encoder_ms", "decode_ms"]
     header += [f"{m}_{b}" for b in BRANCHES for m in ("iou", "biou", "score")]
@@ -421,13 +409,12 @@ def biggest_changes(records: Iterable[dict[str, Any]], *, setting: str | None = 
         scores higher than SAM, largest gain first; losses only images where it scores lower, largest loss
         first. Either list may be shorter than ``k``, or empty (ties are neither).
     """
+    hq_branch(branch)
     deltas = []
     for rec in records:
         results = [r for r in rec.get("results", ()) if setting is None or r["setting"] == setting]
         if results:
             deltas.append((rec["image"], results[-1][metric][branch] - results[-1][metric]["sam"]))
-    if branch not in ("hq", "fused"):
-        raise ValueError(f"branch must be 'hq' or 'fused', got {branch!r}")
     wins = [d for d in sorted(deltas, key=lambda t: t[1], reverse=True) if d[1] >= min_delta][:k]
     losses = [d for d in sorted(deltas, key=lambda t: t[1]) if d[1] <= -min_delta][:k]
     return wins, losses

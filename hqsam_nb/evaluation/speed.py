@@ -1,7 +1,7 @@
 """Speed, memory and size of SAM and HQ-SAM, measured the same way for both; the one timing method of the package.
 
-:func:`time_call` is how everything here is timed (warm-up calls, then the median of repeated calls, with a CUDA
-synchronisation around each): :func:`measure_speed` (notebook 04's speed table) and
+:func:`hqsam_nb.util.time_call` is how everything here is timed (warm-up calls, then the median of repeated calls,
+with a CUDA synchronisation around each): :func:`measure_speed` (notebook 04's speed table) and
 :func:`hqsam_nb.architecture.stage_costs` (notebook 01's cost per stage) both use it.
 
 Per model (SAM: original decoder; HQ-SAM: the official HQ decoder, which gives the HQ token's mask and the fused
@@ -24,8 +24,6 @@ does; the decoders stay in float32.
 from __future__ import annotations
 
 import contextlib
-import statistics
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,11 +31,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from ..util import time_call
+
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
 
-__all__ = ["ModelSize", "SpeedResult", "Timing", "measure_speed", "model_size", "peak_activation_bytes",
-           "speed_rows", "time_call"]
+__all__ = ["ModelSize", "SpeedResult", "measure_speed", "model_size", "peak_activation_bytes", "speed_rows"]
 
 _MIB = 2**20
 
@@ -99,51 +98,6 @@ class SpeedResult:
         return asdict(self)
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-@dataclass(frozen=True)
-class Timing:
-    """What :func:`time_call` measured: the median and the fastest of ``repeats`` timed calls (ms)."""
-
-    median_ms: float
-    min_ms: float
-    repeats: int
-    warmup: int
-
-
-def time_call(fn: Callable[[], Any], device: torch.device | str | None = None, *, repeats: int = 5,
-              warmup: int = 1) -> Timing:
-    """Time ``fn()``: ``warmup`` untimed calls, then ``repeats`` timed ones; CUDA is synchronised around each.
-
-    The first call of a PyTorch model pays one-off costs (allocations, kernel selection, lazy initialisation):
-    without a warm-up a cheap stage can look hundreds of milliseconds slow. This is the package's one timing
-    method; notebooks 01 and 04 both report its median.
-
-    Args:
-        fn: the work to time (no arguments; its result is discarded).
-        device: the device ``fn`` runs on (only CUDA needs synchronising); None for the CPU.
-        repeats: timed calls (>= 1). warmup: untimed calls first (>= 0).
-    """
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be an int >= 1, got {repeats!r}")
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be an int >= 0, got {warmup!r}")
-    dev = torch.device(device) if device is not None else torch.device("cpu")
-    for _ in range(warmup):
-        fn()
-    _sync(dev)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        _sync(dev)
-        times.append((time.perf_counter() - t0) * 1e3)
-    return Timing(statistics.median(times), min(times), repeats, warmup)
-
-
 def _median_ms(fn: Callable[[], Any], device: torch.device, repeats: int, warmup: int) -> float:
     return time_call(fn, device, repeats=repeats, warmup=warmup).median_ms
 
@@ -158,8 +112,9 @@ def peak_activation_bytes(fn: Callable[[], Any]) -> int:
     """
     import weakref
 
-    from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils._pytree import tree_flatten
+    from .._compat import dispatch_mode_tools
+
+    TorchDispatchMode, tree_flatten = dispatch_mode_tools()  # noqa: N806 - a class and a function
 
     live: dict[int, int] = {}
     state = {"now": 0, "peak": 0}
@@ -276,7 +231,7 @@ def measure_speed(pair: PairPredictor, image: np.ndarray | None = None, *, box: 
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats(device)
                 one_image()
-                _sync(device)
+                torch.cuda.synchronize(device)
                 memory_mb, kind = torch.cuda.max_memory_allocated(device) / _MIB, "cuda max allocated"
             else:
                 activation_mb = peak_activation_bytes(one_image) / _MIB

@@ -21,16 +21,12 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ..drawing.overlays import _check_mask
-from ..pair.branches import BRANCH_KEYS, BRANCHES
+from ..validation import check_mask
 from .atomic import atomic_write_bytes
-
-if TYPE_CHECKING:
-    from ..models.provenance import ProvenanceLike
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +39,6 @@ __all__ = [
     "mask_to_polygons",
     "mask_to_rle",
     "polygons_to_mask",
-    "records_from_prediction",
     "rle_to_mask",
     "save_coco_json",
     "save_figure",
@@ -89,7 +84,7 @@ class MaskRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.mask = _check_mask(self.mask)
+        self.mask = check_mask(self.mask)
         if self.score is not None:
             if isinstance(self.score, bool) or not isinstance(self.score, numbers.Real):
                 raise TypeError(f"score must be a real number or None, got {type(self.score).__name__}: "
@@ -108,46 +103,6 @@ class MaskRecord:
                 "extra": self.extra}
 
 
-def records_from_prediction(prediction: Any, name: str = "", which: Sequence[str] | None = None, *,
-                            weights: ProvenanceLike = None, **extra: Any) -> list[MaskRecord]:
-    """One :class:`MaskRecord` per mask of a :class:`~hqsam_nb.PairPrediction`.
-
-    Each record's ``model`` is the branch key and ``extra["branch"]`` its label (:mod:`hqsam_nb.pair.branches`).
-
-    Args:
-        which: the branches to keep, of ``"sam"``, ``"hq"``, ``"fused"``; None (default) keeps every branch
-            the prediction holds (a prediction made with ``only=`` lacks the others).
-        weights: the pair (or its ``WeightsProvenance``): masks made with random or unofficial weights carry
-            ``extra["weights_warning"]`` (e.g. ``"RANDOM WEIGHTS - ..."``), and every record
-            ``extra["weights"]`` (the weights' one-line description), into every file they are saved to.
-
-    Raises:
-        ValueError: ``which`` names an unknown branch, or one that the prediction skipped (``only=``).
-    """
-    from ..models.provenance import provenance_of
-
-    info = provenance_of(weights)
-    stamp = {}
-    if info is not None:
-        stamp["weights"] = info.describe()
-        warning = info.warning()
-        if warning is not None:
-            stamp["weights_warning"] = warning
-    out = []
-    for key in BRANCH_KEYS if which is None else which:
-        if key not in BRANCHES:
-            raise ValueError(f"which must name 'sam', 'hq' or 'fused', got {key!r}")
-        res = getattr(prediction, key)
-        if res is None:
-            if which is None:
-                continue
-            raise ValueError(f"the prediction has no {key!r} mask (it was made with only=...); ask for the "
-                             "branches it has, or which=None for all of them")
-        out.append(MaskRecord(res.mask, prediction.prompt, name=name, model=key, score=float(res.score),
-                              extra={"branch": BRANCHES[key].label, **stamp, **extra}))
-    return out
-
-
 def _check_records(records: Sequence[MaskRecord]) -> list[MaskRecord]:
     """The records as a list, all :class:`MaskRecord` of one mask size; raise otherwise."""
     records = list(records)
@@ -156,7 +111,7 @@ def _check_records(records: Sequence[MaskRecord]) -> list[MaskRecord]:
     for i, rec in enumerate(records):
         if not isinstance(rec, MaskRecord):
             raise TypeError(f"record {i} is a {type(rec).__name__}; records must be MaskRecord items: wrap a mask "
-                            "as MaskRecord(mask, prompt), or use records_from_prediction(prediction)")
+                            "as MaskRecord(mask, prompt), or use hqsam_nb.records_from_prediction(prediction)")
         if rec.mask.shape != records[0].mask.shape:
             raise ValueError(f"record {i} has mask shape {rec.mask.shape}, the first has {records[0].mask.shape}")
     return records
@@ -219,7 +174,7 @@ def mask_to_rle(mask: np.ndarray) -> dict[str, Any]:
     """COCO RLE of a mask, ``{"size": [H, W], "counts": str}`` (compressed, JSON-ready), by pycocotools."""
     from pycocotools import mask as mask_utils
 
-    mask = _check_mask(mask)
+    mask = check_mask(mask)
     rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
     return {"size": [int(s) for s in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
@@ -315,7 +270,7 @@ def mask_to_polygons(mask: np.ndarray, epsilon: float = 0.0) -> list[dict[str, A
     """
     import cv2
 
-    mask = _check_mask(mask)
+    mask = check_mask(mask)
     contours, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return []

@@ -22,7 +22,9 @@ from typing import Any, Union
 
 import numpy as np
 
-__all__ = ["ImageLike", "as_rgb_uint8", "image_sha256", "load_image"]
+from ..validation import check_image
+
+__all__ = ["ImageLike", "as_rgb_uint8", "encode_png", "image_sha256", "load_image"]
 
 ImageLike = Union[np.ndarray, "os.PathLike[str]", str, Any]  # Any: PIL.Image.Image (imported lazily)
 
@@ -161,3 +163,14 @@ def image_sha256(image: np.ndarray) -> str:
     digest = hashlib.sha256(f"{a.shape}{a.dtype}".encode())
     digest.update(a.data)
     return digest.hexdigest()
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """PNG bytes of an RGB ``uint8`` ``H x W x 3`` image (OpenCV's encoder, fast compression level)."""
+    import cv2
+
+    image = check_image(image)
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:  # pragma: no cover - OpenCV fails only on invalid input, which check_image rejects
+        raise RuntimeError("OpenCV could not encode the image as PNG")
+    return buf.tobytes()

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from ..util import markdown_table
+
 __all__ = ["SAMPLE_NAMES", "Sample", "list_samples", "load_sample", "samples_markdown", "suggest_prompt"]
 
 
@@ -209,6 +211,5 @@ def list_samples(kind: str = "all") -> list[dict[str, str]]:
 
 def samples_markdown(kind: str = "all") -> str:
     """:func:`list_samples` as a Markdown table, for ``IPython.display.Markdown`` in a notebook."""
-    lines = ["| name | source | what is in it |", "|---|---|---|"]
-    lines += [f"| `{r['name']}` | {r['source']} | {r['description']} |" for r in list_samples(kind)]
-    return "\n".join(lines)
+    return markdown_table(["name", "source", "what is in it"],
+                          [[f"`{r['name']}`", r["source"], r["description"]] for r in list_samples(kind)])

@@ -195,9 +195,9 @@ def load_state_dict(path: str | os.PathLike, *, max_bytes: int | None = None) ->
         found = re.search(r"unsupported global:? (?:GLOBAL )?([\w.]+)", str(exc), re.IGNORECASE)
         invalid_byte = re.search(r"unsupported operand \d+", str(exc), re.IGNORECASE)
         if found or ("Weights only load failed" in str(exc) and not invalid_byte):
-            what = f"pickled code ({found.group(1)})" if found else "pickled objects other than tensors"
+            what = f"pickled code ({found.group(1)}), not only tensors" if found else "pickled objects, not tensors"
             raise CheckpointError(
-                f"{path} was refused: it holds {what}, not only tensors. Nothing in it was run. Official "
+                f"{path} was refused: it holds {what}. Nothing in it was run. Official "
                 "checkpoints are plain state dicts; do not load this file unless you trust its origin."
             ) from None
         raise CheckpointError(

@@ -9,9 +9,32 @@ Needs the optional extra ``pip install "hqsam-nb[onnx]"`` (``onnx``, ``onnxscrip
 run).
 """
 
-from .check import compare_with_official
-from .export import EXPORTER, FORMAT, ONNX_OPSET, PRECISIONS, OnnxExport, export_model, export_onnx, read_export
-from .graphs import PART_NAMES, SPECS, IoSpec
+from __future__ import annotations
 
-__all__ = ["EXPORTER", "FORMAT", "ONNX_OPSET", "PART_NAMES", "PRECISIONS", "SPECS", "IoSpec", "OnnxExport",
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_face
+
+if TYPE_CHECKING:
+    from .check import compare_with_official
+    from .export import EXPORTER, FORMAT, ONNX_OPSET, PRECISIONS, OnnxExport, export_model, export_onnx, read_export
+    from .graphs import PART_NAMES, SPECS, IoSpec
+
+#: Each public name -> the module that defines it (imported on first use: :mod:`hqsam_nb._lazy`).
+_HOMES = {
+    "EXPORTER": "export",
+    "FORMAT": "export",
+    "IoSpec": "graphs",
+    "ONNX_OPSET": "export",
+    "OnnxExport": "export",
+    "PART_NAMES": "graphs",
+    "PRECISIONS": "export",
+    "SPECS": "graphs",
+    "compare_with_official": "check",
+    "export_model": "export",
+    "export_onnx": "export",
+    "read_export": "export",
+}
+__all__ = ["EXPORTER", "FORMAT", "IoSpec", "ONNX_OPSET", "OnnxExport", "PART_NAMES", "PRECISIONS", "SPECS",
            "compare_with_official", "export_model", "export_onnx", "read_export"]
+__getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -215,7 +215,7 @@ def export_model(model: Sam, info: WeightsProvenance, out_dir: str | os.PathLike
     Each file is written into a temporary folder inside ``out_dir`` and moved into place when complete, the
     manifest last, so an interrupted export leaves no half-written file under a final name.
     """
-    from .. import __version__
+    from .._version import __version__
 
     parts = check_parts(parts)
     if precision not in PRECISIONS:
@@ -318,7 +318,7 @@ def _same_weights(metadata: Mapping[str, str], wanted: Mapping[str, str]) -> boo
         return False
     if wanted["checkpoint_sha256"]:
         return True
-    from .. import __version__
+    from .._version import __version__
 
     return metadata.get("weights_kind") == wanted["weights_kind"] and metadata.get("hqsam_nb_version") == __version__
 

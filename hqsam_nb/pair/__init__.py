@@ -15,10 +15,17 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_face
 
 if TYPE_CHECKING:
-    from .branches import BRANCH_KEYS, BRANCHES, PAPER_BRANCH, Branch
+    from .branches import BRANCH_KEYS, BRANCHES, HQ_BRANCHES, PAPER_BRANCH, Branch, check_branches, hq_branch
     from .predictor import BACKENDS, PairPredictor, load_pair
     from .prompts import MAX_POINTS, Prompt, PromptBatch, make_prompt, make_prompt_batch
-    from .results import LowResBatch, MaskBatch, MaskResult, PairBatchPrediction, PairPrediction
+    from .results import (
+        LowResBatch,
+        MaskBatch,
+        MaskResult,
+        PairBatchPrediction,
+        PairPrediction,
+        records_from_prediction,
+    )
 
 #: Each public name -> the module that defines it (imported on first use: :mod:`hqsam_nb._lazy`).
 _HOMES = {
@@ -26,6 +33,7 @@ _HOMES = {
     "BRANCHES": "branches",
     "BRANCH_KEYS": "branches",
     "Branch": "branches",
+    "HQ_BRANCHES": "branches",
     "LowResBatch": "results",
     "MAX_POINTS": "prompts",
     "MaskBatch": "results",
@@ -36,13 +44,16 @@ _HOMES = {
     "PairPredictor": "predictor",
     "Prompt": "prompts",
     "PromptBatch": "prompts",
+    "check_branches": "branches",
+    "hq_branch": "branches",
     "load_pair": "predictor",
     "make_prompt": "prompts",
     "make_prompt_batch": "prompts",
+    "records_from_prediction": "results",
 }
 __all__ = [
-    "BACKENDS", "BRANCHES", "BRANCH_KEYS", "Branch", "LowResBatch", "MAX_POINTS", "MaskBatch", "MaskResult",
-    "PAPER_BRANCH", "PairBatchPrediction", "PairPrediction", "PairPredictor", "Prompt", "PromptBatch", "load_pair",
-    "make_prompt", "make_prompt_batch",
+    "BACKENDS", "BRANCHES", "BRANCH_KEYS", "Branch", "HQ_BRANCHES", "LowResBatch", "MAX_POINTS", "MaskBatch",
+    "MaskResult", "PAPER_BRANCH", "PairBatchPrediction", "PairPrediction", "PairPredictor", "Prompt", "PromptBatch",
+    "check_branches", "hq_branch", "load_pair", "make_prompt", "make_prompt_batch", "records_from_prediction",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -15,9 +15,11 @@ different masks:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["BRANCHES", "BRANCH_KEYS", "PAPER_BRANCH", "Branch", "branch"]
+__all__ = ["BRANCHES", "BRANCH_KEYS", "HQ_BRANCHES", "PAPER_BRANCH", "Branch", "branch", "check_branches", "hq_branch"]
 
 Color = tuple[int, int, int]
 
@@ -70,3 +72,35 @@ def branch(key: str) -> Branch:
         return BRANCHES[key]
     except (KeyError, TypeError):
         raise ValueError(f"unknown branch {key!r}; use one of {', '.join(BRANCH_KEYS)}") from None
+
+
+#: The two HQ-SAM branches (what is compared with SAM).
+HQ_BRANCHES: tuple[str, ...] = ("hq", "fused")
+
+
+def check_branches(branches: str | Iterable[str] | None, *, what: str = "branches") -> tuple[str, ...]:
+    """Branch keys, checked, without repeats, in display order (``sam``, ``hq``, ``fused``); at least one.
+
+    Args:
+        branches: keys; one key as a string; None for every branch.
+        what: how messages name the argument.
+
+    Raises:
+        ValueError: an unknown key (the accepted ones are named), or none at all.
+    """
+    if branches is None:
+        return BRANCH_KEYS
+    keys = (branches,) if isinstance(branches, str) else tuple(branches)
+    for key in keys:
+        if key not in BRANCHES:
+            raise ValueError(f"{what}: unknown branch {key!r}; use one of {', '.join(BRANCH_KEYS)}")
+    if not keys:
+        raise ValueError(f"{what} is empty; give at least one of {', '.join(BRANCH_KEYS)}")
+    return tuple(k for k in BRANCH_KEYS if k in keys)
+
+
+def hq_branch(key: Any, what: str = "branch") -> str:
+    """``key`` when it names an HQ-SAM branch (``"hq"`` or ``"fused"``), else a ``ValueError`` naming ``what``."""
+    if key not in HQ_BRANCHES:
+        raise ValueError(f"{what} must be 'hq' or 'fused', got {key!r}")
+    return str(key)

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ..validation import ordered_boxes
+
 __all__ = ["MAX_POINTS", "Prompt", "PromptBatch", "check_flag", "check_inside", "make_prompt", "make_prompt_batch"]
 
 #: Most points one prompt (one object) may have. The decoder's token self-attention grows with the square of
@@ -46,20 +48,6 @@ def _check_labels(lab: np.ndarray, name: str, allowed: tuple[int, ...]) -> np.nd
         meaning = "1 (positive) or 0 (negative)" + (", -1 (padding)" if -1 in allowed else "")
         raise ValueError(f"{name} must be {meaning}, got {bad}")
     return lab.astype(np.int32)
-
-
-def _ordered_boxes(b: np.ndarray, name: str) -> np.ndarray:
-    """``(..., 4)`` boxes with swapped corners put in order; zero width or height refused."""
-    x0, x1 = np.minimum(b[..., 0], b[..., 2]), np.maximum(b[..., 0], b[..., 2])
-    y0, y1 = np.minimum(b[..., 1], b[..., 3]), np.maximum(b[..., 1], b[..., 3])
-    out = np.stack([x0, y0, x1, y1], axis=-1)
-    flat = out.reshape(-1, 4)
-    empty = (flat[:, 2] - flat[:, 0] <= 0) | (flat[:, 3] - flat[:, 1] <= 0)
-    if empty.any():
-        i = int(np.argmax(empty))
-        where = f" (object {i})" if b.ndim == 2 else ""
-        raise ValueError(f"{name} {flat[i].tolist()}{where} has zero width or height")
-    return out
 
 
 def _check_count(n: int, what: str) -> None:
@@ -129,7 +117,7 @@ class Prompt:
             b = _as_float_array(self.box, "box")
             if b.shape != (4,):
                 raise ValueError(f"box must have shape (4,) as (x0, y0, x1, y1), got shape {b.shape}")
-            bx = _ordered_boxes(b, "box")
+            bx = ordered_boxes(b, "box")
         if pts is None and bx is None:
             raise ValueError("no prompt given: pass points=[[x, y], ...] (with labels) and/or box=[x0, y0, x1, y1]")
         object.__setattr__(self, "points", pts)
@@ -219,7 +207,7 @@ class PromptBatch:
                 bx = bx[None]
             if bx.ndim != 2 or bx.shape[1] != 4:
                 raise ValueError(f"boxes must have shape (K, 4) as [[x0, y0, x1, y1], ...], got shape {bx.shape}")
-            bx = _ordered_boxes(bx, "box") if len(bx) else bx
+            bx = ordered_boxes(bx, "box") if len(bx) else bx
             k = len(bx)
         if self.points is not None:
             pts = _as_float_array(self.points, "points")

@@ -9,14 +9,18 @@ were decoded with. Branch keys and labels: :mod:`hqsam_nb.pair.branches`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .branches import BRANCH_KEYS, branch
+from ..io.exports import MaskRecord
+from ..models.provenance import ProvenanceLike, provenance_of
+from .branches import BRANCH_KEYS, BRANCHES, branch, check_branches
 from .prompts import Prompt, PromptBatch
 
-__all__ = ["LowResBatch", "MaskBatch", "MaskResult", "PairBatchPrediction", "PairPrediction"]
+__all__ = ["LowResBatch", "MaskBatch", "MaskResult", "PairBatchPrediction", "PairPrediction", "records_from_prediction"]
 
 
 @dataclass(frozen=True)
@@ -158,3 +162,41 @@ class PairBatchPrediction:
             candidates = () if rows["sam"] is None else (rows["sam"],)
         return PairPrediction(sam=rows["sam"], hq=rows["hq"], fused=rows["fused"], sam_candidates=candidates,
                               prompt=self.prompts[i], decode_ms=self.decode_ms / max(k, 1))
+
+
+def records_from_prediction(prediction: Any, name: str = "", which: Sequence[str] | None = None, *,
+                            weights: ProvenanceLike = None, **extra: Any) -> list[MaskRecord]:
+    """One :class:`MaskRecord` per mask of a :class:`~hqsam_nb.PairPrediction`.
+
+    Each record's ``model`` is the branch key and ``extra["branch"]`` its label (:mod:`hqsam_nb.pair.branches`).
+
+    Args:
+        which: the branches to keep, of ``"sam"``, ``"hq"``, ``"fused"``; None (default) keeps every branch
+            the prediction holds (a prediction made with ``only=`` lacks the others).
+        weights: the pair (or its ``WeightsProvenance``): masks made with random or unofficial weights carry
+            ``extra["weights_warning"]`` (e.g. ``"RANDOM WEIGHTS - ..."``), and every record
+            ``extra["weights"]`` (the weights' one-line description), into every file they are saved to.
+
+    Raises:
+        ValueError: ``which`` names an unknown branch, or one that the prediction skipped (``only=``).
+    """
+    info = provenance_of(weights)
+    stamp = {}
+    if info is not None:
+        stamp["weights"] = info.describe()
+        warning = info.warning()
+        if warning is not None:
+            stamp["weights_warning"] = warning
+    out = []
+    keys = BRANCH_KEYS if which is None else tuple(which)
+    check_branches(keys, what="which")  # in the order asked for
+    for key in keys:
+        res = getattr(prediction, key)
+        if res is None:
+            if which is None:
+                continue
+            raise ValueError(f"the prediction has no {key!r} mask (it was made with only=...); ask for the "
+                             "branches it has, or which=None for all of them")
+        out.append(MaskRecord(res.mask, prediction.prompt, name=name, model=key, score=float(res.score),
+                              extra={"branch": BRANCHES[key].label, **stamp, **extra}))
+    return out

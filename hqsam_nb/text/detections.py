@@ -72,8 +72,9 @@ class Detections:
         boxes: ``(K, 4)`` float32 ``(x0, y0, x1, y1)`` pixels of the original image, clipped to it, each with
             positive width and height (a valid box prompt).
         scores: ``(K,)`` float32 in ``[0, 1]``: the detector's confidence, sorted in decreasing order.
-        labels: ``K`` strings: the phrase of the caption each box was matched to (GroundingDINO: the caption's
-            tokens scoring above ``text_threshold``, decoded; may be ``""`` when none does).
+        labels: ``K`` strings: the phrase of the caption each box was matched to (GroundingDINO: the words of
+            the box's best phrase scoring above ``text_threshold``, as the caption spells them; ``""`` when none
+            does; never a special token such as ``[SEP]``, never words of two phrases).
         caption: the text the detector read (after :func:`normalize_caption`).
         image_size: ``(H, W)`` of the image.
         box_threshold, text_threshold: the thresholds used.

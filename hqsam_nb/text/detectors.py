@@ -27,6 +27,7 @@ import numpy as np
 from ..io.images import ImageLike, as_rgb_uint8
 from ..models.checkpoints import call_hub
 from .detections import Detections, check_threshold, normalize_caption
+from .phrases import CaptionPhrases
 
 logger = logging.getLogger(__name__)
 
@@ -171,8 +172,8 @@ class TextDetector:
                 dot (:func:`~hqsam_nb.text.normalize_caption`).
             box_threshold: keep a box when its best score over the caption's tokens is above this (``[0, 1]``).
                 Higher: fewer, surer boxes.
-            text_threshold: GroundingDINO: a token joins a box's label when its score is above this
-                (``[0, 1]``); it never removes a box. OWLv2 scores whole phrases and does not use it.
+            text_threshold: GroundingDINO: a word of the box's best phrase joins its label when its score is
+                above this (``[0, 1]``); it never removes a box. OWLv2 scores whole phrases and does not use it.
 
         Returns:
             :class:`~hqsam_nb.text.Detections`, best first, boxes in pixels of ``image`` clipped to it. No box
@@ -215,7 +216,9 @@ class GroundingDinoDetector(TextDetector):
 
     The whole caption is read at once (up to ``config.max_text_len`` tokens, 256 for the released models);
     each of ``num_queries`` (900) boxes gets a score per caption token; a box is kept when its best token score
-    exceeds ``box_threshold``, and its label is the caption tokens scoring above ``text_threshold``.
+    exceeds ``box_threshold`` (``transformers``' post-processing), and its label is the words of its best phrase
+    scoring above ``text_threshold`` (:class:`~hqsam_nb.text.phrases.CaptionPhrases`: never a special token,
+    never words of two phrases).
     """
 
     family = "grounding-dino"
@@ -244,19 +247,26 @@ class GroundingDinoDetector(TextDetector):
         import torch
 
         self._check_resizable(rgb)
-        n_tokens = len(self.processor.tokenizer(caption)["input_ids"])
-        if n_tokens > self.max_text_tokens:
-            raise ValueError(f"the caption is {n_tokens} tokens long ([CLS] and [SEP] included) but this model reads "
+        phrases, ids = CaptionPhrases.from_tokenizer(self.processor.tokenizer, caption)
+        if len(ids) > self.max_text_tokens:
+            raise ValueError(f"the caption is {len(ids)} tokens long ([CLS] and [SEP] included) but this model reads "
                              f"at most {self.max_text_tokens}: shorten it, or split it over several detect() calls")
         inputs = self.processor(images=_pil(rgb), text=caption, return_tensors="pt").to(self.device)
+        if inputs["input_ids"][0].tolist() != ids:  # the processor tokenises as its tokenizer does; say so if not
+            raise RuntimeError("the processor and its tokenizer tokenise the caption differently; labels would "
+                               "name the wrong words")
         with torch.inference_mode():
             outputs = self.model(**inputs)
         result = self.processor.post_process_grounded_object_detection(
             outputs, inputs["input_ids"], threshold=box_threshold, text_threshold=text_threshold,
             target_sizes=[rgb.shape[:2]])[0]
-        best = float(torch.sigmoid(outputs.logits).max()) if outputs.logits.numel() else 0.0
-        return (result["boxes"].float().cpu().numpy(), result["scores"].float().cpu().numpy(),
-                list(result["text_labels"]), best)
+        # Boxes and scores are transformers' (the official post-processing); labels are ours: the kept boxes'
+        # token scores (same rule: best token score above box_threshold, query order) -> words of one phrase.
+        probs = torch.sigmoid(outputs.logits[0].float())
+        kept = probs[probs.max(dim=-1).values > box_threshold].cpu().numpy()
+        labels = phrases.labels(kept, text_threshold)
+        best = float(probs.max()) if probs.numel() else 0.0
+        return result["boxes"].float().cpu().numpy(), result["scores"].float().cpu().numpy(), labels, best
 
 
 class Owlv2Detector(TextDetector):

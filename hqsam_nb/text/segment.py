@@ -18,6 +18,7 @@ from ..models.provenance import ProvenanceLike, provenance_of
 from ..pair.predictor import PairPredictor
 from ..pair.prompts import PromptBatch
 from ..pair.results import MaskBatch, PairBatchPrediction, PairPrediction
+from ..util import markdown_table
 from .detections import Detections
 
 logger = logging.getLogger(__name__)
@@ -70,11 +71,7 @@ class TextSegmentation:
         rows = self.table()
         if not rows:
             return f"No object found for {self.detections.caption!r}."
-        head = list(rows[0])
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for row in rows:
-            lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()) + " |")
-        return "\n".join(lines)
+        return markdown_table(list(rows[0]), [list(row.values()) for row in rows], digits=3)
 
 
 def weights_note(detector: Any = None, pair: ProvenanceLike = None) -> str:

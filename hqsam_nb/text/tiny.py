@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ..models.checkpoints import CheckpointUnavailableError, cache_dir
 from .detectors import RANDOM_MARKER, TextDetector, _quiet_transformers, load_detector
@@ -34,7 +35,7 @@ TINY_WORDS: tuple[str, ...] = (
     "rice", "grain", "moon", "rocks", "text", "page", "street", "sign", "sky", "grass", "water",
 )
 _SPECIAL_IDS = {"[PAD]": 0, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102, "[MASK]": 103, ".": 1012, "?": 1029}
-_VERSION = "2"  # bump when the recipe changes: cached folders of another version are rebuilt
+_VERSION = "3"  # bump when the recipe changes: cached folders of another version are rebuilt
 
 
 def build_tiny_vocab() -> dict[str, int]:
@@ -44,6 +45,59 @@ def build_tiny_vocab() -> dict[str, int]:
     tokens = [by_id.get(i, f"[unused{i}]") for i in range(1030)] + list(TINY_WORDS)
     assert len(tokens) == size
     return {t: i for i, t in enumerate(tokens)}
+
+
+#: Scales of the tiny GroundingDINO's output heads (see :func:`_spread_outputs`), chosen so that on any image
+#: the 16 queries' scores spread over about (0.05, 0.95) around 0.5 and the boxes over about 5-60 % of the
+#: image's side, anywhere in it.
+_SPREAD = {"text_norm_gain": 0.3, "text_offset": 2.0, "decoder_norm_gain": 0.5, "score_offset": -1.5,
+           "proposal_xy": 0.5, "proposal_wh": 1.0, "proposal_wh_bias": 0.7, "refine_xy": 0.1, "refine_wh": 0.1,
+           "refine_wh_bias": 0.3}
+
+
+def _spread_outputs(model: Any, seed: int) -> None:
+    """Give the random GroundingDINO a detector's *spread* of outputs (the values stay random), from ``seed``.
+
+    With ``transformers``' initialisation the tiny model's outputs teach nothing: the box heads' last layers
+    start at zero (DETR's recipe), so every box is its grid proposal and all have one of four sizes; the score
+    is a dot product of random 32-d features, max over the caption's tokens, so every box scores 0.9 or more.
+    Three changes, drawn from a generator seeded with ``seed``:
+
+    * text features = a direction ``u`` shared by every token + a little token noise (the text encoder's last
+      layer norm), so that a query's score depends on the *query* (its decoder feature along ``u``) more than
+      on the max over tokens; the decoder's last layer norm sets the spread and centres it (``score_offset``);
+    * the proposal box head (two-stage query selection) gets random last-layer weights: proposals move and
+      change size with the image's features;
+    * the decoder's box refinement gets small random weights: boxes move a little more per layer.
+
+    Boxes and scores remain the output of random weights run through the real model; only their spread is set.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(int(seed) + 1)
+    p = _SPREAD
+    d_model = model.config.d_model
+    with torch.no_grad():
+        u = torch.randn(d_model, generator=gen)
+        u = (u - u.mean()) / (u - u.mean()).norm()  # zero mean: a layer norm's output keeps its projection on u
+        text_norm = model.model.encoder.layers[-1].text_enhancer_layer.layer_norm_after
+        text_norm.weight.mul_(p["text_norm_gain"])
+        text_norm.bias.copy_(p["text_offset"] * u)
+        decoder_norm = model.model.decoder.layer_norm
+        decoder_norm.weight.mul_(p["decoder_norm_gain"])
+        decoder_norm.bias.copy_(p["score_offset"] / p["text_offset"] * u)  # adds score_offset to every logit
+
+        def spread(mlp: Any, xy: float, wh: float, wh_bias: float) -> None:
+            for layer in mlp.layers:  # unit-scale hidden features, then the last layer's scales per coordinate
+                layer.weight.normal_(0.0, layer.in_features ** -0.5, generator=gen)
+                layer.bias.zero_()
+            last = mlp.layers[-1]
+            last.weight[:2].mul_(xy)
+            last.weight[2:].mul_(wh)
+            last.bias[2:] = wh_bias  # larger boxes than the proposals' 5 % of the side
+
+        spread(model.model.encoder_output_bbox_embed, p["proposal_xy"], p["proposal_wh"], p["proposal_wh_bias"])
+        spread(model.bbox_embed[0], p["refine_xy"], p["refine_wh"], p["refine_wh_bias"])  # shared by every level
 
 
 def _build_owlv2(folder: Path, seed: int) -> None:
@@ -99,15 +153,7 @@ def _build(folder: Path, seed: int) -> None:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = GroundingDinoForObjectDetection(config).eval()
-    with torch.no_grad():
-        # Random features of d_model 32 give dot-product logits of about +-6 (every score 0.00 or 1.00) and
-        # boxes of a few pixels. Two rescalings make the random output look like a detector's, so that the
-        # thresholds visibly matter: scores spread over about (0.4, 1), boxes about a quarter of the image.
-        norm = model.model.decoder.layer_norm
-        norm.weight.mul_(0.25)
-        norm.bias.mul_(0.25)
-        for head in {id(h): h for h in model.bbox_embed}.values():  # shared across levels
-            head.layers[-1].bias[2:] += 0.7  # width, height logits
+    _spread_outputs(model, seed)
     processor = GroundingDinoProcessor(
         image_processor=GroundingDinoImageProcessor(size={"shortest_edge": 256, "longest_edge": 384}),
         tokenizer=BertTokenizer(vocab=vocab, do_lower_case=True))

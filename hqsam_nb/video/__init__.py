@@ -44,17 +44,30 @@ if TYPE_CHECKING:
     )
     from .reading import FrameFolder, VideoFile, VideoSource, open_video
     from .runner import (
+        METRICS_FILE,
         PromptSpec,
         evaluate_sequence,
+        markdown,
         result_masks,
         run_video_evaluation,
         score_sequence,
         summarize_sequences,
+        video_run_identity,
     )
     from .synthetic import SyntheticClip, synthetic_clip, write_synthetic_davis
-    from .synthetic_ytvis import SyntheticYtvis, synthetic_ytvis, write_synthetic_ytvis
+    from .synthetic_ytvis import SyntheticYtvis, write_synthetic_ytvis
     from .tracking import TrackedFrame, decode_frame, exclusive_masks, track_clip
     from .ytvis import YtvisDataset, YtvisTrack, YtvisVideo, open_ytvis
+    from .ytvis_plots import show_track_frames, show_ytvis_video
+    from .ytvis_protocol import (
+        YtvisRun,
+        evaluate_ytvis_video,
+        run_ytvis_evaluation,
+        track_differences,
+        track_frames,
+        ytvis_markdown,
+        ytvis_results,
+    )
 
 #: Each public name -> the module that defines it (imported on first use: :mod:`hqsam_nb._lazy`).
 _HOMES = {
@@ -62,6 +75,7 @@ _HOMES = {
     "DavisError": "davis",
     "DavisSequence": "davis",
     "FrameFolder": "reading",
+    "METRICS_FILE": "runner",
     "ObjectPrompt": "prompts",
     "OracleBoxes": "prompts",
     "PromptSource": "prompts",
@@ -74,6 +88,7 @@ _HOMES = {
     "VideoFile": "reading",
     "VideoSource": "reading",
     "YtvisDataset": "ytvis",
+    "YtvisRun": "ytvis_protocol",
     "YtvisTrack": "ytvis",
     "YtvisVideo": "ytvis",
     "comparison_frame": "exports",
@@ -81,11 +96,13 @@ _HOMES = {
     "decode_frame": "tracking",
     "drift_frames": "plots",
     "evaluate_sequence": "runner",
+    "evaluate_ytvis_video": "ytvis_protocol",
     "exclusive_masks": "tracking",
     "interior_point": "prompts",
     "jf_per_frame": "plots",
     "labels_to_masks": "davis",
     "load_tracker_boxes": "prompts",
+    "markdown": "runner",
     "masks_to_labels": "davis",
     "open_davis": "davis",
     "open_video": "reading",
@@ -94,28 +111,37 @@ _HOMES = {
     "read_label_png": "davis",
     "result_masks": "runner",
     "run_video_evaluation": "runner",
+    "run_ytvis_evaluation": "ytvis_protocol",
     "save_comparison": "exports",
     "save_mp4": "exports",
     "save_tracker_boxes": "prompts",
     "score_sequence": "runner",
     "show_pictures": "plots",
+    "show_track_frames": "ytvis_plots",
+    "show_ytvis_video": "ytvis_plots",
     "summarize_sequences": "runner",
     "synthetic_clip": "synthetic",
-    "synthetic_ytvis": "synthetic_ytvis",
     "track_clip": "tracking",
+    "track_differences": "ytvis_protocol",
+    "track_frames": "ytvis_protocol",
+    "video_run_identity": "runner",
     "weights_note": "plots",
     "write_label_png": "davis",
     "write_synthetic_davis": "synthetic",
     "write_synthetic_ytvis": "synthetic_ytvis",
+    "ytvis_markdown": "ytvis_protocol",
+    "ytvis_results": "ytvis_protocol",
 }
 __all__ = [
-    "DavisDataset", "DavisError", "DavisSequence", "FrameFolder", "ObjectPrompt", "OracleBoxes", "PromptSource",
-    "PromptSpec", "Propagation", "SyntheticClip", "SyntheticYtvis", "TrackedFrame", "TrackerBoxes", "VideoFile",
-    "VideoSource", "YtvisDataset", "YtvisTrack", "YtvisVideo", "comparison_frame", "davis_palette", "decode_frame",
-    "drift_frames", "evaluate_sequence", "exclusive_masks", "interior_point", "jf_per_frame", "labels_to_masks",
-    "load_tracker_boxes", "masks_to_labels", "open_davis", "open_video", "open_ytvis", "plot_jf_per_frame",
-    "read_label_png", "result_masks", "run_video_evaluation", "save_comparison", "save_mp4", "save_tracker_boxes",
-    "score_sequence", "show_pictures", "summarize_sequences", "synthetic_clip", "synthetic_ytvis", "track_clip",
-    "weights_note", "write_label_png", "write_synthetic_davis", "write_synthetic_ytvis",
+    "DavisDataset", "DavisError", "DavisSequence", "FrameFolder", "METRICS_FILE", "ObjectPrompt", "OracleBoxes",
+    "PromptSource", "PromptSpec", "Propagation", "SyntheticClip", "SyntheticYtvis", "TrackedFrame", "TrackerBoxes",
+    "VideoFile", "VideoSource", "YtvisDataset", "YtvisRun", "YtvisTrack", "YtvisVideo", "comparison_frame",
+    "davis_palette", "decode_frame", "drift_frames", "evaluate_sequence", "evaluate_ytvis_video", "exclusive_masks",
+    "interior_point", "jf_per_frame", "labels_to_masks", "load_tracker_boxes", "markdown", "masks_to_labels",
+    "open_davis", "open_video", "open_ytvis", "plot_jf_per_frame", "read_label_png", "result_masks",
+    "run_video_evaluation", "run_ytvis_evaluation", "save_comparison", "save_mp4", "save_tracker_boxes",
+    "score_sequence", "show_pictures", "show_track_frames", "show_ytvis_video", "summarize_sequences",
+    "synthetic_clip", "track_clip", "track_differences", "track_frames", "video_run_identity", "weights_note",
+    "write_label_png", "write_synthetic_davis", "write_synthetic_ytvis", "ytvis_markdown", "ytvis_results",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -36,6 +36,7 @@ import numpy as np
 from ..evaluation.protocols import tight_box
 from ..io.atomic import atomic_write_json
 from ..io.jsonfile import read_json
+from ..validation import ordered_boxes
 
 logger = logging.getLogger(__name__)
 
@@ -125,18 +126,17 @@ class OracleBoxes(PromptSource):
 
 
 def _check_box(box: Any, where: str) -> np.ndarray | None:
+    """A tracker's box as ``float64 (4,)`` XYXY, by the package's one box rule (:func:`hqsam_nb.validation.
+    ordered_boxes`: swapped corners put in order, zero width or height refused); None stays None."""
     if box is None:
         return None
-    b = None
-    if not isinstance(box, str | bytes | Mapping):
-        try:
-            b = np.asarray(box, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
-            b = None
-    if b is None or b.shape != (4,) or not np.isfinite(b).all() or b[2] <= b[0] or b[3] <= b[1]:
-        raise ValueError(f"{where}: a box must be [x0, y0, x1, y1], four finite numbers with x1 > x0 and y1 > y0, "
-                         f"got {box!r:.80}")
-    return b
+    try:
+        flat = not isinstance(box, str | bytes | Mapping) and np.ndim(box) == 1
+    except ValueError:  # ragged nesting
+        flat = False
+    if not flat:
+        raise ValueError(f"{where}: a box must be [x0, y0, x1, y1], got {box!r:.80}")
+    return ordered_boxes(box, where)
 
 
 @dataclass

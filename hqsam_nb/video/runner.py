@@ -43,7 +43,7 @@ import numpy as np
 
 from ..io.atomic import atomic_write_json
 from ..metrics.video import BOUND_TH, boundary_f_measure, davis_statistics, region_similarity
-from ..pair.branches import BRANCH_KEYS, BRANCHES
+from ..pair.branches import BRANCH_KEYS, BRANCHES, check_branches
 from ..runs.identity import RunIdentity, file_identity, model_identity, open_run
 from .davis import (
     DavisDataset,
@@ -55,7 +55,7 @@ from .davis import (
     write_label_png,
 )
 from .prompts import OracleBoxes, PromptSource, Propagation, TrackerBoxes, load_tracker_boxes
-from .tracking import check_branches, decode_frame
+from .tracking import decode_frame
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
@@ -304,7 +304,7 @@ def run_video_evaluation(dataset: DavisDataset, pair: PairPredictor, out_dir: st
 
 def markdown(metrics: Mapping[str, Mapping[str, Any]]) -> str:
     """The overall table in percent, one row per branch."""
-    from ..evaluation.runner import markdown_table
+    from ..util import markdown_table
 
     keys = ("J&F", "J", "F", "J_recall", "F_recall", "J_decay", "F_decay")
     rows = [[m.get("label", b)] + [100 * float(m[k]) for k in keys] for b, m in metrics.items()]

@@ -106,8 +106,9 @@ def _coarse(mask: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
     h, w = mask.shape
     small = cv2.resize(mask.astype(np.float32), (max(1, w // _COARSE), max(1, h // _COARSE)),
                        interpolation=cv2.INTER_AREA) >= 0.25
-    big = cv2.resize(small.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
-    return np.roll(big, (shift[1], shift[0]), axis=(0, 1))
+    big = cv2.resize(small.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    move = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])  # shifted, not wrapped around the border
+    return cv2.warpAffine(big, move, (w, h), flags=cv2.INTER_NEAREST, borderValue=0).astype(bool)
 
 
 def _video(rng: np.random.Generator, h: int, w: int, n_frames: int, n_objects: int, crowd: bool
@@ -199,11 +200,11 @@ def synthetic_ytvis(n_videos: int = 2, n_frames: int = 6, size: tuple[int, int] 
     """``n_videos`` synthetic clips as a YouTube-VIS set, with a simulated VIS model's tracks.
 
     Args:
-        n_videos: how many videos (>= 1). n_frames: frames per video (>= 2).
+        n_videos: how many videos (>= 1). n_frames: frames per video (>= 1).
         size: ``(H, W)``, each in ``[64, 1024]``.
         seed: a non-negative int. n_objects: objects per video, 1 to 6 (the crowd comes on top of these).
     """
-    for name, value, lo, hi in (("n_videos", n_videos, 1, 1000), ("n_frames", n_frames, 2, 1000),
+    for name, value, lo, hi in (("n_videos", n_videos, 1, 1000), ("n_frames", n_frames, 1, 1000),
                                 ("n_objects", n_objects, 1, 6), ("seed", seed, 0, 2**63)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or not lo <= value <= hi:
             raise ValueError(f"{name} must be an int in [{lo}, {hi}], got {value!r}")

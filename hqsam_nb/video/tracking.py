@@ -20,30 +20,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..pair.branches import BRANCH_KEYS, branch
+from ..pair.branches import BRANCH_KEYS, check_branches
 from .davis import labels_to_masks, masks_to_labels
 from .prompts import FramePrompts, ObjectPrompt, PromptSource
 
 if TYPE_CHECKING:
     from ..pair.predictor import PairPredictor
 
-__all__ = ["TrackedFrame", "check_branches", "decode_frame", "exclusive_masks", "track_clip"]
+__all__ = ["TrackedFrame", "decode_frame", "exclusive_masks", "track_clip"]
 
 
 def exclusive_masks(masks: np.ndarray, object_ids: Sequence[int]) -> np.ndarray:
     """Per-object masks ``(K, H, W)`` as a DAVIS result PNG keeps them: each pixel to one object at most, the
     later object where masks overlap (:func:`~hqsam_nb.video.davis.masks_to_labels` and back)."""
     return labels_to_masks(masks_to_labels(masks, object_ids), object_ids)
-
-
-def check_branches(branches: Sequence[str]) -> tuple[str, ...]:
-    """Validate branch keys (``"sam"``, ``"hq"``, ``"fused"``), keeping display order; at least one."""
-    keys = tuple(branches)
-    for key in keys:
-        branch(key)  # ValueError naming the accepted keys
-    if not keys:
-        raise ValueError(f"give at least one branch of {BRANCH_KEYS}")
-    return tuple(k for k in BRANCH_KEYS if k in keys)
 
 
 def _signature(p: ObjectPrompt) -> tuple[bool, int]:

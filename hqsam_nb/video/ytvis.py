@@ -31,6 +31,7 @@ import numpy as np
 
 from ..io.coco_format import segmentation_to_rle, xywh_to_xyxy
 from ..io.ytvis_format import YtvisFormatError, load_ytvis_annotations, load_ytvis_results, video_folder
+from ..runs.identity import content_sha256, file_identity
 
 __all__ = ["PROMPT_SOURCES", "YtvisDataset", "YtvisTrack", "YtvisVideo", "open_ytvis", "track_boxes"]
 
@@ -115,12 +116,16 @@ class YtvisDataset(Sequence[YtvisVideo]):
     """
 
     def __init__(self, annotations: dict[str, Any], frames_dir: Path, tracks: dict[int, list[YtvisTrack]],
-                 prompts: str, *, source: str, results_source: str | None) -> None:
+                 prompts: str, *, source: str, results_source: str | None, source_sha256: str,
+                 results_sha256: str | None) -> None:
         self._annotations: dict[str, Any] | None = annotations
         self.frames_dir = frames_dir
         self.prompts = prompts
         self.source = source
         self.results_source = results_source
+        #: the inputs' content (SHA-256 of the files, or of the data given in memory), for the run identity
+        self.source_sha256 = source_sha256
+        self.results_sha256 = results_sha256
         self._videos = list(annotations["videos"])
         self._tracks = tracks
 
@@ -229,8 +234,9 @@ def open_ytvis(annotations: str | os.PathLike | Mapping[str, Any], frames: str |
             boxes = track_boxes(entry, *sizes[entry["video_id"]])
             tracks[entry["video_id"]].append(YtvisTrack(i, int(entry["category_id"]), float(score), boxes))
     ann = {**ann, "videos": kept, "annotations": [a for a in ann["annotations"] if a["video_id"] in keep]}
-    src = str(annotations) if isinstance(annotations, str | os.PathLike) else "<annotations dict>"
-    res_src = (None if results is None else
-               str(results) if isinstance(results, str | os.PathLike) else "<results list>")
-    return YtvisDataset(ann, folder, tracks, "ground truth" if results is None else "results", source=src,
-                        results_source=res_src)
+    src, src_sha = (file_identity(annotations) if isinstance(annotations, str | os.PathLike)
+                    else ("<annotations dict>", content_sha256(annotations)))
+    res_src, res_sha = (file_identity(results) if isinstance(results, str | os.PathLike | None)
+                        else ("<results list>", content_sha256(list(results))))
+    return YtvisDataset(ann, folder.resolve(), tracks, "ground truth" if results is None else "results",
+                        source=str(src), results_source=res_src, source_sha256=str(src_sha), results_sha256=res_sha)

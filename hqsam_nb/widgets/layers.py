@@ -22,15 +22,8 @@ import numpy as np
 from ipycanvas import MultiCanvas
 
 from .._compat import held_canvas
-from ..drawing.overlays import (
-    BOX_COLOR,
-    DIFF_COLORS,
-    DIFF_LABELS,
-    NEGATIVE_COLOR,
-    POSITIVE_COLOR,
-    difference_rgba,
-    mask_rgba,
-)
+from ..drawing.overlays import difference_rgba, mask_rgba
+from ..drawing.palette import BOX_COLOR, DIFF_COLORS, DIFF_LABELS, NEGATIVE_COLOR, POSITIVE_COLOR
 from ..pair.branches import BRANCHES
 from .state import CanvasMapping, PromptState, resize_mask_nearest
 

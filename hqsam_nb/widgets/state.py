@@ -41,18 +41,6 @@ __all__ = [
     "resize_mask_nearest",
 ]
 
-#: Moved to :mod:`hqsam_nb.widgets.history`; still importable from here.
-_MOVED = ("HISTORY_FORMAT", "Replay", "history_to_dict", "mask_sha256", "replay_history")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        from . import history
-
-        return getattr(history, name)
-    raise AttributeError(f"module 'hqsam_nb.widgets.state' has no attribute {name!r}")
-
-
 #: Keyboard shortcuts of the canvas (shown in the widget's help line).
 KEY_BINDINGS: dict[str, str] = {
     "z": "undo",

@@ -59,7 +59,7 @@ class Still:
 
     def bundle(self) -> dict[str, Any]:
         """The output's MIME bundle: ``image/png`` (base64) and ``text/plain``."""
-        from .wipe import encode_png
+        from ..io.images import encode_png
 
         data: dict[str, Any] = {"text/plain": self.label}
         picture = self.render()

@@ -8,32 +8,24 @@ JupyterLab, Notebook 7, VS Code and Voila (plain ``ipywidgets``, no extra front-
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..drawing.overlays import (
-    _check_image,
-    _check_mask,
     draw_prompt,
     label_panels,
     overlay_mask,
     wipe_image,
 )
-from ..pair.branches import BRANCHES
+from ..io.images import encode_png
+from ..pair.branches import BRANCHES, hq_branch
+from ..validation import check_image, check_mask
 
-__all__ = ["encode_png", "wipe_widget"]
+if TYPE_CHECKING:
+    from ..models.provenance import ProvenanceLike
 
-
-def encode_png(image: np.ndarray) -> bytes:
-    """PNG bytes of an RGB ``uint8`` ``H x W x 3`` image (OpenCV's encoder, fast compression level)."""
-    import cv2
-
-    image = _check_image(image)
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:  # pragma: no cover - OpenCV fails only on invalid input, which _check_image rejects
-        raise RuntimeError("OpenCV could not encode the image as PNG")
-    return buf.tobytes()
+__all__ = ["wipe_widget"]
 
 
 def _fit(image: np.ndarray, max_size: int) -> np.ndarray:
@@ -48,7 +40,7 @@ def _fit(image: np.ndarray, max_size: int) -> np.ndarray:
 
 def wipe_widget(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *, prompt: Any = None,
                 position: float = 0.5, alpha: float = 0.5, labels: Sequence[str] | None = None,
-                colors: Sequence[Sequence[int]] | None = None, other: str = "hq", weights: Any = None,
+                colors: Sequence[Sequence[int]] | None = None, other: str = "hq", weights: ProvenanceLike = None,
                 max_size: int = 768) -> Any:
     """A slider that wipes between SAM's mask (left of the line) and HQ-SAM's (right of it).
 
@@ -60,7 +52,7 @@ def wipe_widget(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *,
             (``"SAM"`` and ``other``'s, e.g. ``"HQ-SAM (HQ token)"``).
         colors: mask colours of the left and right masks; default the branches' colours.
         other: which HQ-SAM branch ``hq_mask`` is: ``"hq"`` or ``"fused"``.
-        weights: the pair (or its ``WeightsInfo``): random / unofficial weights are said above the slider and
+        weights: the pair (or its ``WeightsProvenance``): random / unofficial weights are said above the slider and
             on the still.
         max_size: the longer side of the displayed image in pixels (larger images are shrunk for display).
 
@@ -78,14 +70,13 @@ def wipe_widget(image: np.ndarray, sam_mask: np.ndarray, hq_mask: np.ndarray, *,
 
     from ..notebook import weights_warning
 
-    if other not in ("hq", "fused"):
-        raise ValueError(f"other must be 'hq' or 'fused' (the HQ-SAM branch of hq_mask), got {other!r}")
+    other = hq_branch(other, "other")
     labels = (BRANCHES["sam"].label, BRANCHES[other].label) if labels is None else labels
     colors = (BRANCHES["sam"].color, BRANCHES[other].color) if colors is None else colors
     note = weights_warning(weights)
-    image = _check_image(image)
-    sam_mask = _check_mask(sam_mask, image.shape[:2], name="sam_mask")
-    hq_mask = _check_mask(hq_mask, image.shape[:2], name="hq_mask")
+    image = check_image(image)
+    sam_mask = check_mask(sam_mask, image.shape[:2], name="sam_mask")
+    hq_mask = check_mask(hq_mask, image.shape[:2], name="hq_mask")
     left = overlay_mask(image, sam_mask, colors[0], alpha)
     right = overlay_mask(image, hq_mask, colors[1], alpha)
     if prompt is not None:

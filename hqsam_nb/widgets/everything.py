@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..automatic.generator import EverythingResult, PairMaskGenerator, suggested_thresholds
 from ..drawing.overlays import difference_rgba, segments_rgba
-from ..widgets.state import resize_mask_nearest
-from .generator import EverythingResult, PairMaskGenerator, suggested_thresholds
+from .state import resize_mask_nearest
 
 logger = logging.getLogger(__name__)
 
