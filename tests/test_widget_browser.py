@@ -166,7 +166,7 @@ class Kernel:
 
 
 STATE = ("{'points': [list(p) for p in canvas.state.points], 'labels': list(canvas.state.labels), "
-         "'box': canvas.state.box, 'masks': {k: __import__('hqsam_nb.widgets.state', fromlist=['x'])"
+         "'box': canvas.state.box, 'masks': {k: __import__('hqsam_nb.widgets.history', fromlist=['x'])"
          ".mask_sha256(v) for k, v in canvas.masks.items()}, 'errors': [repr(e) for e in canvas.errors], "
          "'log': canvas.event_log[-1] if canvas.event_log else None, "
          "'logits': None if canvas.prediction is None else {k: __import__('hashlib').sha256("
