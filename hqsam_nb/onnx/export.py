@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = ["EXPORTER", "FORMAT", "MANIFEST", "ONNX_OPSET", "PRECISIONS", "OnnxExport", "check_parts", "example_inputs",
-           "export_for", "export_model", "export_onnx", "read_export", "weights_fields"]
+           "export_for", "export_model", "export_onnx", "lower_export", "read_export", "weights_fields"]
 
 #: The ONNX opset the files are written at (the ``torch.export``-based exporter's own, onnxscript's torchlib).
 ONNX_OPSET = 18
@@ -199,11 +199,59 @@ def _lower_precision(path: Path, precision: str, external: bool) -> None:
         from onnxruntime.transformers.float16 import convert_float_to_float16
 
         proto = convert_float_to_float16(onnx.load(str(path)), keep_io_types=True)
+    onnx.helper.set_model_props(proto, {**{p.key: p.value for p in proto.metadata_props}, "precision": precision})
     for leftover in path.parent.glob(path.name + "*"):
         leftover.unlink()
     for leftover in path.parent.glob(tmp.name + "*"):
         leftover.unlink()
     onnx.save(proto, str(path), save_as_external_data=external, location=path.name + ".data")
+
+
+def _install(staging: Path, out: Path) -> None:
+    """Move the files made in ``staging`` into ``out`` (external data before the model that needs it)."""
+    for produced in sorted(staging.iterdir(), key=lambda p: p.suffix == ".onnx"):
+        os.replace(produced, out / produced.name)
+
+
+def lower_export(export: OnnxExport, out_dir: str | os.PathLike, precision: str, *,
+                 parts: Iterable[str] | str | None = None) -> OnnxExport:
+    """A float32 export's files rewritten in ``precision`` (``"int8"`` or ``"fp16"``, see :func:`export_onnx`) into
+    ``out_dir``: what ``export_model(..., precision=precision)`` writes, without tracing the model again. ``parts``:
+    which of the export's files (default all).
+
+    Raises:
+        ValueError: ``export`` is not float32, or ``precision`` is not a lower one.
+    """
+    if export.metadata.get("precision") != "fp32":
+        raise ValueError(f"{export.directory} holds {export.metadata.get('precision')} files; lower a float32 export")
+    if precision not in PRECISIONS or precision == "fp32":
+        raise ValueError(f"precision={precision!r} is not accepted; use one of {', '.join(PRECISIONS[1:])}")
+    parts = check_parts(parts if parts is not None else tuple(export.files))
+    missing = [p for p in parts if p not in export.files]
+    if missing:
+        raise ValueError(f"{export.directory} lacks {', '.join(missing)}; it holds {', '.join(export.files)}")
+    out = Path(out_dir).expanduser()
+    if out.resolve() == export.directory.resolve():
+        raise ValueError(f"write the {precision} files to another folder than the float32 ones ({out})")
+    out.mkdir(parents=True, exist_ok=True)
+    common = {**export.metadata, "precision": precision}
+    files: dict[str, Path] = {}
+    seconds: dict[str, float] = {}
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
+    try:
+        for part in parts:
+            source = export.files[part]
+            t0 = time.perf_counter()
+            for produced in source.parent.glob(source.name + "*"):  # the file and its external data
+                shutil.copyfile(produced, staging / produced.name)
+            _lower_precision(staging / source.name, precision, (staging / (source.name + ".data")).exists())
+            _install(staging, out)
+            files[part] = out / source.name
+            seconds[part] = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    atomic_write_json(out / MANIFEST, {"metadata": common, "files": {p: f.name for p, f in files.items()}})
+    return OnnxExport(out, files, common, seconds)
 
 
 def export_model(model: Sam, info: WeightsProvenance, out_dir: str | os.PathLike, *,
@@ -236,8 +284,7 @@ def export_model(model: Sam, info: WeightsProvenance, out_dir: str | os.PathLike
             t0 = time.perf_counter()
             logger.info("exporting %s %s to ONNX (opset %d)", common["model"], part, opset)
             _export_part(part, model, staging / f"{part}.onnx", _metadata(common, part, model), opset)
-            for produced in sorted(staging.iterdir(), key=lambda p: p.suffix == ".onnx"):  # data before its model
-                os.replace(produced, out / produced.name)
+            _install(staging, out)
             files[part] = out / f"{part}.onnx"
             seconds[part] = time.perf_counter() - t0
     finally:
