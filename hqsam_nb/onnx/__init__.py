@@ -50,7 +50,7 @@ _HOMES = {
     "lower_export": "export",
     "read_export": "export",
 }
-__all__ = ["EXPORTER", "FORMAT", "Agreement", "IoSpec", "ONNX_OPSET", "OnnxExport", "PART_NAMES", "PRECISIONS", "SPECS",
+__all__ = ["Agreement", "EXPORTER", "FORMAT", "IoSpec", "ONNX_OPSET", "OnnxExport", "PART_NAMES", "PRECISIONS", "SPECS",
            "agreement_with_official", "compare_with_official", "export_model", "export_onnx", "lower_export",
            "read_export"]
 __getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -13,6 +13,7 @@ sizes and every precision.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -112,8 +113,8 @@ class Agreement:
         return text
 
 
-def agreement_with_official(export: OnnxExport, model: Sam, image: np.ndarray, *,
-                            end_to_end: bool = False) -> dict[str, Agreement]:
+def agreement_with_official(export: OnnxExport, model: Sam, image: np.ndarray, *, end_to_end: bool = False,
+                            cases: Iterable[str] | None = None) -> dict[str, Agreement]:
     """How far each exported output is from the official modules: largest difference and, for masks, mask IoU and
     the share of differing pixels (:class:`Agreement`).
 
@@ -124,10 +125,14 @@ def agreement_with_official(export: OnnxExport, model: Sam, image: np.ndarray, *
         image: RGB ``uint8`` ``H x W x 3``.
         end_to_end: also feed the decoders the exported encoder's outputs (needs the encoder in the export): keys
             ``"end_to_end.<decoder>.<output>"``, what a user of the files gets (e.g. int8 encoder + int8 decoder).
+        cases: which of :data:`PROMPT_CASES` (default all; fewer is quicker).
 
     Returns:
         ``{"encoder.image_embeddings": Agreement, "hq_decoder.fused_masks": Agreement, ...}``.
     """
+    cases = list(PROMPT_CASES) if cases is None else [cases] if isinstance(cases, str) else list(cases)
+    if not cases or any(c not in PROMPT_CASES for c in cases):
+        raise ValueError(f"cases={cases!r} is not accepted; use some of {', '.join(PROMPT_CASES)}")
     sessions = OnnxSessions(export)
     out: dict[str, Agreement] = {}
     x, input_size = encoder_input(model, image)
@@ -164,7 +169,7 @@ def agreement_with_official(export: OnnxExport, model: Sam, image: np.ndarray, *
         raise ValueError(f"end_to_end needs the encoder, which {export.directory} lacks")
     sam_decoder = sam_decoder_of(model.mask_decoder)
     pe = model.prompt_encoder.get_dense_pe()
-    for case in PROMPT_CASES.values():
+    for case in (PROMPT_CASES[c] for c in cases):
         points, boxes, mask = _prompt(case)
         coords, labels = decoder_prompt(points, boxes)
         k = len(coords)
@@ -175,12 +180,13 @@ def agreement_with_official(export: OnnxExport, model: Sam, image: np.ndarray, *
             sparse, dense = model.prompt_encoder(points=points, boxes=boxes, masks=mask)
         for multimask in (False, True):
             pick = slice(1, None) if multimask else slice(0, 1)
-            with torch.inference_mode():
-                ref_sam = sam_decoder(embeddings, pe, sparse, dense, multimask_output=multimask, hq_token_only=False,
-                                      interm_embeddings=None)
+            with torch.inference_mode():  # the official outputs of the decoders in the export
+                if "sam_decoder" in sessions.sessions:
+                    ref_sam = sam_decoder(embeddings, pe, sparse, dense, multimask_output=multimask,
+                                          hq_token_only=False, interm_embeddings=None)
                 ref_hq = {hq_only: model.mask_decoder(embeddings, pe, sparse, dense, multimask_output=multimask,
                                                       hq_token_only=hq_only, interm_embeddings=[early])
-                          for hq_only in (True, False)}
+                          for hq_only in (True, False) if "hq_decoder" in sessions.sessions}
             for source, (source_embeddings, source_hq_features) in sources.items():
                 feeds = {"image_embeddings": source_embeddings, **prompt_feeds}
                 if "sam_decoder" in sessions.sessions:
