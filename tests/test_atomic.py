@@ -57,3 +57,21 @@ def test_stale_temp_files_of_the_target_are_removed_on_the_next_write(tmp_path: 
     assert fresh.exists() and other_target.exists()
     assert all(p.exists() for p in not_ours)
     assert (tmp_path / "result.json").read_text() == "new"
+
+
+def test_torch_save_bytes_depend_on_the_content_not_the_file_name(tmp_path: Path) -> None:
+    # torch.save to a path names the zip's inner folder after the (random) temp file; a training run's random
+    # start then got another SHA-256 in every fresh run with the same seed
+    import hashlib
+
+    import torch
+
+    from hqsam_nb.io.atomic import atomic_torch_save
+
+    state = {"w": torch.arange(6.0).reshape(2, 3), "b": torch.zeros(3)}
+    a = atomic_torch_save(state, tmp_path / "a.pth")
+    b = atomic_torch_save(state, tmp_path / "sub" / "other_name.pth")
+    assert hashlib.sha256(a.read_bytes()).hexdigest() == hashlib.sha256(b.read_bytes()).hexdigest()
+    loaded = torch.load(b, weights_only=True)
+    assert set(loaded) == {"w", "b"} and torch.equal(loaded["w"], state["w"])
+    assert not [p for p in tmp_path.rglob("*.tmp")]

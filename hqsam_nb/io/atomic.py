@@ -25,7 +25,8 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["STALE_TEMP_SECONDS", "atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+__all__ = ["STALE_TEMP_SECONDS", "atomic_path", "atomic_torch_save", "atomic_write_bytes", "atomic_write_json",
+           "atomic_write_text"]
 
 #: Age (seconds since last modified) after which an orphaned temp file of a target is removed: one hour.
 STALE_TEMP_SECONDS = 3600.0
@@ -93,6 +94,22 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, ``os.replace``)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return Path(path).expanduser()
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save(obj)`` to ``path`` atomically, with bytes that depend on ``obj`` only.
+
+    ``torch.save`` to a *path* names the archive's inner folder after the file (here: the random temporary name),
+    so two saves of the same weights would get different SHA-256s; through an open file the folder is always
+    ``archive`` (what ``torch.save`` does for any stream), and the official loaders read both alike.
+    """
+    import torch  # here, not at the top: this module is imported by code that never touches torch
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)
         fh.flush()
         os.fsync(fh.fileno())
     return Path(path).expanduser()

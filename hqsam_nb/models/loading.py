@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 import torch
 
 from .._compat import import_official
-from ..io.atomic import atomic_path
+from ..io.atomic import atomic_torch_save
 from .checkpoints import (
     CheckpointError,
     check_model_name,
@@ -355,8 +355,7 @@ def save_random_checkpoint(path: str | os.PathLike, model: str = "vit_tiny", *, 
     Example:
         >>> save_random_checkpoint(tmp / "sam_hq_vit_tiny.pth", "vit_tiny")  # doctest: +SKIP
     """
-    with atomic_path(path) as tmp:
-        torch.save(random_state_dict(model, hq=hq, seed=seed), tmp)
+    atomic_torch_save(random_state_dict(model, hq=hq, seed=seed), path)
     # the sidecar (hqsam_nb.models.provenance), so that whatever loads it later says "random weights", not "unknown"
     write_sidecar(path, "random", model=model, hq=hq, details={"seed": seed})
     return Path(path)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from ..io.atomic import atomic_path, atomic_write_json
+from ..io.atomic import atomic_torch_save, atomic_write_json
 
 if TYPE_CHECKING:
     from segment_anything_hq.modeling import Sam
@@ -157,8 +157,7 @@ class FeatureCache:
         """Store an entry (on CPU, in the cache's dtype)."""
         stored = features.to("cpu", self.dtype)
         if self.folder is not None and self.writable:
-            with atomic_path(self._path(key)) as tmp:
-                torch.save({"embedding": stored.embedding, "early": stored.early}, tmp)
+            atomic_torch_save({"embedding": stored.embedding, "early": stored.early}, self._path(key))
         self._remember(key, stored)
 
     def _remember(self, key: tuple[int, int], features: EncoderFeatures) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ..io.atomic import atomic_path
+from ..io.atomic import atomic_torch_save
 from ..models.checkpoints import CheckpointError
 
 logger = logging.getLogger(__name__)
@@ -38,9 +38,8 @@ def checkpoint_name(model: str) -> str:
 
 
 def save_state(path: str | os.PathLike, state: dict[str, Any]) -> Path:
-    """Write a training state atomically (``torch.save`` to a temporary file, then ``os.replace``)."""
-    with atomic_path(path) as tmp:
-        torch.save({"format": STATE_FORMAT, **state}, tmp)
+    """Write a training state atomically (:func:`~hqsam_nb.io.atomic.atomic_torch_save`)."""
+    atomic_torch_save({"format": STATE_FORMAT, **state}, path)
     return Path(path)
 
 
@@ -65,7 +64,6 @@ def load_state(path: str | os.PathLike) -> dict[str, Any]:
 def export_checkpoint(model: torch.nn.Module, path: str | os.PathLike) -> Path:
     """Save ``model``'s whole ``state_dict`` (CPU tensors, official key names) atomically: an HQ-SAM checkpoint."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    atomic_torch_save(state, path)
     logger.info("HQ-SAM checkpoint written: %s", path)
     return Path(path)
