@@ -313,13 +313,14 @@ def export_onnx(model: str = "vit_tiny", out_dir: str | os.PathLike = "onnx", *,
             modules), ``"int8"`` (ONNX Runtime's dynamic quantization of the MatMul / Gemm weights, for CPUs: files
             about half (encoder) to a third (decoders) the size; masks move slightly) or ``"fp16"`` (float16 weights
             and arithmetic, float32 inputs and outputs, for GPUs with ``onnxruntime-gpu``; CPU ONNX Runtime runs it
-            too). Measured on vit_tiny **random weights** (``benchmarks/onnx_parity.py --precisions fp32 int8 fp16``,
-            1024 x 768 image, points / boxes / mask-input prompts), the fused mask at image resolution against the
-            official model's, all three files in that precision: int8 IoU mean 0.992, worst 0.982, 0.7 % of pixels
-            differ, logits up to 0.15 apart; fp16 IoU mean 0.9997, worst 0.9992, 0.03 % of pixels differ, logits
-            up to 4e-3 apart. A trained model's logits have other margins: check your checkpoint with that script
-            or :func:`~hqsam_nb.onnx.check.agreement_with_official`. :func:`lower_export` makes int8 / fp16 files
-            from float32 ones.
+            too). Measured on **random weights** (``benchmarks/onnx_parity.py --precisions int8 fp16``, 1024 x 768
+            image, points / boxes / mask-input prompts), the fused mask at image resolution against the official
+            model's, all three files in that precision: int8 IoU mean 0.992 / worst 0.982, 0.7 % of pixels differ
+            (vit_tiny), mean 0.945 / worst 0.907, 1.2 % (vit_b), logits up to 0.15 apart; fp16 IoU mean 0.9997 /
+            worst 0.9992, 0.03 % (vit_tiny), 0.998 / 0.996, 0.05 % (vit_b), logits up to 5e-3 apart. A trained
+            model's logits have other margins: check your checkpoint with that script or
+            :func:`~hqsam_nb.onnx.check.agreement_with_official`. :func:`lower_export` makes int8 / fp16 files from
+            float32 ones.
 
     Returns:
         An :class:`OnnxExport` (the files, their common metadata, seconds per part).
