@@ -161,7 +161,6 @@ def _export_part(part: str, model: Sam, target: Path, metadata: Mapping[str, str
     """Trace one part, stamp its metadata and write it to ``target`` (a temporary folder's file)."""
     graph = _graph(part, model)
     inputs = example_inputs(part, model)
-    n_bytes = sum(p.numel() * p.element_size() for p in graph.parameters())
     with torch.no_grad():
         program = torch.onnx.export(
             graph, tuple(inputs.values()), None, input_names=list(inputs),
@@ -172,7 +171,11 @@ def _export_part(part: str, model: Sam, target: Path, metadata: Mapping[str, str
     program.model.doc_string = (f"HQ-SAM {metadata['model']} {part}, exported by hqsam-nb from "
                                 f"{metadata['checkpoint'] or 'weights built without a file'}")
     program.model.metadata_props.update(metadata)
+    # The weights the file holds (a decoder graph wraps the whole model but keeps only the decoder's weights).
+    n_bytes = sum(v.const_value.nbytes for v in program.model.graph.initializers.values()
+                  if v.const_value is not None)
     external = n_bytes > _EXTERNAL_DATA_BYTES
+    logger.debug("%s: %.0f MB of weights%s", part, n_bytes / 1e6, " (external data)" if external else "")
     program.save(target, external_data=external)
     del program
     if metadata["precision"] != "fp32":
