@@ -138,12 +138,15 @@ class Recipe:
           assumes 44 K images per epoch).
         * ``batch_size=8`` - more objects per step, a less noisy gradient for the same encoder work.
         * ``prompt_kinds=("box",)`` - the benchmark measures box prompts.
+        * ``balanced_bce=True`` - foreground and background points weigh the same in the BCE: on random frozen
+          features the official BCE first drives the HQ token to "background everywhere" (measured: held-out
+          mIoU 0.083 -> 0.000 within 25 steps), and a short run ends there.
 
         Keyword arguments override any field, e.g. ``Recipe.cpu_demo(epochs=20)``.
         """
         settings: dict[str, Any] = {"cache_views": 1, "hflip": False, "jitter": None, "lr": 3e-3,
                                     "lr_schedule": "cosine", "warmup_steps": 10, "batch_size": 8,
-                                    "prompt_kinds": ("box",), "epochs": 20}
+                                    "prompt_kinds": ("box",), "epochs": 20, "balanced_bce": True}
         settings.update(changes)
         return cls(**settings)
 
