@@ -114,7 +114,7 @@ class Agreement:
 
 
 def agreement_with_official(export: OnnxExport, model: Sam, image: np.ndarray, *, end_to_end: bool = False,
-                            cases: Iterable[str] | None = None) -> dict[str, Agreement]:
+                            cases: Iterable[str] | None = None, with_masks: bool = True) -> dict[str, Agreement]:
     """How far each exported output is from the official modules: largest difference and, for masks, mask IoU and
     the share of differing pixels (:class:`Agreement`).
 
@@ -126,6 +126,8 @@ def agreement_with_official(export: OnnxExport, model: Sam, image: np.ndarray, *
         end_to_end: also feed the decoders the exported encoder's outputs (needs the encoder in the export): keys
             ``"end_to_end.<decoder>.<output>"``, what a user of the files gets (e.g. int8 encoder + int8 decoder).
         cases: which of :data:`PROMPT_CASES` (default all; fewer is quicker).
+        with_masks: also compare the masks at image resolution (IoU, differing pixels); False: the largest differences
+            only, without upsampling any mask.
 
     Returns:
         ``{"encoder.image_embeddings": Agreement, "hq_decoder.fused_masks": Agreement, ...}``.
@@ -138,10 +140,10 @@ def agreement_with_official(export: OnnxExport, model: Sam, image: np.ndarray, *
     x, input_size = encoder_input(model, image)
     original_size = tuple(image.shape[:2])
 
-    def record(key: str, ours: np.ndarray, want: torch.Tensor, *, masks: bool = False) -> None:
+    def record(key: str, ours: np.ndarray, want: torch.Tensor, *, is_mask: bool = False) -> None:
         agreement = out.setdefault(key, Agreement())
         agreement.max_abs = max(agreement.max_abs, _diff(ours, want))
-        if not masks:
+        if not (is_mask and with_masks):
             return
         with torch.inference_mode():
             got = model.postprocess_masks(torch.from_numpy(ours), input_size, original_size) > model.mask_threshold
@@ -191,7 +193,7 @@ def agreement_with_official(export: OnnxExport, model: Sam, image: np.ndarray, *
                 feeds = {"image_embeddings": source_embeddings, **prompt_feeds}
                 if "sam_decoder" in sessions.sessions:
                     masks, iou = sessions.run("sam_decoder", feeds)
-                    record(f"{source}sam_decoder.low_res_masks", masks[:, pick], ref_sam[0], masks=True)
+                    record(f"{source}sam_decoder.low_res_masks", masks[:, pick], ref_sam[0], is_mask=True)
                     record(f"{source}sam_decoder.iou_predictions", iou[:, pick], ref_sam[1])
                 if "hq_decoder" not in sessions.sessions:
                     continue
@@ -202,11 +204,11 @@ def agreement_with_official(export: OnnxExport, model: Sam, image: np.ndarray, *
                 for hq_only, (ref_masks, ref_iou) in ref_hq.items():
                     ours = masks[:, 4:5] if hq_only else masks[rows, best][:, None] + masks[:, 4:5]
                     branch = "hq" if hq_only else "fused"
-                    record(f"{source}hq_decoder.{branch} (selected)", ours, ref_masks, masks=True)
+                    record(f"{source}hq_decoder.{branch} (selected)", ours, ref_masks, is_mask=True)
                     record(f"{source}hq_decoder.iou_predictions", iou[rows, best][:, None], ref_iou)
                     if not multimask:
                         record(f"{source}hq_decoder.{branch}_masks", hq_masks if hq_only else fused_masks, ref_masks,
-                               masks=True)
+                               is_mask=True)
     return out
 
 
@@ -218,5 +220,5 @@ def compare_with_official(export: OnnxExport, model: Sam, image: np.ndarray, *,
     Returns:
         ``{"encoder.image_embeddings": ..., "hq_decoder.fused_masks": ..., ...}`` (max |ours - official|).
     """
-    found = agreement_with_official(export, model, image, end_to_end=end_to_end)
+    found = agreement_with_official(export, model, image, end_to_end=end_to_end, with_masks=False)
     return {key: agreement.max_abs for key, agreement in found.items()}
