@@ -12,8 +12,8 @@ run folder keeps the state, so an interrupted benchmark continues when run again
 
 Usage::
 
-    python benchmarks/bench_learning.py --out runs/learning            # the README's figure
-    python benchmarks/bench_learning.py --out runs/learning            # again: continues after an interruption
+    # the README's figure (~40 min on 2 cores); the same command again continues after an interruption
+    python benchmarks/bench_learning.py --out runs/learning --train 120 --threads 2 --epochs 40 --validate-every 4
     python benchmarks/bench_learning.py --out runs/learning --restart  # discard the run, start afresh
 
 Prints the before/after table and the per-scene boundary IoU; writes ``curves.png``, ``before_after.png`` and
