@@ -93,6 +93,44 @@ def test_only_the_hq_additions_receive_gradients() -> None:
             assert param.grad is not None and param.grad.abs().sum() > 0, name
 
 
+def test_standardise_early_trains_as_if_the_early_feature_had_unit_scale() -> None:
+    """Recipe.standardise_early (cpu_demo) rescales the early layer's initial weight, learning rate and Adam eps:
+    three steps on the raw feature end where three official steps on the standardised feature end."""
+    from hqsam_nb.training.loop import EARLY_LAYER, _optimizer
+
+    gen = torch.Generator().manual_seed(1)
+    emb = torch.randn(1, 256, 64, 64, generator=gen)
+    early = 0.003 * torch.randn(1, 160, 64, 64, generator=gen)  # the scale of random SAM weights' early feature
+    rms = float(early.pow(2).mean().sqrt())
+    target = torch.zeros(1, 1, 1024, 1024)
+    target[..., 300:320, 100:900] = 1
+    prompt = [[TrainPrompt("box", box=np.array([100, 300, 899, 319], np.float32))]]
+    on, off = Recipe.cpu_demo(), Recipe.cpu_demo(standardise_early=False)
+    assert on.standardise_early and Recipe.official().standardise_early is False
+
+    def run(recipe: Recipe, feats: EncoderFeatures, early_rms: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+        net, _ = start_model("vit_tiny", seed=0)
+        optimizer = _optimizer(net, recipe, early_rms, fresh=True)
+        decoder = HQDecoderPass(net)
+        for step in range(3):
+            for group in optimizer.param_groups:
+                group["lr"] = 1e-3 * group.get("lr_scale", 1.0)
+            optimizer.zero_grad()
+            hq_loss(decoder([feats], prompt), target, [step], n_points=500).total.backward()
+            optimizer.step()
+        with torch.no_grad():
+            return decoder([feats], prompt), dict(net.named_parameters())[EARLY_LAYER].detach()
+
+    got, weight = run(on, EncoderFeatures(emb, early), rms)
+    want, standard_weight = run(off, EncoderFeatures(emb, early / rms), None)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4 * float(want.abs().max()))
+    torch.testing.assert_close(weight * rms, standard_weight, rtol=1e-4, atol=1e-6)
+    raw, _ = run(off, EncoderFeatures(emb, early), None)  # the official run on the raw feature goes elsewhere
+    assert (raw - want).abs().max() > 100 * 1e-4 * float(want.abs().max())
+    with pytest.raises(ValueError, match="root mean square is 0.0"):
+        _optimizer(start_model("vit_tiny", seed=0)[0], on, 0.0, fresh=True)
+
+
 def test_sam_stays_bit_identical_and_the_checkpoint_is_an_hq_sam_checkpoint(tiny_run, sam_start: Path) -> None:
     assert tiny_run.start.kind == "sam" and tiny_run.steps == 4 and tiny_run.steps_run == 4
     start = load_state_dict(sam_start)
@@ -127,6 +165,7 @@ def test_sam_stays_bit_identical_and_the_checkpoint_is_an_hq_sam_checkpoint(tiny
         assert (tiny_run.out / name).stat().st_size > 0
     history = json.loads((tiny_run.out / "history.json").read_text())
     assert [row[0] for row in history["loss"]] == [1, 2, 3, 4]
+    assert history["early_feature_rms"] > 0 and "unit scale" in info.details["recipe"]  # cpu_demo standardises
 
 
 def test_validation_scores_are_what_load_pair_gives_for_the_checkpoint(tiny_run) -> None:

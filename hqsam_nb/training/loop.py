@@ -54,6 +54,11 @@ __all__ = ["CURVES_FILE", "HISTORY_FILE", "PURPOSES", "TrainResult", "run_identi
 #: The run folder's history (losses, validations, run identity) and curves.
 HISTORY_FILE = "history.json"
 CURVES_FILE = "curves.png"
+#: The parameter :attr:`Recipe.standardise_early` trains as if its input had unit scale: the weight of the
+#: transposed convolution that reads the image encoder's early feature.
+EARLY_LAYER = "mask_decoder.compress_vit_feat.0.weight"
+#: Training images whose early feature sets that scale.
+EARLY_RMS_IMAGES = 4
 
 #: What each seeded generator is for (its index is part of the seed).
 PURPOSES = ("order", "view", "fresh_view", "prompt", "loss")
@@ -142,6 +147,17 @@ class _Batcher:
             self.cache.put(key, feats)
         return feats
 
+    def early_rms(self, count: int = EARLY_RMS_IMAGES) -> float:
+        """The root mean square of the early feature over the first ``count`` training examples (their epoch-0
+        views; cached like any step's features)."""
+        squares = []
+        for index in range(min(count, len(self.data))):
+            ex = self.data[index]
+            v, view = self.view_of(0, index, ex.mask)
+            image, _ = apply_view(ex.image, ex.mask, view, self.size)
+            squares.append(float(self.features(None if v is None else (index, v), image).early.double().pow(2).mean()))
+        return float(np.sqrt(np.mean(squares)))
+
     def batch(self, epoch: int, indices: Sequence[int]):
         r = self.recipe
         feats, prompts, targets, seeds = [], [], [], []
@@ -159,6 +175,35 @@ class _Batcher:
             seeds += [int(s) for s in sample_rng(r.seed, "loss", epoch, index).integers(0, 2**62,
                                                                                          r.prompts_per_image)]
         return feats, prompts, torch.stack(targets).to(self.model.device), seeds
+
+
+def _optimizer(net: torch.nn.Module, recipe: Recipe, early_rms: float | None, *, fresh: bool) -> torch.optim.Adam:
+    """Adam over the HQ additions: one parameter group, or with ``recipe.standardise_early`` two - the weight of
+    :data:`EARLY_LAYER` with ``lr_scale = 1 / s`` and Adam's ``eps`` times ``s`` (kept in the optimizer's state,
+    so a resumed run has them), and the rest. ``early_rms`` (``s``) is given on a fresh run only: then a freshly
+    initialised weight is divided by it (see :attr:`Recipe.standardise_early`)."""
+    trainable = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
+    adam = {"lr": recipe.lr, "betas": recipe.betas, "eps": 1e-8, "weight_decay": 0.0}
+    if not recipe.standardise_early:
+        return torch.optim.Adam([p for _, p in trainable], **adam)
+    early = [p for n, p in trainable if n == EARLY_LAYER]
+    if len(early) != 1:
+        raise RuntimeError(f"standardise_early: the model has no trainable {EARLY_LAYER}")
+    scale = 1.0
+    if early_rms is not None:
+        if not (np.isfinite(early_rms) and early_rms > 0):
+            raise ValueError(f"standardise_early: the early feature's root mean square is {early_rms}; it must be "
+                             f"a positive number (are the training images blank?)")
+        scale = 1.0 / early_rms
+        if fresh:
+            with torch.no_grad():
+                early[0].mul_(scale)
+        logger.info("standardise_early: early feature RMS %.3g, %s lr x %.3g", early_rms, EARLY_LAYER, scale)
+    rest = [p for n, p in trainable if n != EARLY_LAYER]
+    # eps scaled too: Adam's step m / (sqrt(v) + eps) is then the same number for the weight as for the weight
+    # of a standardised input (whose gradients are 1 / scale times larger), so the equivalence is exact
+    groups = [{"params": early, "lr_scale": scale, "eps": adam["eps"] / scale}, {"params": rest, "lr_scale": 1.0}]
+    return torch.optim.Adam(groups, **adam)
 
 
 def _peak_memory_mb(device: torch.device) -> float:
@@ -196,6 +241,8 @@ def _fine_tuned_details(start: StartPoint, recipe: Recipe, summary: DataSummary,
            f"{'/'.join(recipe.prompt_kinds)} prompts")
     if start.kind == "random":
         how += f"; trained on RANDOM frozen SAM weights (seed {start.seed}): SAM's masks are noise"
+    if recipe.standardise_early:
+        how += f"; early layer trained as if its input had unit scale (RMS {history.get('early_feature_rms', 0):.3g})"
     last = history["validation"][-1] if history["validation"] else None
     return {"data": f"{data_name or 'training data'} ({summary.count} examples, content {summary.sha256[:12]})",
             "recipe": how, "epochs": steps // steps_per_epoch, "steps": steps, "seed": recipe.seed,
@@ -274,12 +321,26 @@ def train(data: Sequence[Example], out: str | os.PathLike, *, model: str = "vit_
     steps_per_epoch = len(data) // global_batch
     total_steps = recipe.epochs * steps_per_epoch
     decoder_pass = HQDecoderPass(net)
-    trainable = [p for p in net.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(trainable, lr=recipe.lr, betas=recipe.betas, eps=1e-8, weight_decay=0.0)
+
+    cache = None
+    if recipe.cache_views is not None:
+        fingerprint = json.dumps({k: identity.same[k] for k in ("model", "start_sha256", "data_sha256",
+                                                                "encoder_dtype")}, sort_keys=True)
+        fingerprint += json.dumps({k: recipe.to_dict()[k] for k in ("hflip", "jitter", "cache_views", "seed")})
+        cache = FeatureCache(max_bytes=cache_bytes, folder=cache_dir, fingerprint=fingerprint,
+                             writable=dist_.is_main)
+    batcher = _Batcher(data, recipe, net, cache, autocast_dtype)
+
     history: dict[str, Any] = {"loss": [], "validation": []}
     step = 0
     state_path = out / STATE_FILE
-    if state_path.exists():
+    resuming = state_path.exists()
+    early_rms = None
+    if recipe.standardise_early and not resuming:
+        early_rms = dist_.on_main(batcher.early_rms, share=True)
+        history["early_feature_rms"] = early_rms
+    optimizer = _optimizer(net, recipe, early_rms, fresh=start.kind != "hq-sam")
+    if resuming:
         saved = load_state(state_path)
         _, unexpected = net.load_state_dict(saved["trainable"], strict=False)
         if unexpected or set(saved["trainable"]) != set(trainable_state(net)):
@@ -293,15 +354,6 @@ def train(data: Sequence[Example], out: str | os.PathLike, *, model: str = "vit_
 
         runner = DistributedDataParallel(decoder_pass, device_ids=[dist_.device] if dist_.device.type == "cuda"
                                          else None)
-
-    cache = None
-    if recipe.cache_views is not None:
-        fingerprint = json.dumps({k: identity.same[k] for k in ("model", "start_sha256", "data_sha256",
-                                                                "encoder_dtype")}, sort_keys=True)
-        fingerprint += json.dumps({k: recipe.to_dict()[k] for k in ("hflip", "jitter", "cache_views", "seed")})
-        cache = FeatureCache(max_bytes=cache_bytes, folder=cache_dir, fingerprint=fingerprint,
-                             writable=dist_.is_main)
-    batcher = _Batcher(data, recipe, net, cache, autocast_dtype)
 
     validator = None
     if validation is not None:
@@ -338,7 +390,7 @@ def train(data: Sequence[Example], out: str | os.PathLike, *, model: str = "vit_
         mine = block[dist_.rank * recipe.batch_size:(dist_.rank + 1) * recipe.batch_size]
         lr = learning_rate(recipe, step, steps_per_epoch)
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         feats, prompts, targets, seeds = batcher.batch(epoch, mine)
         logits = runner(feats, prompts)
         parts = hq_loss(logits, targets, seeds, n_points=recipe.loss_points,
