@@ -7,13 +7,14 @@ untrained HQ token (step 0) on the same frozen model; after = the trained one. S
 reference: with random weights it is noise, and it does not change (SAM is frozen).
 
 It runs :func:`hqsam_nb.training.train` with :meth:`hqsam_nb.training.Recipe.cpu_demo` (the documented CPU
-deviations from the paper's recipe: feature cache, no augmentation, lr 3e-3 with cosine decay, box prompts); the
+deviations from the paper's recipe: feature cache, no augmentation, lr 3e-3 with cosine decay, box prompts, balanced
+BCE, the early feature's layer trained as if that feature were standardised); the
 run folder keeps the state, so an interrupted benchmark continues when run again with the same arguments.
 
 Usage::
 
-    # the README's figure (~40 min on 2 cores); the same command again continues after an interruption
-    python benchmarks/bench_learning.py --out runs/learning --train 120 --threads 2 --epochs 40 --validate-every 4
+    # the README's figure (~55 min on 2 cores); the same command again continues after an interruption
+    python benchmarks/bench_learning.py --out runs/learning --train 120 --threads 2 --epochs 60 --validate-every 4
     python benchmarks/bench_learning.py --out runs/learning --restart  # discard the run, start afresh
 
 Prints the before/after table and the per-scene boundary IoU; writes ``curves.png``, ``before_after.png`` and

@@ -67,7 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     recipe = parser.add_argument_group("recipe (defaults: the paper's, or --recipe cpu-demo's)")
     recipe.add_argument("--recipe", default="official", choices=RECIPES,
                         help="official: sam-hq's train.py; cpu-demo: the documented CPU deviations (feature cache, "
-                             "no augmentation, lr 3e-3 cosine, box prompts, batch 8)")
+                             "no augmentation, lr 3e-3 cosine, box prompts, batch 8, balanced BCE, the early "
+                             "feature's layer trained as if that feature were standardised)")
     recipe.add_argument("--epochs", type=positive_int, default=None)
     recipe.add_argument("--lr", type=_positive_float, default=None)
     recipe.add_argument("--batch", type=positive_int, default=None, help="images per process and step")
