@@ -72,16 +72,15 @@ class Recipe:
             encoder's early feature) as if its input were divided by ``s``, the feature's root mean square on the
             first training images (official False). Done by reparametrisation, so that the checkpoint keeps the
             official architecture and its forward: a fresh layer's initial weight is the official one divided
-            by ``s``, and its learning rate is ``lr / s`` - with Adam, whose step does not depend on the
-            gradient's scale, exactly the run a standardised input would give. Why: on random SAM weights the
-            early feature of ``vit_tiny`` has a root mean square of ~0.003 (PyTorch's default initialisation of
-            TinyViT's convolutions shrinks it layer after layer), so the layer's output is almost all its bias
-            (~0.02) and each Adam step (~lr, whatever the scale) moves the bias far more than the feature's
-            contribution; the HQ additions then learn mostly from the image embedding. Measured on the
-            benchmark's features, a per-pixel read-out shaped like the HQ layers reaches held-out mBIoU 0.28
-            after 100 steps with the feature standardised, and 0.26 after 300 without. A trained encoder's
-            early feature has a sensible scale; for fine-tuning (an HQ-SAM start) only the learning rate is
-            scaled, the trained weight is kept.
+            by ``s``, its learning rate is ``lr / s`` and its Adam ``eps`` is ``eps * s`` - with Adam, whose
+            step does not depend on the gradient's scale, exactly the run a standardised input would give. Why:
+            on random SAM weights (the official initialisation) the early feature of ``vit_tiny`` has a root
+            mean square of 0.0032, so the layer's output is almost all its bias (RMS 0.018 against 0.00075 from
+            the feature) and each Adam step (~lr, whatever the scale) moves the bias far more than the feature's
+            contribution; the HQ additions then learn mostly from the image embedding. Measured with
+            ``benchmarks/bench_learning.py`` (40 epochs): held-out HQ-token mBIoU 0.251 without, 0.285 with.
+            On trained weights the scale is whatever training made it (unmeasured here); for fine-tuning (an
+            HQ-SAM start) only the learning rate and eps are scaled, the trained weight is kept.
         cache_views: None (official): a fresh augmentation per sample, the encoder runs every step; an int V:
             each example has V fixed views (epoch ``e`` uses view ``e % V``) and the encoder's outputs are cached.
         seed: all randomness derives from it (sample order, views, prompts, loss points, fresh HQ weights).
